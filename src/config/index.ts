@@ -1,0 +1,125 @@
+/**
+ * One typed, frozen configuration for the whole process.
+ *
+ * @example
+ * const config = loadConfig(readEnvironment()); // throws ConfigError listing every bad variable
+ */
+import { randomBytes } from 'node:crypto';
+import { envSchema, SECRET_VARIABLES, type RawSettings } from './schema.ts';
+import type { EnvSource } from './environment.ts';
+import { redactUrl } from './redact.ts';
+
+export { readEnvironment } from './environment.ts';
+
+export interface PoolSettings {
+  min: number;
+  max: number;
+  /** How long one acquire may wait for a connection (DB_POOL_TIMEOUT, in ms). */
+  acquireTimeoutMs: number;
+  /** How long a connection may live before it is replaced on return (DB_POOL_RECYCLE, in ms). */
+  recycleMs: number;
+  /** How long a connection above `min` may sit idle before it is closed (in ms). */
+  idleTimeoutMs: number;
+  queueMax: number;
+  getMode: 'wait' | 'nowait';
+  /** Warn when a connection is held longer than this; 0 turns it off. */
+  leakMs: number;
+  /** Validate a connection that sat idle longer than this before handing it out. */
+  validateAfterIdleMs: number;
+}
+
+export interface Config {
+  server: { host: string; port: number; bodyLimitBytes: number; shutdownTimeoutMs: number };
+  log: { level: RawSettings['LOG_LEVEL'] };
+  database: {
+    /** Unset means: start embedded Postgres under `dataDir`. */
+    url: string | undefined;
+    dataDir: string;
+    embeddedPort: number;
+    statementTimeoutMs: number;
+  };
+  pool: PoolSettings;
+  seedDemo: boolean;
+  /** Signs pagination cursors. Random per process when unset. */
+  cursorSecret: string;
+}
+
+export interface ConfigProblem {
+  variable: string;
+  value: string | undefined;
+  message: string;
+}
+
+/** Raised when any setting is invalid; lists every bad variable. */
+export class ConfigError extends Error {
+  readonly problems: readonly ConfigProblem[];
+
+  constructor(problems: ConfigProblem[]) {
+    const lines = problems.map((p) => `  ${p.variable}=${JSON.stringify(p.value ?? '')}: ${p.message}`);
+    super(`Invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${lines.join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+function shownValue(variable: string, value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (SECRET_VARIABLES.has(variable)) return '<redacted>';
+  if (variable === 'DATABASE_URL') return redactUrl(value);
+  return value;
+}
+
+/** Validates `env` and builds the frozen config, or throws {@link ConfigError}. */
+export function loadConfig(env: EnvSource): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const variable = String(issue.path[0] ?? '(config)');
+      return { variable, value: shownValue(variable, env[variable]), message: issue.message };
+    });
+    throw new ConfigError(problems);
+  }
+  const s = parsed.data;
+  return deepFreeze({
+    server: {
+      host: s.HOST,
+      port: s.PORT,
+      bodyLimitBytes: s.BODY_LIMIT_BYTES,
+      shutdownTimeoutMs: s.SHUTDOWN_TIMEOUT_MS,
+    },
+    log: { level: s.LOG_LEVEL },
+    database: {
+      url: s.DATABASE_URL,
+      dataDir: s.DATA_DIR,
+      embeddedPort: s.EMBEDDED_PG_PORT,
+      statementTimeoutMs: s.DB_STATEMENT_TIMEOUT_MS,
+    },
+    pool: {
+      min: s.DB_POOL_MIN,
+      max: s.DB_POOL_MAX,
+      acquireTimeoutMs: s.DB_POOL_TIMEOUT * 1000,
+      recycleMs: s.DB_POOL_RECYCLE * 1000,
+      idleTimeoutMs: s.DB_POOL_IDLE_TIMEOUT * 1000,
+      queueMax: s.DB_POOL_QUEUE_MAX,
+      getMode: s.DB_POOL_GETMODE,
+      leakMs: s.DB_POOL_LEAK_MS,
+      validateAfterIdleMs: s.DB_POOL_VALIDATE_IDLE_MS,
+    },
+    seedDemo: s.SEED_DEMO,
+    cursorSecret: s.CURSOR_SECRET ?? randomBytes(32).toString('base64url'),
+  });
+}
+
+/** The config as it may be logged or printed: secrets removed. */
+export function describeConfig(config: Config): Record<string, unknown> {
+  return {
+    ...config,
+    database: { ...config.database, url: config.database.url === undefined ? '(embedded)' : redactUrl(config.database.url) },
+    cursorSecret: '<redacted>',
+  };
+}
+
+function deepFreeze<T extends object>(value: T): T {
+  for (const v of Object.values(value)) if (v !== null && typeof v === 'object') deepFreeze(v);
+  return Object.freeze(value);
+}
