@@ -1,0 +1,85 @@
+/**
+ * One physical connection as the pool sees it: a `pg.Client` plus the
+ * bookkeeping the pool's rules need (age, idle time, lease, breakage).
+ */
+import pg from 'pg';
+
+export interface ConnectOptions {
+  connectionString: string;
+  /** Server-side statement_timeout for every statement on this connection; 0 is off. */
+  statementTimeoutMs: number;
+  connectTimeoutMs: number;
+  applicationName: string;
+}
+
+export class PooledConnection {
+  readonly id: number;
+  readonly client: pg.Client;
+  readonly createdAt: number;
+  /** When it is due for recycling: created + recycle − jitter. */
+  readonly expiresAt: number;
+  lastReleasedAt: number;
+  leasedAt = 0;
+  /** Where the current lease was taken, for the leak warning. Formatted lazily by V8. */
+  leaseSite: { stack?: string } | undefined;
+  leakReported = false;
+  broken = false;
+
+  constructor(id: number, client: pg.Client, now: number, lifetimeMs: number, onBroken: (conn: PooledConnection) => void) {
+    this.id = id;
+    this.client = client;
+    this.createdAt = now;
+    this.expiresAt = now + lifetimeMs;
+    this.lastReleasedAt = now;
+    // An idle client whose backend dies emits 'error'; without a listener that
+    // would crash the process. The pool drops it at once if it is idle, or
+    // when it comes back if it is leased.
+    const broke = () => {
+      if (this.broken) return;
+      this.broken = true;
+      onBroken(this);
+    };
+    client.on('error', broke);
+    client.on('end', broke);
+  }
+}
+
+/** Opens and authenticates one client; rejects (never hangs) after connectTimeoutMs. */
+export async function openClient(options: ConnectOptions): Promise<pg.Client> {
+  const client = new pg.Client({
+    connectionString: options.connectionString,
+    connectionTimeoutMillis: options.connectTimeoutMs,
+    application_name: options.applicationName,
+    ...(options.statementTimeoutMs > 0 ? { statement_timeout: options.statementTimeoutMs } : {}),
+  });
+  // Errors before connect() settles surface through its rejection; this
+  // listener only keeps a late socket error from becoming an uncaught one.
+  client.on('error', () => {});
+  try {
+    await client.connect();
+  } catch (err) {
+    client.end().catch(() => {});
+    throw err;
+  }
+  return client;
+}
+
+/**
+ * True when an error means the connection itself is unusable: a network
+ * failure (no SQLSTATE), a connection exception (class 08), or the server
+ * shutting down or terminating the backend (57P01–57P03). Such a connection
+ * is discarded; a statement error on a healthy connection is not.
+ */
+export function isConnectionError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) {
+    return code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03';
+  }
+  if (typeof code === 'string' && NETWORK_CODES.has(code)) return true;
+  return CONNECTION_MESSAGE.test(err.message);
+}
+
+const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH']);
+// pg's own wording when the socket is gone; it sets no code on these.
+const CONNECTION_MESSAGE = /connection terminated|connection error|not queryable|client was closed|timeout exceeded when trying to connect|connection ended/i;
