@@ -1,0 +1,122 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, describeConfig, loadConfig, readEnvironment } from '../../src/config/index.ts';
+
+function problemsOf(env: Record<string, string>): { variable: string; value: string | undefined; message: string }[] {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return [...err.problems];
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('defaults come from the original report', () => {
+    const config = loadConfig({});
+    expect(config.pool).toMatchObject({ min: 5, max: 40, acquireTimeoutMs: 30_000, recycleMs: 3_600_000, getMode: 'wait' });
+    expect(config.server.port).toBe(5001);
+    expect(config.database.url).toBeUndefined();
+    expect(config.database.dataDir).toBe('./data');
+  });
+
+  it('reads overrides and converts units', () => {
+    const config = loadConfig({ DB_POOL_MAX: '17', DB_POOL_TIMEOUT: '2', DB_POOL_IDLE_TIMEOUT: '9', DB_POOL_GETMODE: 'NOWAIT' });
+    expect(config.pool.max).toBe(17);
+    expect(config.pool.acquireTimeoutMs).toBe(2000);
+    expect(config.pool.idleTimeoutMs).toBe(9000);
+    expect(config.pool.getMode).toBe('nowait');
+  });
+
+  it('is frozen, deeply', () => {
+    const config = loadConfig({});
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.pool)).toBe(true);
+    expect(() => {
+      (config.pool as { max: number }).max = 1;
+    }).toThrow(TypeError);
+  });
+
+  it.each([
+    ['DB_POOL_MAX', 'abc', 'whole number'],
+    ['DB_POOL_MIN', '-1', 'whole number ≥ 0'],
+    ['DB_POOL_TIMEOUT', '1.5', 'whole number'],
+    ['PORT', '70000', 'from 0 to 65535'],
+    ['DB_POOL_GETMODE', 'sometimes', 'one of wait, nowait'],
+    ['LOG_LEVEL', 'loud', 'one of'],
+    ['SEED_DEMO', 'maybe', 'one of'],
+    ['DATABASE_URL', 'mysql://x@y/z', 'postgres://'],
+  ])('rejects %s=%s, saying what is allowed', (variable, value, allowed) => {
+    const problems = problemsOf({ [variable]: value });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]!.variable).toBe(variable);
+    expect(problems[0]!.value).toBe(value);
+    expect(problems[0]!.message).toContain(allowed);
+  });
+
+  it('rejects a max of 0', () => {
+    const problems = problemsOf({ DB_POOL_MIN: '0', DB_POOL_MAX: '0' });
+    expect(problems).toEqual([{ variable: 'DB_POOL_MAX', value: '0', message: 'must be a whole number ≥ 1' }]);
+  });
+
+  it('names every bad variable at once, and both sides of min > max', () => {
+    const problems = problemsOf({ DB_POOL_MIN: '50', DB_POOL_MAX: '10', DB_POOL_GETMODE: 'x', PORT: 'y' });
+    expect(problems.map((p) => p.variable).sort()).toEqual(['DB_POOL_GETMODE', 'DB_POOL_MAX', 'DB_POOL_MIN', 'PORT']);
+  });
+
+  it('never shows the database password, in errors or in dumps', () => {
+    const problems = problemsOf({ DATABASE_URL: 'postgres://app:hunter2@db/x', DB_POOL_MAX: 'x' });
+    expect(JSON.stringify(problems)).not.toContain('hunter2');
+    const config = loadConfig({ DATABASE_URL: 'postgres://app:hunter2@db:5432/shop', CURSOR_SECRET: 'topsecret' });
+    const dump = JSON.stringify(describeConfig(config));
+    expect(dump).not.toContain('hunter2');
+    expect(dump).not.toContain('topsecret');
+    expect(dump).toContain('db:5432/shop');
+  });
+});
+
+describe('readEnvironment', () => {
+  it('reads .env and lets the environment win over it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'holdfast-env-'));
+    try {
+      const file = join(dir, '.env');
+      await writeFile(file, 'DB_POOL_MAX=12\nDB_POOL_MIN=3\n# comment\n');
+      const env = readEnvironment({ env: { DB_POOL_MAX: '17' }, envFile: file });
+      expect(env.DB_POOL_MAX).toBe('17');
+      expect(env.DB_POOL_MIN).toBe('3');
+      expect(loadConfig(env).pool).toMatchObject({ min: 3, max: 17 });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('works without a .env file', () => {
+    const env = readEnvironment({ env: { PORT: '1234' }, envFile: '/nonexistent/.env' });
+    expect(loadConfig(env).server.port).toBe(1234);
+  });
+});
+
+describe('the process with bad configuration', () => {
+  it('exits 2 before starting anything, naming both variables', async () => {
+    const main = resolve('src/main.ts');
+    // Run from an empty directory so no .env is read; tsx is loaded by path for the same reason.
+    const tsx = pathToFileURL(resolve('node_modules/tsx/dist/loader.mjs')).href;
+    const result = await promisify(execFile)(process.execPath, ['--import', tsx, main], {
+      env: { PATH: process.env.PATH, DB_POOL_MIN: '50', DB_POOL_MAX: '10', DATA_DIR: '/nonexistent-should-not-be-created' },
+      cwd: tmpdir(),
+    }).then(
+      () => ({ code: 0, stderr: '' }),
+      (err: { code: number; stderr: string }) => ({ code: err.code, stderr: err.stderr }),
+    );
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('DB_POOL_MIN="50"');
+    expect(result.stderr).toContain('DB_POOL_MAX="10"');
+    await expect(readFile('/nonexistent-should-not-be-created')).rejects.toThrow();
+  });
+});
