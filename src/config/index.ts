@@ -5,7 +5,7 @@
  * const config = loadConfig(readEnvironment()); // throws ConfigError listing every bad variable
  */
 import { randomBytes } from 'node:crypto';
-import { envSchema, SECRET_VARIABLES, type RawSettings } from './schema.ts';
+import { envSchema, SECRET_VARIABLES, URL_VARIABLES, type RawSettings } from './schema.ts';
 import type { EnvSource } from './environment.ts';
 import { redactUrl } from './redact.ts';
 
@@ -28,8 +28,44 @@ export interface PoolSettings {
   validateAfterIdleMs: number;
 }
 
+export interface RateLimitSettings {
+  enabled: boolean;
+  /** Requests admitted per window for reads. */
+  max: number;
+  windowSeconds: number;
+  /** Requests admitted per window for writes (POST, PUT, PATCH, DELETE). */
+  writeMax: number;
+  /** Client IPs, CIDRs or API keys that are never limited. */
+  allow: readonly string[];
+}
+
+export interface PressureSettings {
+  sampleMs: number;
+  memoryWarnMb: number;
+  memoryCriticalMb: number;
+  heapWarnFraction: number;
+  heapCriticalFraction: number;
+  eventLoopDelayWarnMs: number;
+  eventLoopDelayMaxMs: number;
+  /** Where to write one heap snapshot on first reaching critical; unset is off. */
+  heapSnapshotDir: string | undefined;
+  heapSnapshotMinIntervalS: number;
+}
+
 export interface Config {
-  server: { host: string; port: number; bodyLimitBytes: number; shutdownTimeoutMs: number };
+  server: {
+    host: string;
+    port: number;
+    bodyLimitBytes: number;
+    shutdownTimeoutMs: number;
+    /** Fastify's trustProxy: whether (and which) X-Forwarded-For hops count. */
+    trustProxy: boolean | number | string;
+  };
+  redis: { url: string | undefined; commandTimeoutMs: number };
+  rateLimit: RateLimitSettings;
+  pressure: PressureSettings;
+  metrics: { token: string | undefined };
+  admin: { token: string | undefined };
   log: { level: RawSettings['LOG_LEVEL'] };
   database: {
     /** Unset means: start embedded Postgres under `dataDir`. */
@@ -65,7 +101,7 @@ export class ConfigError extends Error {
 function shownValue(variable: string, value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
   if (SECRET_VARIABLES.has(variable)) return '<redacted>';
-  if (variable === 'DATABASE_URL') return redactUrl(value);
+  if (URL_VARIABLES.has(variable)) return redactUrl(value);
   return value;
 }
 
@@ -86,7 +122,29 @@ export function loadConfig(env: EnvSource): Config {
       port: s.PORT,
       bodyLimitBytes: s.BODY_LIMIT_BYTES,
       shutdownTimeoutMs: s.SHUTDOWN_TIMEOUT_MS,
+      trustProxy: parseTrustProxy(s.TRUST_PROXY),
     },
+    redis: { url: s.REDIS_URL, commandTimeoutMs: s.REDIS_COMMAND_TIMEOUT_MS },
+    rateLimit: {
+      enabled: s.RATE_LIMIT_ENABLED,
+      max: s.RATE_LIMIT_MAX,
+      windowSeconds: s.RATE_LIMIT_WINDOW_S,
+      writeMax: s.RATE_LIMIT_WRITE_MAX,
+      allow: s.RATE_LIMIT_ALLOW.split(',').map((x) => x.trim()).filter((x) => x !== ''),
+    },
+    pressure: {
+      sampleMs: s.MEMORY_SAMPLE_MS,
+      memoryWarnMb: s.MEMORY_WARN_MB,
+      memoryCriticalMb: s.MEMORY_CRITICAL_MB,
+      heapWarnFraction: s.HEAP_WARN_FRACTION,
+      heapCriticalFraction: s.HEAP_CRITICAL_FRACTION,
+      eventLoopDelayWarnMs: s.EVENT_LOOP_DELAY_WARN_MS,
+      eventLoopDelayMaxMs: s.EVENT_LOOP_DELAY_MAX_MS,
+      heapSnapshotDir: s.HEAP_SNAPSHOT_DIR,
+      heapSnapshotMinIntervalS: s.HEAP_SNAPSHOT_MIN_INTERVAL_S,
+    },
+    metrics: { token: s.METRICS_TOKEN },
+    admin: { token: s.ADMIN_TOKEN },
     log: { level: s.LOG_LEVEL },
     database: {
       url: s.DATABASE_URL,
@@ -115,8 +173,19 @@ export function describeConfig(config: Config): Record<string, unknown> {
   return {
     ...config,
     database: { ...config.database, url: config.database.url === undefined ? '(embedded)' : redactUrl(config.database.url) },
+    redis: { ...config.redis, url: config.redis.url === undefined ? '(in memory)' : redactUrl(config.redis.url) },
+    metrics: { token: config.metrics.token === undefined ? undefined : '<redacted>' },
+    admin: { token: config.admin.token === undefined ? undefined : '<redacted>' },
     cursorSecret: '<redacted>',
   };
+}
+
+function parseTrustProxy(value: string): boolean | number | string {
+  const v = value.toLowerCase();
+  if (v === 'true') return true;
+  if (v === 'false') return false;
+  if (/^\d+$/.test(v)) return Number(v);
+  return value; // addresses/CIDRs, comma-separated, as Fastify accepts them
 }
 
 function deepFreeze<T extends object>(value: T): T {

@@ -32,6 +32,16 @@ function oneOf<const T extends readonly [string, ...string[]]>(values: T, defaul
     .transform((s) => s as T[number]);
 }
 
+/** A number in (0, 1], e.g. a fraction of the heap limit. */
+function fraction(defaultValue: number) {
+  return z
+    .string()
+    .trim()
+    .default(String(defaultValue))
+    .refine((s) => /^(0(\.\d+)?|1(\.0+)?)$/.test(s) && Number(s) > 0, { message: 'must be a number greater than 0 and at most 1' })
+    .transform(Number);
+}
+
 function bool(defaultValue: boolean) {
   return oneOf(['true', 'false', '1', '0', 'yes', 'no'] as const, defaultValue ? 'true' : 'false').transform(
     (s) => s === 'true' || s === '1' || s === 'yes',
@@ -82,8 +92,46 @@ export const envSchema = z
 
     SEED_DEMO: bool(true),
     CURSOR_SECRET: optionalString,
+
+    TRUST_PROXY: z
+      .string()
+      .trim()
+      .default('false')
+      .refine((s) => s !== '', { message: 'must be true, false, a hop count, or a comma-separated list of proxy addresses/CIDRs' }),
+    REDIS_URL: optionalString.refine((s) => s === undefined || /^rediss?:\/\//.test(s), {
+      message: 'must be a redis:// or rediss:// URL, or unset for in-memory stores',
+    }),
+    REDIS_COMMAND_TIMEOUT_MS: int(100, 1, 60_000),
+
+    RATE_LIMIT_ENABLED: bool(true),
+    RATE_LIMIT_MAX: int(100, 1),
+    RATE_LIMIT_WINDOW_S: int(60, 1, 86_400),
+    RATE_LIMIT_WRITE_MAX: int(20, 1),
+    RATE_LIMIT_ALLOW: z.string().trim().default(''),
+
+    MEMORY_SAMPLE_MS: int(1000, 10),
+    MEMORY_WARN_MB: int(512, 1),
+    MEMORY_CRITICAL_MB: int(1024, 1),
+    HEAP_WARN_FRACTION: fraction(0.8),
+    HEAP_CRITICAL_FRACTION: fraction(0.92),
+    EVENT_LOOP_DELAY_WARN_MS: int(200, 1),
+    EVENT_LOOP_DELAY_MAX_MS: int(1000, 1),
+    HEAP_SNAPSHOT_DIR: optionalString,
+    HEAP_SNAPSHOT_MIN_INTERVAL_S: int(3600, 0),
+
+    METRICS_TOKEN: optionalString,
+    ADMIN_TOKEN: optionalString,
   })
   .superRefine((v, ctx) => {
+    if (v.MEMORY_WARN_MB > v.MEMORY_CRITICAL_MB) {
+      ctx.addIssue({ code: 'custom', path: ['MEMORY_WARN_MB'], message: `must not exceed MEMORY_CRITICAL_MB (${v.MEMORY_CRITICAL_MB})` });
+    }
+    if (v.HEAP_WARN_FRACTION > v.HEAP_CRITICAL_FRACTION) {
+      ctx.addIssue({ code: 'custom', path: ['HEAP_WARN_FRACTION'], message: `must not exceed HEAP_CRITICAL_FRACTION (${v.HEAP_CRITICAL_FRACTION})` });
+    }
+    if (v.EVENT_LOOP_DELAY_WARN_MS > v.EVENT_LOOP_DELAY_MAX_MS) {
+      ctx.addIssue({ code: 'custom', path: ['EVENT_LOOP_DELAY_WARN_MS'], message: `must not exceed EVENT_LOOP_DELAY_MAX_MS (${v.EVENT_LOOP_DELAY_MAX_MS})` });
+    }
     if (v.DB_POOL_MIN > v.DB_POOL_MAX) {
       ctx.addIssue({ code: 'custom', path: ['DB_POOL_MIN'], message: `must not exceed DB_POOL_MAX (${v.DB_POOL_MAX})` });
       ctx.addIssue({ code: 'custom', path: ['DB_POOL_MAX'], message: `must be at least DB_POOL_MIN (${v.DB_POOL_MIN})` });
@@ -93,4 +141,7 @@ export const envSchema = z
 export type RawSettings = z.output<typeof envSchema>;
 
 /** Variables whose values must never be printed. */
-export const SECRET_VARIABLES: ReadonlySet<string> = new Set(['CURSOR_SECRET']);
+export const SECRET_VARIABLES: ReadonlySet<string> = new Set(['CURSOR_SECRET', 'METRICS_TOKEN', 'ADMIN_TOKEN']);
+
+/** Variables holding URLs whose password must be masked when shown. */
+export const URL_VARIABLES: ReadonlySet<string> = new Set(['DATABASE_URL', 'REDIS_URL']);
