@@ -52,6 +52,24 @@ export interface PressureSettings {
   heapSnapshotMinIntervalS: number;
 }
 
+export interface ProfilerSettings {
+  /** Statements slower than this are logged and, sampled, explained. */
+  slowQueryMs: number;
+  /** More runs of one fingerprint in one request than this is an N+1. */
+  nPlusOneThreshold: number;
+  /** Statistics are kept for at most this many fingerprints. */
+  maxFingerprints: number;
+  /** At most one EXPLAIN per fingerprint per this many seconds; 0 turns plans off. */
+  explainIntervalS: number;
+}
+
+export interface CacheSettings {
+  enabled: boolean;
+  /** Memory store bound, in bytes of cached values. */
+  maxBytes: number;
+  ttl: { productS: number; listS: number; reportS: number };
+}
+
 export interface Config {
   server: {
     host: string;
@@ -64,6 +82,8 @@ export interface Config {
   redis: { url: string | undefined; commandTimeoutMs: number };
   rateLimit: RateLimitSettings;
   pressure: PressureSettings;
+  profiler: ProfilerSettings;
+  cache: CacheSettings;
   metrics: { token: string | undefined };
   admin: { token: string | undefined };
   log: { level: RawSettings['LOG_LEVEL'] };
@@ -142,6 +162,17 @@ export function loadConfig(env: EnvSource): Config {
       eventLoopDelayMaxMs: s.EVENT_LOOP_DELAY_MAX_MS,
       heapSnapshotDir: s.HEAP_SNAPSHOT_DIR,
       heapSnapshotMinIntervalS: s.HEAP_SNAPSHOT_MIN_INTERVAL_S,
+    },
+    profiler: {
+      slowQueryMs: s.SLOW_QUERY_MS,
+      nPlusOneThreshold: s.N_PLUS_ONE_THRESHOLD,
+      maxFingerprints: s.PROFILER_MAX_FINGERPRINTS,
+      explainIntervalS: s.EXPLAIN_SAMPLE_INTERVAL_S,
+    },
+    cache: {
+      enabled: s.CACHE_ENABLED,
+      maxBytes: s.CACHE_MAX_BYTES,
+      ttl: { productS: s.CACHE_TTL_PRODUCT_S, listS: s.CACHE_TTL_LIST_S, reportS: s.CACHE_TTL_REPORT_S },
     },
     metrics: { token: s.METRICS_TOKEN },
     admin: { token: s.ADMIN_TOKEN },

@@ -119,6 +119,17 @@ export const envSchema = z
     HEAP_SNAPSHOT_DIR: optionalString,
     HEAP_SNAPSHOT_MIN_INTERVAL_S: int(3600, 0),
 
+    SLOW_QUERY_MS: int(100, 0),
+    N_PLUS_ONE_THRESHOLD: int(5, 1),
+    PROFILER_MAX_FINGERPRINTS: int(500, 10),
+    EXPLAIN_SAMPLE_INTERVAL_S: int(60, 0),
+
+    CACHE_ENABLED: bool(true),
+    CACHE_MAX_BYTES: int(64 * 1024 * 1024, 1024),
+    CACHE_TTL_PRODUCT_S: int(30, 1),
+    CACHE_TTL_LIST_S: int(10, 1),
+    CACHE_TTL_REPORT_S: int(60, 1),
+
     METRICS_TOKEN: optionalString,
     ADMIN_TOKEN: optionalString,
   })

@@ -1,0 +1,30 @@
+/**
+ * The pool's Prometheus metrics, named after HikariCP's and PostgREST's
+ * (`hikaricp_connections_active`, `pgrst_db_pool_timeouts_total`, …) under
+ * the one `holdfast_` prefix, so dashboards built for either read naturally.
+ */
+import type { ConnectionPool } from '../db/pool/pool.ts';
+import { observed, observedHistogram, type ObservedMetric } from './observed.ts';
+
+export function poolMetrics(pool: ConnectionPool): ObservedMetric[] {
+  const p = 'holdfast_db_pool';
+  return [
+    observed('gauge', `${p}_connections`, 'Open connections (idle + active)', () => pool.size),
+    observed('gauge', `${p}_connections_active`, 'Connections leased to a request', () => pool.active),
+    observed('gauge', `${p}_connections_idle`, 'Connections open and free', () => pool.idle),
+    observed('gauge', `${p}_connections_pending`, 'Connections being opened', () => pool.pending),
+    observed('gauge', `${p}_waiting`, 'Requests waiting for a connection', () => pool.waiting),
+    observed('gauge', `${p}_max`, 'Configured maximum connections (DB_POOL_MAX)', () => pool.max),
+    observed('gauge', `${p}_min`, 'Configured minimum connections (DB_POOL_MIN)', () => pool.min),
+    observedHistogram(`${p}_acquire_seconds`, 'Time a request waited for a connection', () => pool.acquireWait.snapshot()),
+    observed('counter', `${p}_acquires_total`, 'Connection acquires requested', () => pool.acquires),
+    observed('counter', `${p}_timeouts_total`, 'Acquires that gave up after DB_POOL_TIMEOUT (503 POOL_TIMEOUT)', () => pool.timeouts),
+    observed('counter', `${p}_queue_full_total`, 'Acquires refused because DB_POOL_QUEUE_MAX were waiting (503 POOL_QUEUE_FULL)', () => pool.queueFull),
+    observed('counter', `${p}_exhausted_total`, 'Acquires refused in nowait mode (503 POOL_EXHAUSTED)', () => pool.exhausted),
+    observed('counter', `${p}_connections_created_total`, 'Connections opened', () => pool.created),
+    observed('counter', `${p}_connections_destroyed_total`, 'Connections closed (broken, recycled, idle or shutdown)', () => pool.destroyed),
+    observed('counter', `${p}_connections_recycled_total`, 'Connections replaced after DB_POOL_RECYCLE', () => pool.recycled),
+    observed('counter', `${p}_connect_errors_total`, 'Failed attempts to open a connection', () => pool.connectErrors),
+    observed('counter', `${p}_leaks_total`, 'Connections held longer than DB_POOL_LEAK_MS', () => pool.leaks),
+  ];
+}
