@@ -18,9 +18,21 @@ export interface Rows<R extends QueryResultRow = QueryResultRow> {
   rowCount: number;
 }
 
+export interface QueryOptions {
+  /**
+   * The statement has no side effects: if its connection breaks, the pool
+   * runs it once more on a fresh connection. Never set this for writes.
+   * Inside a transaction it is ignored: the transaction as a whole failed.
+   */
+  idempotent?: boolean;
+}
+
+/** Passed with every read, so a read survives one broken connection. */
+export const READ: Readonly<QueryOptions> = Object.freeze({ idempotent: true });
+
 /** Anything that runs statements: the pool itself, or one transaction. */
 export interface Queryable {
-  query<R extends QueryResultRow = QueryResultRow>(statement: Statement): Promise<Rows<R>>;
+  query<R extends QueryResultRow = QueryResultRow>(statement: Statement, options?: QueryOptions): Promise<Rows<R>>;
 }
 
 /** What the store needs from a database: single statements and transactions. */

@@ -28,7 +28,7 @@ import type { PoolSettings } from '../../config/index.ts';
 import { AppError } from '../../errors/app-error.ts';
 import type { Logger } from '../../log/logger.ts';
 import { Histogram, type HistogramSnapshot } from '../../stats/histogram.ts';
-import type { Database, Queryable, Rows, Statement } from '../types.ts';
+import type { Database, Queryable, QueryOptions, Rows, Statement } from '../types.ts';
 import { PooledConnection, isConnectionError, openClient } from './connection.ts';
 import { WaitQueue, type Waiter } from './wait-queue.ts';
 
@@ -55,14 +55,6 @@ export interface QueryEvent {
   durationMs: number;
   rowCount: number;
   error?: unknown;
-}
-
-export interface QueryOptions {
-  /**
-   * The statement has no side effects: if its connection breaks, it is run
-   * once more on a fresh connection. Never set this for writes.
-   */
-  idempotent?: boolean;
 }
 
 /** A leased connection; call `release` exactly once. */

@@ -1,0 +1,112 @@
+/**
+ * The composition root: the one place that builds every part of Holdfast
+ * from the config and wires them together, in start order, and takes them
+ * apart again in reverse.
+ *
+ * @example
+ * const app = await startHoldfast(loadConfig(readEnvironment()), createLogger('info'));
+ * // … later, on SIGTERM:
+ * await app.stop();
+ */
+import type { FastifyInstance } from 'fastify';
+import pg from 'pg';
+import type { Config } from './config/index.ts';
+import { startEmbeddedPostgres, type RunningPostgres } from './db/embedded.ts';
+import { runMigrations } from './db/migrate.ts';
+import { createPool, type ConnectionPool } from './db/pool/pool.ts';
+import { seedDemoIfEmpty } from './db/seed.ts';
+import { buildServer } from './http/server.ts';
+import { createLifecycle, type Lifecycle } from './lifecycle/lifecycle.ts';
+import type { Logger } from './log/logger.ts';
+
+export interface Holdfast {
+  server: FastifyInstance;
+  pool: ConnectionPool;
+  lifecycle: Lifecycle;
+  /** Base URL the server listens on, e.g. http://127.0.0.1:5001. */
+  url: string;
+  /** Graceful stop: readiness off, drain requests, end the pool, stop embedded Postgres. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export async function startHoldfast(config: Config, logger: Logger): Promise<Holdfast> {
+  const cleanup: (() => Promise<void>)[] = [];
+  const unwind = async () => {
+    for (const step of cleanup.splice(0).reverse()) await step().catch((err: unknown) => logger.error({ err }, 'cleanup step failed'));
+  };
+  try {
+    const databaseUrl = await resolveDatabase(config, logger, cleanup);
+    await runMigrations(databaseUrl, logger);
+    if (config.seedDemo) await withClient(databaseUrl, (client) => seedDemoIfEmpty(client, logger));
+
+    const pool = createPool({
+      ...config.pool,
+      connectionString: databaseUrl,
+      statementTimeoutMs: config.database.statementTimeoutMs,
+      logger: logger.child({ component: 'pool' }),
+    });
+    await pool.start();
+    cleanup.push(() => pool.end(config.server.shutdownTimeoutMs));
+
+    const lifecycle = createLifecycle();
+    const server = await buildServer({ config, pool, logger, lifecycle });
+    await server.listen({ host: config.server.host, port: config.server.port });
+    const address = server.server.address();
+    const port = typeof address === 'object' && address !== null ? address.port : config.server.port;
+    const url = `http://${config.server.host === '0.0.0.0' ? '127.0.0.1' : config.server.host}:${port}`;
+    logger.info({ url }, 'holdfast listening');
+
+    let stopping: Promise<void> | undefined;
+    const stop = () =>
+      (stopping ??= (async () => {
+        lifecycle.beginShutdown();
+        await closeServer(server, config.server.shutdownTimeoutMs, logger);
+        await unwind();
+        logger.info('holdfast stopped');
+      })());
+    return { server, pool, lifecycle, url, stop };
+  } catch (err) {
+    await unwind();
+    throw err;
+  }
+}
+
+/** The configured server, or an embedded one started (and later stopped) here. */
+async function resolveDatabase(config: Config, logger: Logger, cleanup: (() => Promise<void>)[]): Promise<string> {
+  if (config.database.url !== undefined) return config.database.url;
+  const embedded: RunningPostgres = await startEmbeddedPostgres({
+    dataDir: config.database.dataDir,
+    port: config.database.embeddedPort,
+    logger,
+  });
+  cleanup.push(() => embedded.stop());
+  return embedded.url;
+}
+
+async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  client.on('error', () => {}); // surfaced through the awaited query instead
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * Stops accepting connections and waits for in-flight requests, up to the
+ * shutdown timeout; then cuts whatever is left so the process can exit.
+ */
+async function closeServer(server: FastifyInstance, timeoutMs: number, logger: Logger): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), timeoutMs);
+  });
+  const outcome = await Promise.race([server.close().then(() => 'closed' as const), timedOut]);
+  clearTimeout(timer);
+  if (outcome === 'timeout') {
+    logger.warn({ timeoutMs }, 'in-flight requests did not finish in time; closing their connections');
+    server.server.closeAllConnections();
+  }
+}

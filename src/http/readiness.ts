@@ -1,0 +1,73 @@
+/**
+ * Readiness: can this instance serve traffic right now?
+ *
+ * Answered with one `SELECT 1` through the pool, bounded at `timeoutMs` and
+ * cached for `cacheMs`, so a flood of probes costs at most one query per
+ * cache period; probes arriving while a check runs share its answer. A check
+ * that outlives its timeout is abandoned, not cancelled: until it settles no
+ * new one starts, so a hung database cannot pile up probe queries in the
+ * pool's wait queue.
+ */
+import type { Queryable } from '../db/types.ts';
+
+export interface Readiness {
+  ready: boolean;
+  /** Why not ready; safe to show to clients (no driver messages). */
+  reason?: string;
+}
+
+export interface ReadinessOptions {
+  db: Queryable;
+  isShuttingDown(): boolean;
+  timeoutMs?: number;
+  cacheMs?: number;
+  /** Injected for tests. */
+  now?: () => number;
+}
+
+const PROBE = { name: 'readiness-probe', text: 'SELECT 1' };
+
+/**
+ * @example
+ * const readiness = createReadinessCheck({ db: pool, isShuttingDown: lifecycle.isShuttingDown });
+ * const { ready, reason } = await readiness();
+ */
+export function createReadinessCheck(options: ReadinessOptions): () => Promise<Readiness> {
+  const { db, isShuttingDown, timeoutMs = 1000, cacheMs = 1000, now = Date.now } = options;
+  let cached: { at: number; result: Readiness } | undefined;
+  let running: Promise<Readiness> | undefined;
+  let abandoned: Promise<unknown> | undefined;
+
+  async function probe(): Promise<Readiness> {
+    if (abandoned !== undefined) return { ready: false, reason: 'the previous database check has not finished' };
+    const query = db.query(PROBE, { idempotent: true });
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs, 'timeout');
+    });
+    try {
+      const outcome = await Promise.race([query.then(() => 'ok' as const), timedOut]);
+      if (outcome === 'ok') return { ready: true };
+      const pending = query.catch(() => undefined).finally(() => {
+        if (abandoned === pending) abandoned = undefined;
+      });
+      abandoned = pending;
+      return { ready: false, reason: `the database did not answer within ${timeoutMs} ms` };
+    } catch {
+      return { ready: false, reason: 'the database is not reachable' };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  return async function checkReadiness(): Promise<Readiness> {
+    if (isShuttingDown()) return { ready: false, reason: 'the service is shutting down' };
+    if (cached !== undefined && now() - cached.at < cacheMs) return cached.result;
+    running ??= probe().then((result) => {
+      cached = { at: now(), result };
+      running = undefined;
+      return result;
+    });
+    return running;
+  };
+}

@@ -1,0 +1,47 @@
+/**
+ * GET /api/health: liveness, for load balancers and the load test.
+ *
+ * Runs no query and reads only the pool's counters, so it answers at the
+ * speed of a constant route even when the database is slow or down. It is
+ * registered outside the API scope on purpose: no hooks run for it, and it
+ * sets its own X-Request-Id.
+ */
+import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { ConnectionPool } from '../../db/pool/pool.ts';
+import { REQUEST_ID_HEADER } from '../request-id.ts';
+
+export type PoolGauges = Pick<ConnectionPool, 'min' | 'max' | 'size' | 'idle' | 'active' | 'waiting'>;
+
+const Count = Type.Integer({ minimum: 0 });
+
+const HealthSchema = Type.Object({
+  status: Type.Union([Type.Literal('ok'), Type.Literal('degraded')], {
+    description: '`degraded`: fewer live connections than the pool minimum, or requests waiting for one.',
+  }),
+  uptimeSeconds: Type.Integer({ minimum: 0 }),
+  pool: Type.Object({ min: Count, max: Count, size: Count, idle: Count, active: Count, waiting: Count }),
+});
+
+/**
+ * @example
+ * app.register(healthRoutes({ pool }), { prefix: '/api' });
+ */
+export function healthRoutes(deps: { pool: PoolGauges }): FastifyPluginAsyncTypebox {
+  const { pool } = deps;
+  return async function health(app) {
+    app.get(
+      '/health',
+      { schema: { tags: ['operations'], summary: 'Liveness and pool gauges (runs no query)', response: { 200: HealthSchema } } },
+      function getHealth(request, reply) {
+        reply.header(REQUEST_ID_HEADER, request.id);
+        const size = pool.size;
+        const waiting = pool.waiting;
+        return {
+          status: size < pool.min || waiting > 0 ? ('degraded' as const) : ('ok' as const),
+          uptimeSeconds: Math.floor(process.uptime()),
+          pool: { min: pool.min, max: pool.max, size, idle: pool.idle, active: pool.active, waiting },
+        };
+      },
+    );
+  };
+}

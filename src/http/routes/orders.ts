@@ -1,0 +1,62 @@
+/**
+ * POST /api/orders: place an order, at most once per Idempotency-Key.
+ *
+ * 201 with the order; a replay of an earlier request with the same key and
+ * body answers 201 with the same order and `Idempotent-Replayed: true`.
+ * Refusals: 400 (invalid body, a product listed twice), 409 OUT_OF_STOCK,
+ * 422 UNKNOWN_REFERENCE (no such customer or product, with `field`),
+ * 422 IDEMPOTENCY_MISMATCH (key reused with another body).
+ */
+import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { OrderStore } from '../../store/orders.ts';
+import { OrderSchema } from '../models.ts';
+import { Id, problems } from '../schemas.ts';
+
+const NewOrderBody = Type.Object(
+  {
+    customerId: Id,
+    items: Type.Array(
+      Type.Object({ productId: Id, quantity: Type.Integer({ minimum: 1, maximum: 1000 }) }, { additionalProperties: false }),
+      { minItems: 1, maxItems: 100, description: 'Each product at most once.' },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+const OrderHeaders = Type.Object({
+  'idempotency-key': Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 200,
+      pattern: '^[\\x21-\\x7e]+$',
+      description: 'Visible ASCII. Retrying with the same key and body returns the first answer instead of ordering twice.',
+    }),
+  ),
+});
+
+/**
+ * @example
+ * api.register(orderRoutes({ orders: createOrderStore(pool) }));
+ */
+export function orderRoutes(deps: { orders: OrderStore }): FastifyPluginAsyncTypebox {
+  const { orders } = deps;
+  return async function ordersPlugin(app) {
+    app.post(
+      '/orders',
+      {
+        schema: {
+          tags: ['orders'],
+          summary: 'Place an order',
+          headers: OrderHeaders,
+          body: NewOrderBody,
+          response: { 201: OrderSchema, ...problems(400, 409, 413, 415, 422, 503) },
+        },
+      },
+      async function placeOrder(request, reply) {
+        const { order, replayed } = await orders.place(request.body, { idempotencyKey: request.headers['idempotency-key'] });
+        if (replayed) reply.header('idempotent-replayed', 'true');
+        return reply.code(201).send(order);
+      },
+    );
+  };
+}

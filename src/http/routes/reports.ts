@@ -1,0 +1,45 @@
+/**
+ * GET /api/reports/top-products: products ranked by units sold in the last
+ * `days` days, with units and revenue, paginated by keyset over the ranking.
+ */
+import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { ReportStore } from '../../store/reports.ts';
+import type { CursorCodec } from '../cursor.ts';
+import { fromRankKey, isRankKey, toRankKey } from '../keys.ts';
+import { TopProductSchema } from '../models.ts';
+import { page } from '../pagination.ts';
+import { Page, PageQuery, problems } from '../schemas.ts';
+
+const TopProductsQuery = Type.Object({
+  days: Type.Integer({ minimum: 1, maximum: 365, default: 30, description: 'Window length, ending now (pinned by the cursor).' }),
+  ...PageQuery,
+});
+
+/**
+ * @example
+ * api.register(reportRoutes({ reports: createReportStore(pool), cursors }));
+ */
+export function reportRoutes(deps: { reports: ReportStore; cursors: CursorCodec }): FastifyPluginAsyncTypebox {
+  const { reports, cursors } = deps;
+  return async function reportsPlugin(app) {
+    app.get(
+      '/reports/top-products',
+      {
+        schema: {
+          tags: ['reports'],
+          summary: 'Best-selling products by units',
+          querystring: TopProductsQuery,
+          response: { 200: Page(TopProductSchema), ...problems(400, 503) },
+        },
+      },
+      async function topProducts(request, reply) {
+        const { days, limit, cursor } = request.query;
+        const filters = { days };
+        const after = cursor === undefined ? undefined : fromRankKey(cursors.decode('top-products', filters, cursor, isRankKey));
+        const result = await reports.topProducts({ days, limit, after });
+        const next = result.next === null ? null : cursors.encode('top-products', filters, toRankKey(result.next));
+        return page(request, reply, result.items, next);
+      },
+    );
+  };
+}

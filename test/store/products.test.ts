@@ -1,0 +1,63 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ConnectionPool } from '../../src/db/pool/pool.ts';
+import { createProductStore, type ProductStore } from '../../src/store/products.ts';
+import { startTestPool } from '../helpers/app.ts';
+import { insertProduct, insertProducts } from '../helpers/store-fixtures.ts';
+
+let pool: ConnectionPool;
+let close: () => Promise<void>;
+let products: ProductStore;
+beforeAll(async () => {
+  ({ pool, close } = await startTestPool());
+  products = createProductStore(pool);
+});
+afterAll(() => close?.());
+
+describe('product store', () => {
+  it('gets a product as a plain object with numeric id and microsecond timestamp', async () => {
+    const id = await insertProduct(pool, { name: 'Level', sku: 'LVL-1', createdAt: '2024-06-01T12:34:56.789012+02' });
+    expect(await products.get(id)).toEqual({
+      id,
+      sku: 'LVL-1',
+      name: 'Level',
+      category: 'general',
+      priceCents: 1000,
+      stock: 100,
+      createdAt: '2024-06-01T10:34:56.789012Z',
+    });
+    expect(await products.get(id + 1000)).toBeUndefined();
+  });
+
+  it('pages by (createdAt, id) without losing rows one microsecond apart', async () => {
+    const category = 'micro';
+    const ids = await insertProducts(pool, 6, (i) => `2024-01-01T00:00:00.00000${i % 3}Z`, category);
+    const walked: number[] = [];
+    let after;
+    do {
+      const page = await products.list({ category, limit: 4, after });
+      walked.push(...page.items.map((p) => p.id));
+      after = page.next ?? undefined;
+    } while (after !== undefined);
+    const expected = ids
+      .map((id, i) => ({ id, micros: i % 3 }))
+      .sort((a, b) => b.micros - a.micros || b.id - a.id)
+      .map((x) => x.id);
+    expect(walked).toEqual(expected);
+  });
+
+  it('reports no next key on the last page, including an exactly full one', async () => {
+    const category = 'exact';
+    await insertProducts(pool, 3, () => '2024-01-01T00:00:00Z', category);
+    const page = await products.list({ category, limit: 3 });
+    expect(page.items).toHaveLength(3);
+    expect(page.next).toBeNull();
+  });
+
+  it('combines the category and name filters', async () => {
+    const both = await insertProduct(pool, { category: 'combo', name: 'Red Drill' });
+    await insertProduct(pool, { category: 'combo', name: 'Blue Saw' });
+    await insertProduct(pool, { category: 'other', name: 'Red Hammer' });
+    const page = await products.list({ category: 'combo', q: 'red', limit: 10 });
+    expect(page.items.map((p) => p.id)).toEqual([both]);
+  });
+});
