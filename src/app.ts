@@ -13,23 +13,35 @@ import pg from 'pg';
 import type { Config } from './config/index.ts';
 import { startEmbeddedPostgres, type RunningPostgres } from './db/embedded.ts';
 import { runMigrations } from './db/migrate.ts';
-import { createPool, type ConnectionPool } from './db/pool/pool.ts';
+import { createVegasLimit } from './db/pool/adaptive-limit.ts';
+import { createPool, type ConnectionPool, type QueryEvent } from './db/pool/pool.ts';
 import { seedDemoIfEmpty } from './db/seed.ts';
+import { createPressureMonitor, type PressureMonitor } from './guards/pressure/monitor.ts';
+import { pressureMetrics } from './guards/pressure/metrics.ts';
+import { createRateLimiter } from './guards/rate-limit/index.ts';
+import { rateLimitMetrics } from './guards/rate-limit/metrics.ts';
 import { buildServer } from './http/server.ts';
 import { createLifecycle, type Lifecycle } from './lifecycle/lifecycle.ts';
 import type { Logger } from './log/logger.ts';
+import { createMetricsRegistry } from './metrics/registry.ts';
 
 export interface Holdfast {
   server: FastifyInstance;
   pool: ConnectionPool;
   lifecycle: Lifecycle;
+  pressure: PressureMonitor;
   /** Base URL the server listens on, e.g. http://127.0.0.1:5001. */
   url: string;
   /** Graceful stop: readiness off, drain requests, end the pool, stop embedded Postgres. Idempotent. */
   stop(): Promise<void>;
 }
 
-export async function startHoldfast(config: Config, logger: Logger): Promise<Holdfast> {
+export interface StartOptions {
+  /** Also told of every statement the pool runs (tests count queries with it). */
+  onQuery?: (event: QueryEvent) => void;
+}
+
+export async function startHoldfast(config: Config, logger: Logger, options: StartOptions = {}): Promise<Holdfast> {
   const cleanup: (() => Promise<void>)[] = [];
   const unwind = async () => {
     for (const step of cleanup.splice(0).reverse()) await step().catch((err: unknown) => logger.error({ err }, 'cleanup step failed'));
@@ -39,17 +51,28 @@ export async function startHoldfast(config: Config, logger: Logger): Promise<Hol
     await runMigrations(databaseUrl, logger);
     if (config.seedDemo) await withClient(databaseUrl, (client) => seedDemoIfEmpty(client, logger));
 
+    const { adaptive, adaptiveMin, ...poolSettings } = config.pool;
     const pool = createPool({
-      ...config.pool,
+      ...poolSettings,
       connectionString: databaseUrl,
       statementTimeoutMs: config.database.statementTimeoutMs,
       logger: logger.child({ component: 'pool' }),
+      // Start low and let the limiter find the level; max stays the hard cap.
+      limiter: adaptive ? createVegasLimit({ initial: Math.min(poolSettings.max, 10), min: adaptiveMin, max: poolSettings.max }) : undefined,
+      onQuery: options.onQuery,
     });
     await pool.start();
     cleanup.push(() => pool.end(config.server.shutdownTimeoutMs));
 
+    const pressure = createPressureMonitor(config.pressure, { logger: logger.child({ component: 'pressure' }) });
+    pressure.start();
+    cleanup.push(async () => pressure.stop());
+    const rateLimiter = createRateLimiter(config, { logger: logger.child({ component: 'rate-limit' }) });
+    cleanup.push(() => rateLimiter.close());
+    const metrics = createMetricsRegistry({ pool, extra: [...pressureMetrics(pressure), ...rateLimitMetrics(rateLimiter.stats)] });
+
     const lifecycle = createLifecycle();
-    const server = await buildServer({ config, pool, logger, lifecycle });
+    const server = await buildServer({ config, pool, logger, lifecycle, pressure, rateLimiter, metrics });
     await server.listen({ host: config.server.host, port: config.server.port });
     const address = server.server.address();
     const port = typeof address === 'object' && address !== null ? address.port : config.server.port;
@@ -64,7 +87,7 @@ export async function startHoldfast(config: Config, logger: Logger): Promise<Hol
         await unwind();
         logger.info('holdfast stopped');
       })());
-    return { server, pool, lifecycle, url, stop };
+    return { server, pool, lifecycle, pressure, url, stop };
   } catch (err) {
     await unwind();
     throw err;

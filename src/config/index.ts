@@ -5,6 +5,7 @@
  * const config = loadConfig(readEnvironment()); // throws ConfigError listing every bad variable
  */
 import { randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
 import { envSchema, SECRET_VARIABLES, URL_VARIABLES, type RawSettings } from './schema.ts';
 import type { EnvSource } from './environment.ts';
 import { redactUrl } from './redact.ts';
@@ -26,6 +27,9 @@ export interface PoolSettings {
   leakMs: number;
   /** Validate a connection that sat idle longer than this before handing it out. */
   validateAfterIdleMs: number;
+  /** Cap leased connections adaptively (Vegas) between `adaptiveMin` and `max`. */
+  adaptive: boolean;
+  adaptiveMin: number;
 }
 
 export interface RateLimitSettings {
@@ -193,6 +197,8 @@ export function loadConfig(env: EnvSource): Config {
       getMode: s.DB_POOL_GETMODE,
       leakMs: s.DB_POOL_LEAK_MS,
       validateAfterIdleMs: s.DB_POOL_VALIDATE_IDLE_MS,
+      adaptive: s.DB_ADAPTIVE_LIMIT,
+      adaptiveMin: Math.min(s.DB_ADAPTIVE_LIMIT_MIN, s.DB_POOL_MAX),
     },
     seedDemo: s.SEED_DEMO,
     cursorSecret: s.CURSOR_SECRET ?? randomBytes(32).toString('base64url'),
@@ -204,11 +210,22 @@ export function describeConfig(config: Config): Record<string, unknown> {
   return {
     ...config,
     database: { ...config.database, url: config.database.url === undefined ? '(embedded)' : redactUrl(config.database.url) },
+    // API keys may sit in the allow-list: show addresses only, and how many keys.
+    rateLimit: {
+      ...config.rateLimit,
+      allow: config.rateLimit.allow.filter((entry) => isAddress(entry)).concat(
+        config.rateLimit.allow.some((entry) => !isAddress(entry)) ? [`<${config.rateLimit.allow.filter((e) => !isAddress(e)).length} API keys>`] : [],
+      ),
+    },
     redis: { ...config.redis, url: config.redis.url === undefined ? '(in memory)' : redactUrl(config.redis.url) },
     metrics: { token: config.metrics.token === undefined ? undefined : '<redacted>' },
     admin: { token: config.admin.token === undefined ? undefined : '<redacted>' },
     cursorSecret: '<redacted>',
   };
+}
+
+function isAddress(entry: string): boolean {
+  return isIP(entry.split('/')[0] ?? '') !== 0;
 }
 
 function parseTrustProxy(value: string): boolean | number | string {

@@ -89,6 +89,8 @@ export const envSchema = z
     DB_POOL_GETMODE: oneOf(['wait', 'nowait'] as const, 'wait'),
     DB_POOL_LEAK_MS: int(30_000, 0),
     DB_POOL_VALIDATE_IDLE_MS: int(5_000, 0),
+    DB_ADAPTIVE_LIMIT: bool(true),
+    DB_ADAPTIVE_LIMIT_MIN: int(2, 1),
 
     SEED_DEMO: bool(true),
     CURSOR_SECRET: optionalString,

@@ -22,7 +22,11 @@ export function createErrorHandler() {
     if (error.code === 'INTERNAL') {
       request.log.error({ err }, 'unhandled error');
     } else if (error.status >= 500) {
-      request.log.warn({ code: error.code, detail: error.message }, 'request refused');
+      // Deliberate refusals (pool full, shedding, database down) are counted
+      // in /metrics and their causes logged once by the pool and the monitor;
+      // a warn line per refused request would add load exactly when there is
+      // too much of it.
+      request.log.debug({ code: error.code, detail: error.message }, 'request refused');
     }
     return sendProblem(request, reply, error);
   };

@@ -10,7 +10,11 @@
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Config } from '../config/index.ts';
+import type { Registry } from 'prom-client';
 import type { ConnectionPool } from '../db/pool/pool.ts';
+import type { PressureMonitor } from '../guards/pressure/monitor.ts';
+import type { RateLimiter } from '../guards/rate-limit/index.ts';
+import { registerHttpMetrics } from '../metrics/http-metrics.ts';
 import type { Logger } from '../log/logger.ts';
 import { createCustomerStore } from '../store/customers.ts';
 import { createOrderStore } from '../store/orders.ts';
@@ -24,6 +28,7 @@ import { REQUEST_ID_HEADER, requestIdOf } from './request-id.ts';
 import { customerRoutes } from './routes/customers.ts';
 import { docsRoutes } from './routes/docs.ts';
 import { healthRoutes } from './routes/health.ts';
+import { metricsRoutes } from './routes/metrics.ts';
 import { orderRoutes } from './routes/orders.ts';
 import { productRoutes } from './routes/products.ts';
 import { readyRoutes } from './routes/ready.ts';
@@ -36,6 +41,10 @@ export interface ServerDeps {
   pool: ConnectionPool;
   logger: Logger;
   lifecycle: { isShuttingDown(): boolean };
+  /** Sheds /api work while memory or the event loop is critical. */
+  pressure: PressureMonitor;
+  rateLimiter: RateLimiter;
+  metrics: Registry;
 }
 
 /**
@@ -44,7 +53,7 @@ export interface ServerDeps {
  * await server.listen({ host: config.server.host, port: config.server.port });
  */
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
-  const { config, pool, logger, lifecycle } = deps;
+  const { config, pool, logger, lifecycle, pressure, rateLimiter, metrics } = deps;
   // Widened to Fastify's logger type so the instance is a plain FastifyInstance.
   const httpLogger: FastifyBaseLogger = logger.child({ component: 'http' });
   const app = Fastify({
@@ -54,6 +63,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
     genReqId: requestIdOf,
     bodyLimit: config.server.bodyLimitBytes,
+    trustProxy: trustProxyOption(config.server.trustProxy),
     // While closing, Fastify's default answers requests on kept-alive sockets
     // with its own 503 (not problem+json, no Retry-After). Serving them, with
     // `Connection: close`, is the graceful drain; readiness already says 503.
@@ -69,7 +79,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   app.removeContentTypeParser(['text/plain']);
 
   await app.register(swagger, openApiOptions());
-  await app.register(healthRoutes({ pool }), { prefix: '/api' });
+  await app.register(healthRoutes({ pool, pressure }), { prefix: '/api' });
+  await app.register(metricsRoutes({ registry: metrics, token: config.metrics.token }));
 
   const cursors = createCursorCodec(config.cursorSecret);
   const readiness = createReadinessCheck({ db: pool, isShuttingDown: () => lifecycle.isShuttingDown() });
@@ -78,6 +89,10 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       scope.addHook('onRequest', async function echoRequestId(request, reply) {
         reply.header(REQUEST_ID_HEADER, request.id);
       });
+      registerHttpMetrics(scope, metrics);
+      // Shedding first: an overloaded process should not even spend a rate-limit decision.
+      await scope.register(pressure.plugin);
+      await scope.register(rateLimiter.plugin);
       await scope.register(readyRoutes({ readiness }));
       await scope.register(productRoutes({ products: createProductStore(pool), cursors }));
       await scope.register(customerRoutes({ customers: createCustomerStore(pool), cursors }));
@@ -88,4 +103,9 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     { prefix: '/api' },
   );
   return app;
+}
+
+/** A hop count becomes proxy-addr's hop function, which Fastify's types accept. */
+function trustProxyOption(value: boolean | number | string): boolean | string | ((address: string, hop: number) => boolean) {
+  return typeof value === 'number' ? (_address: string, hop: number) => hop < value : value;
 }

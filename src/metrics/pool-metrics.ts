@@ -16,6 +16,7 @@ export function poolMetrics(pool: ConnectionPool): ObservedMetric[] {
     observed('gauge', `${p}_waiting`, 'Requests waiting for a connection', () => pool.waiting),
     observed('gauge', `${p}_max`, 'Configured maximum connections (DB_POOL_MAX)', () => pool.max),
     observed('gauge', `${p}_min`, 'Configured minimum connections (DB_POOL_MIN)', () => pool.min),
+    observed('gauge', `${p}_limit`, 'Connections that may be leased now: the adaptive limit, or max when it is off', () => pool.limit),
     observedHistogram(`${p}_acquire_seconds`, 'Time a request waited for a connection', () => pool.acquireWait.snapshot()),
     observed('counter', `${p}_acquires_total`, 'Connection acquires requested', () => pool.acquires),
     observed('counter', `${p}_timeouts_total`, 'Acquires that gave up after DB_POOL_TIMEOUT (503 POOL_TIMEOUT)', () => pool.timeouts),

@@ -1,16 +1,16 @@
 /**
- * A real Holdfast HTTP server for tests: its own migrated database, a small
- * pool, listening on 127.0.0.1 on a free port, so suites exercise the same
- * sockets, parsers and pool a client would.
+ * A real Holdfast for tests: its own migrated database, a small pool, every
+ * guard, listening on 127.0.0.1 on a free port, so suites exercise the same
+ * composition, sockets, parsers and pool a client would.
  *
  * Pools are small (min 1, max 5) because the test server allows 100
  * connections and test files run in parallel.
  */
 import type { FastifyInstance } from 'fastify';
+import { startHoldfast, type Holdfast } from '../../src/app.ts';
 import { loadConfig, type Config } from '../../src/config/index.ts';
 import { createPool, type ConnectionPool, type PoolOptions, type QueryEvent } from '../../src/db/pool/pool.ts';
-import { buildServer } from '../../src/http/server.ts';
-import { createLifecycle, type Lifecycle } from '../../src/lifecycle/lifecycle.ts';
+import type { Lifecycle } from '../../src/lifecycle/lifecycle.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 import { captureLogs, type CapturedLogs } from './logs.ts';
@@ -36,7 +36,6 @@ export interface TestApp {
 export interface TestAppOptions {
   /** Environment variables on top of the test defaults, e.g. `{ BODY_LIMIT_BYTES: '1024' }`. */
   env?: Record<string, string>;
-  pool?: Partial<PoolOptions>;
 }
 
 /**
@@ -90,6 +89,9 @@ export async function startTestPool(
 }
 
 /**
+ * Starts the whole service through the composition root (src/app.ts), as
+ * `npm start` does, on a fresh database and a free port.
+ *
  * @example
  * let app: TestApp;
  * beforeAll(async () => { app = await startTestApp(); });
@@ -100,54 +102,42 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const database = await createTestDatabase();
   const logs = captureLogs('info');
   const seen: string[] = [];
-  const onQuery = (event: QueryEvent) => {
-    seen.push(event.statement.text);
-    options.pool?.onQuery?.(event);
-  };
   const config = loadConfig({
     DATABASE_URL: database.url,
+    HOST: '127.0.0.1',
+    PORT: '0',
     LOG_LEVEL: 'info',
     SEED_DEMO: 'false',
     CURSOR_SECRET: 'test-cursor-secret',
     DB_POOL_MIN: '1',
     DB_POOL_MAX: '5',
+    // Suites send far more than a client would; the rate-limit suites set their own.
+    RATE_LIMIT_ENABLED: 'false',
+    // A fixed pool size keeps pool assertions exact; the limiter has its own suite.
+    DB_ADAPTIVE_LIMIT: 'false',
     ...options.env,
   });
-  const pool = createPool({
-    ...testPoolOptions(database.url, { min: config.pool.min, max: config.pool.max }),
-    ...options.pool,
-    onQuery,
-  });
-  const lifecycle = createLifecycle();
-  let server: FastifyInstance | undefined;
+  let app: Holdfast;
   try {
-    await pool.start();
-    server = await buildServer({ config, pool, logger: logs.logger, lifecycle });
-    await server.listen({ port: 0, host: '127.0.0.1' });
+    app = await startHoldfast(config, logs.logger, { onQuery: (event: QueryEvent) => void seen.push(event.statement.text) });
   } catch (err) {
-    await server?.close();
-    await pool.end(0);
     await database.drop();
     throw err;
   }
-  const address = server.server.address();
-  if (address === null || typeof address === 'string') throw new Error('server is not listening on a TCP port');
-  const running = server;
   let closing: Promise<void> | undefined;
   return {
-    baseUrl: `http://127.0.0.1:${address.port}`,
-    pool,
+    baseUrl: app.url,
+    pool: app.pool,
     database,
     config,
-    server: running,
-    lifecycle,
+    server: app.server,
+    lifecycle: app.lifecycle,
     logs,
     queryCount: () => seen.length,
     statements: () => [...seen],
     close: () =>
       (closing ??= (async () => {
-        await running.close();
-        await pool.end(0);
+        await app.stop();
         await database.drop();
       })()),
   };

@@ -29,10 +29,12 @@ import { AppError } from '../../errors/app-error.ts';
 import type { Logger } from '../../log/logger.ts';
 import { Histogram, type HistogramSnapshot } from '../../stats/histogram.ts';
 import type { Database, Queryable, QueryOptions, Rows, Statement } from '../types.ts';
+import type { ConcurrencyLimit } from './adaptive-limit.ts';
 import { PooledConnection, isConnectionError, openClient } from './connection.ts';
 import { WaitQueue, type Waiter } from './wait-queue.ts';
 
-export interface PoolOptions extends PoolSettings {
+/** The pool's own settings; the adaptive limiter, if any, is built by the caller and passed as `limiter`. */
+export interface PoolOptions extends Omit<PoolSettings, 'adaptive' | 'adaptiveMin'> {
   connectionString: string;
   statementTimeoutMs: number;
   logger: Logger;
@@ -43,6 +45,8 @@ export interface PoolOptions extends PoolSettings {
   connectTimeoutMs?: number;
   /** Fraction of the lifetime taken off at random, so connections don't all recycle together. */
   recycleJitter?: number;
+  /** Adaptive cap on leased connections (≤ max); absent means the cap is max. */
+  limiter?: ConcurrencyLimit;
   /** Called after every statement, for profiling. Must not throw. */
   onQuery?: (event: QueryEvent) => void;
 }
@@ -66,6 +70,8 @@ export interface Lease extends Queryable {
 export interface PoolStats {
   min: number;
   max: number;
+  /** The adaptive limit when on, else max. */
+  limit: number;
   size: number;
   idle: number;
   active: number;
@@ -104,7 +110,7 @@ export class ConnectionPool implements Database {
   readonly max: number;
   readonly acquireWait = new Histogram();
 
-  #opts: Required<Omit<PoolOptions, 'onQuery'>> & Pick<PoolOptions, 'onQuery'>;
+  #opts: Required<Omit<PoolOptions, 'onQuery' | 'limiter'>> & Pick<PoolOptions, 'onQuery' | 'limiter'>;
   #log: Logger;
   #all = new Set<PooledConnection>();
   #idle: PooledConnection[] = [];
@@ -151,6 +157,11 @@ export class ConnectionPool implements Database {
   }
   get active(): number {
     return this.#all.size - this.#idle.length;
+  }
+  /** Most connections that may be leased now: the adaptive limit, or max. */
+  get limit(): number {
+    const adaptive = this.#opts.limiter?.limit;
+    return adaptive === undefined ? this.max : Math.min(adaptive, this.max);
   }
   get waiting(): number {
     return this.#waiters.length;
@@ -199,6 +210,7 @@ export class ConnectionPool implements Database {
     return {
       min: this.min,
       max: this.max,
+      limit: this.limit,
       size: this.size,
       idle: this.idle,
       active: this.active,
@@ -329,16 +341,19 @@ export class ConnectionPool implements Database {
   #acquireConnection(): Promise<PooledConnection> {
     if (this.#closed) return Promise.reject(new AppError('POOL_CLOSED', 'the pool is shutting down', { retryAfterSeconds: 1 }));
     this.#acquires++;
-    const idle = this.#takeIdle();
+    const limit = this.limit;
+    // Never overtake a waiter, and never exceed the (adaptive) limit.
+    const underLimit = this.active < limit && this.#waiters.length === 0;
+    const idle = underLimit ? this.#takeIdle() : undefined;
     if (idle !== undefined) {
       if (Date.now() - idle.lastReleasedAt > this.#opts.validateAfterIdleMs) return this.#validated(idle);
       return Promise.resolve(idle);
     }
-    const canGrow = this.#all.size + this.#pending < this.max;
+    const canGrow = this.#all.size + this.#pending < this.max && this.active + this.#pending < limit;
     if (this.#opts.getMode === 'nowait' && !canGrow) {
       this.#exhausted++;
       return Promise.reject(
-        new AppError('POOL_EXHAUSTED', `all ${this.max} connections are busy`, { retryAfterSeconds: 1 }),
+        new AppError('POOL_EXHAUSTED', `all ${limit} connections are busy`, { retryAfterSeconds: 1 }),
       );
     }
     if (this.#waiters.length >= this.#opts.queueMax) {
@@ -442,12 +457,20 @@ export class ConnectionPool implements Database {
         : { text: statement.text, values: statement.values as unknown[] | undefined };
     try {
       const result = await conn.client.query<R>(config);
-      this.#opts.onQuery?.({ statement, waitMs, durationMs: performance.now() - started, rowCount: result.rowCount ?? 0 });
+      const durationMs = performance.now() - started;
+      this.#opts.onQuery?.({ statement, waitMs, durationMs, rowCount: result.rowCount ?? 0 });
+      if (this.#opts.limiter !== undefined) this.#feedLimiter(durationMs);
       return { rows: result.rows, rowCount: result.rowCount ?? 0 };
     } catch (err) {
       this.#opts.onQuery?.({ statement, waitMs, durationMs: performance.now() - started, rowCount: 0, error: err });
       throw translate(err, conn);
     }
+  }
+
+  #feedLimiter(durationMs: number): void {
+    const before = this.limit;
+    this.#opts.limiter!.onSample(durationMs, this.active);
+    if (this.limit > before) this.#dispatch();
   }
 
   // ---- returning ------------------------------------------------------------
@@ -457,13 +480,13 @@ export class ConnectionPool implements Database {
     if (err !== undefined && err !== null) conn.broken = true;
     if (conn.broken || this.#closed) {
       this.#destroy(conn);
-      this.#afterLoss();
+      this.#replenish();
       return;
     }
     if (Date.now() >= conn.expiresAt) {
       this.#recycled++;
       this.#destroy(conn);
-      this.#afterLoss();
+      this.#replenish();
       return;
     }
     conn.lastReleasedAt = Date.now();
@@ -472,7 +495,9 @@ export class ConnectionPool implements Database {
 
   /** Hands a free connection to the oldest waiter, or parks it as idle. */
   #makeAvailable(conn: PooledConnection): void {
-    const waiter = this.#waiters.shift();
+    // `conn` is not idle, so `active` counts it: hand it over only if the
+    // waiter would still be within the limit, else park it.
+    const waiter = this.active - 1 < this.limit ? this.#waiters.shift() : undefined;
     if (waiter !== undefined) {
       clearTimeout(waiter.timer);
       waiter.resolve(conn);
@@ -481,11 +506,25 @@ export class ConnectionPool implements Database {
     this.#idle.push(conn);
   }
 
-  /** After a connection is gone: keep `min`, and keep serving waiters. */
-  #afterLoss(): void {
+  /** After the limit rose: serve waiters from idle connections, or grow for them. */
+  #dispatch(): void {
+    while (this.#waiters.length > 0 && this.active < this.limit) {
+      const conn = this.#takeIdle();
+      if (conn === undefined) {
+        this.#replenish();
+        return;
+      }
+      const waiter = this.#waiters.shift()!;
+      clearTimeout(waiter.timer);
+      waiter.resolve(conn);
+    }
+  }
+
+  /** Opens connections to keep `min`, and to serve waiters within the limit. */
+  #replenish(): void {
     if (this.#closed) return;
     const short = Math.max(this.min - this.#all.size - this.#pending, 0);
-    const forWaiters = Math.max(this.#waiters.length - this.#pending, 0);
+    const forWaiters = Math.max(Math.min(this.#waiters.length, this.limit - this.active) - this.#pending, 0);
     const room = this.max - this.#all.size - this.#pending;
     for (let i = Math.min(Math.max(short, forWaiters), room); i > 0; i--) this.#grow();
   }
@@ -520,7 +559,7 @@ export class ConnectionPool implements Database {
   #onBroken(conn: PooledConnection): void {
     if (this.#closed || !this.#idle.includes(conn)) return;
     this.#destroy(conn);
-    this.#afterLoss();
+    this.#replenish();
   }
 
   #grow(): void {
@@ -549,7 +588,7 @@ export class ConnectionPool implements Database {
     this.#backoffMs = Math.min(MAX_BACKOFF_MS, this.#backoffMs === 0 ? 100 : this.#backoffMs * 2);
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = undefined;
-      this.#afterLoss();
+      this.#replenish();
     }, this.#backoffMs);
     this.#retryTimer.unref();
   }
@@ -585,7 +624,7 @@ export class ConnectionPool implements Database {
         }
       }
     }
-    this.#afterLoss();
+    this.#replenish();
   }
 
   #logConnectError(err: unknown): void {

@@ -8,26 +8,38 @@
  */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { ConnectionPool } from '../../db/pool/pool.ts';
+import type { PressureMonitor } from '../../guards/pressure/monitor.ts';
+import { PressureSnapshotSchema } from '../../guards/pressure/schema.ts';
 import { REQUEST_ID_HEADER } from '../request-id.ts';
 
-export type PoolGauges = Pick<ConnectionPool, 'min' | 'max' | 'size' | 'idle' | 'active' | 'waiting'>;
+export type PoolGauges = Pick<ConnectionPool, 'min' | 'max' | 'limit' | 'size' | 'idle' | 'active' | 'waiting'>;
 
 const Count = Type.Integer({ minimum: 0 });
 
 const HealthSchema = Type.Object({
   status: Type.Union([Type.Literal('ok'), Type.Literal('degraded')], {
-    description: '`degraded`: fewer live connections than the pool minimum, or requests waiting for one.',
+    description:
+      '`degraded`: fewer live connections than the pool minimum, requests waiting for one, or memory/event-loop pressure (see `pressure.reasons`).',
   }),
   uptimeSeconds: Type.Integer({ minimum: 0 }),
-  pool: Type.Object({ min: Count, max: Count, size: Count, idle: Count, active: Count, waiting: Count }),
+  pool: Type.Object({
+    min: Count,
+    max: Count,
+    limit: Type.Integer({ minimum: 0, description: 'Connections that may be leased now: the adaptive limit, or max when it is off.' }),
+    size: Count,
+    idle: Count,
+    active: Count,
+    waiting: Count,
+  }),
+  pressure: PressureSnapshotSchema,
 });
 
 /**
  * @example
  * app.register(healthRoutes({ pool }), { prefix: '/api' });
  */
-export function healthRoutes(deps: { pool: PoolGauges }): FastifyPluginAsyncTypebox {
-  const { pool } = deps;
+export function healthRoutes(deps: { pool: PoolGauges; pressure: Pick<PressureMonitor, 'snapshot'> }): FastifyPluginAsyncTypebox {
+  const { pool, pressure } = deps;
   return async function health(app) {
     app.get(
       '/health',
@@ -36,10 +48,13 @@ export function healthRoutes(deps: { pool: PoolGauges }): FastifyPluginAsyncType
         reply.header(REQUEST_ID_HEADER, request.id);
         const size = pool.size;
         const waiting = pool.waiting;
+        const pressureNow = pressure.snapshot();
+        const degraded = size < pool.min || waiting > 0 || pressureNow.state !== 'ok';
         return {
-          status: size < pool.min || waiting > 0 ? ('degraded' as const) : ('ok' as const),
+          status: degraded ? ('degraded' as const) : ('ok' as const),
           uptimeSeconds: Math.floor(process.uptime()),
-          pool: { min: pool.min, max: pool.max, size, idle: pool.idle, active: pool.active, waiting },
+          pool: { min: pool.min, max: pool.max, limit: pool.limit, size, idle: pool.idle, active: pool.active, waiting },
+          pressure: pressureNow,
         };
       },
     );

@@ -355,3 +355,41 @@ describe('ConnectionPool: leaks and shutdown', () => {
     expect(pool.size).toBe(0);
   });
 });
+
+describe('ConnectionPool: adaptive limit', () => {
+  it('leases at most the limiter\'s cap and serves waiters as soon as it rises', async () => {
+    const cap = { limit: 2, noLoadRttMs: 0, onSample() {} };
+    const pool = await startPool({ min: 1, max: 5, limiter: cap });
+    expect(pool.limit).toBe(2);
+    const a = await pool.acquire();
+    const b = await pool.acquire();
+    let third: Awaited<ReturnType<typeof pool.acquire>> | undefined;
+    const waiting = pool.acquire().then((l) => (third = l));
+    await sleep(50);
+    expect(third).toBeUndefined();
+    expect(pool.waiting).toBe(1);
+    cap.limit = 3;
+    await a.query({ text: 'select 1' }); // a sample: the pool notices the higher limit
+    await waiting;
+    expect(pool.active).toBe(3);
+    a.release();
+    b.release();
+    third!.release();
+    expect(pool.stats().limit).toBe(3);
+  });
+
+  it('parks returned connections instead of exceeding a lowered limit', async () => {
+    const cap = { limit: 3, noLoadRttMs: 0, onSample() {} };
+    const pool = await startPool({ min: 1, max: 5, limiter: cap });
+    const leases = await Promise.all([pool.acquire(), pool.acquire(), pool.acquire()]);
+    cap.limit = 1;
+    const waiter = pool.acquire();
+    leases[0]!.release();
+    await sleep(30);
+    expect(pool.active).toBe(2); // the released connection was parked, not handed over
+    leases[1]!.release();
+    leases[2]!.release();
+    (await waiter).release();
+    expect(pool.active).toBe(0);
+  });
+});

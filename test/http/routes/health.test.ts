@@ -1,5 +1,8 @@
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../../src/config/index.ts';
+import { createPressureMonitor } from '../../../src/guards/pressure/monitor.ts';
+import { createLogger } from '../../../src/log/logger.ts';
 import { healthRoutes } from '../../../src/http/routes/health.ts';
 import { startTestApp, type TestApp } from '../../helpers/app.ts';
 import { request } from '../../helpers/http.ts';
@@ -18,8 +21,10 @@ describe('GET /api/health', () => {
     expect(res.body).toEqual({
       status: 'ok',
       uptimeSeconds: expect.any(Number),
-      pool: { min: 1, max: 5, size: app.pool.size, idle: app.pool.idle, active: 0, waiting: 0 },
+      pool: { min: 1, max: 5, limit: 5, size: app.pool.size, idle: app.pool.idle, active: 0, waiting: 0 },
+      pressure: expect.objectContaining({ state: 'ok', reasons: [], leakSuspected: false }),
     });
+    expect(res.body.pressure.rssMb).toBeGreaterThan(0);
     expect(Number.isInteger(res.body.uptimeSeconds)).toBe(true);
   });
 
@@ -68,7 +73,10 @@ describe('GET /api/health', () => {
   it('is degraded when the pool has fewer connections than its minimum', async () => {
     // Gauges only: a real pool refills too fast to observe below min reliably.
     const server = Fastify();
-    await server.register(healthRoutes({ pool: { min: 2, max: 5, size: 1, idle: 1, active: 0, waiting: 0 } }), { prefix: '/api' });
+    const pressure = createPressureMonitor(loadConfig({}).pressure, { logger: createLogger('silent') });
+    await server.register(healthRoutes({ pool: { min: 2, max: 5, limit: 5, size: 1, idle: 1, active: 0, waiting: 0 }, pressure }), {
+      prefix: '/api',
+    });
     try {
       const res = await server.inject({ url: '/api/health' });
       expect(res.json()).toMatchObject({ status: 'degraded', pool: { min: 2, size: 1 } });

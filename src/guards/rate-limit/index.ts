@@ -1,0 +1,161 @@
+/**
+ * The rate limiter, assembled from the config: policies, client keys, the
+ * store (memory, or Redis with a memory fallback) and the Fastify plugin,
+ * plus counters for metrics. The composition root creates one, registers
+ * its plugin and closes it at shutdown.
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import type { Redis } from 'ioredis';
+import type { Config } from '../../config/index.ts';
+import { redactUrl } from '../../config/redact.ts';
+import { createAllowList } from './allow-list.ts';
+import { withDeadline } from './deadline.ts';
+import type { Decision, Policy } from './gcra.ts';
+import { createKeyer } from './key.ts';
+import { createMemoryStore } from './memory-store.ts';
+import { rateLimitPlugin } from './plugin.ts';
+import { createRedisClient } from './redis-client.ts';
+import { createRedisStore } from './redis-store.ts';
+import { createResilientStore, type ResilientStore } from './resilient-store.ts';
+import type { RateLimitLogger, RateLimitStore, StoreMode } from './store.ts';
+
+export type { StoreMode, RateLimitLogger };
+
+export interface RateLimiterDeps {
+  logger: RateLimitLogger;
+  /**
+   * A client to use instead of creating one from `config.redis.url`. The
+   * caller owns it (and closes it); it should fail fast when disconnected
+   * (`enableOfflineQueue: false`), as the one created here does.
+   */
+  redis?: Redis;
+  /** Prefix of every Redis key. Default `holdfast:rl:`. */
+  keyPrefix?: string;
+  /** Clock of the in-memory store, in ms. Default `performance.now()`. */
+  now?: () => number;
+  /** Keys the in-memory store keeps at most. Default 100 000. */
+  maxKeys?: number;
+  /** Pause between Redis probes while degraded. Default 1000 ms. */
+  probeIntervalMs?: number;
+}
+
+/** Live counters, read at scrape time. */
+export interface RateLimitStats {
+  /** Requests admitted on limited routes. */
+  readonly admitted: number;
+  /** Requests refused with 429. */
+  readonly limited: number;
+  /** Decisions made in memory because Redis failed or timed out. */
+  readonly fallbackDecisions: number;
+  /** `memory`: no Redis configured; `redis`: shared; `fallback`: Redis down, memory per instance. */
+  readonly mode: StoreMode;
+}
+
+export interface RateLimiter {
+  /** Register before the routes it should limit. Does nothing when rate limiting is disabled. */
+  plugin: FastifyPluginAsync;
+  stats: RateLimitStats;
+  /** Stops probing and disconnects the Redis client created here. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * @example
+ * const limiter = createRateLimiter(config, { logger: logger.child({ component: 'rate-limit' }) });
+ * await app.register(limiter.plugin);
+ * new Gauge({ name: 'holdfast_rate_limit_fallback', help: '…', collect() { this.set(limiter.stats.mode === 'fallback' ? 1 : 0); } });
+ * // at shutdown, after the server closed:
+ * await limiter.close();
+ */
+export function createRateLimiter(config: Pick<Config, 'rateLimit' | 'redis'>, deps: RateLimiterDeps): RateLimiter {
+  const settings = config.rateLimit;
+  const windowMs = settings.windowSeconds * 1000;
+  const policies: { read: Policy; write: Policy } = {
+    read: { name: 'default', limit: settings.max, windowMs },
+    write: { name: 'writes', limit: settings.writeMax, windowMs },
+  };
+  let admitted = 0;
+  let limited = 0;
+
+  const redisUrl = config.redis.url;
+  const ownedRedis =
+    settings.enabled && deps.redis === undefined && redisUrl !== undefined
+      ? createRedisClient(redisUrl, { commandTimeoutMs: config.redis.commandTimeoutMs })
+      : undefined;
+  const redis = settings.enabled ? (deps.redis ?? ownedRedis) : undefined;
+  let lastConnectionError: string | undefined;
+  ownedRedis?.on('error', (err: Error) => {
+    lastConnectionError = err.message;
+  });
+  ownedRedis?.on('ready', () => {
+    lastConnectionError = undefined;
+  });
+  let resilient: ResilientStore | undefined;
+  if (redis !== undefined) {
+    resilient = createResilientStore({
+      primary: createRedisStore({ redis, prefix: deps.keyPrefix ?? 'holdfast:rl:', timeoutMs: config.redis.commandTimeoutMs }),
+      fallback: createMemoryStore({ now: deps.now, maxKeys: deps.maxKeys }),
+      logger: deps.logger,
+      probeIntervalMs: deps.probeIntervalMs,
+      logContext: () =>
+        redisUrl !== undefined && ownedRedis !== undefined ? { redis: redactUrl(redisUrl), connectionError: lastConnectionError } : {},
+    });
+  }
+  const store: RateLimitStore = resilient ?? createMemoryStore({ now: deps.now, maxKeys: deps.maxKeys });
+
+  let started: Promise<void> | undefined;
+  async function start(): Promise<void> {
+    if (redis !== undefined && redis.status === 'wait') {
+      // Bounded: a Redis that is down at start must not delay the server; the probe takes over.
+      await withDeadline(redis.connect(), Math.max(1000, config.redis.commandTimeoutMs * 10), 'redis connect').catch(() => undefined);
+    }
+    await resilient?.start();
+    deps.logger.info(
+      { reads: settings.max, writes: settings.writeMax, windowSeconds: settings.windowSeconds, store: stats.mode, allowEntries: settings.allow.length },
+      'rate limiting on',
+    );
+  }
+
+  function onDecision(decision: Decision): void {
+    if (decision.allowed) admitted += 1;
+    else limited += 1;
+  }
+
+  const enabledPlugin = rateLimitPlugin({
+    policies,
+    store,
+    keyOf: createKeyer(createAllowList(settings.allow)),
+    onDecision,
+    start: () => (started ??= start()),
+  });
+  const plugin: FastifyPluginAsync = settings.enabled
+    ? enabledPlugin
+    : async function rateLimitDisabled() {
+        deps.logger.info({}, 'rate limiting off (RATE_LIMIT_ENABLED=false)');
+      };
+
+  const stats: RateLimitStats = {
+    get admitted() {
+      return admitted;
+    },
+    get limited() {
+      return limited;
+    },
+    get fallbackDecisions() {
+      return resilient?.fallbackDecisions ?? 0;
+    },
+    get mode(): StoreMode {
+      return resilient?.mode ?? 'memory';
+    },
+  };
+
+  let closing: Promise<void> | undefined;
+  function close(): Promise<void> {
+    return (closing ??= (async () => {
+      resilient?.close();
+      ownedRedis?.disconnect();
+    })());
+  }
+
+  return { plugin, stats, close };
+}

@@ -1,0 +1,95 @@
+/**
+ * The rate-limit hook: every request except the operational routes is
+ * counted against its client's quota (policy "default" for reads, "writes"
+ * for POST, PUT, PATCH and DELETE) before routing work, body parsing or any
+ * database call, and answered with the RateLimit fields whether admitted or
+ * not.
+ *
+ * A refusal is thrown as `RATE_LIMITED` for the server's error handler to
+ * send as 429 problem+json with Retry-After; the RateLimit fields are set
+ * first and survive, because Fastify keeps headers already on the reply.
+ * Health, readiness and metrics are never limited: a load balancer or
+ * scraper that gets 429 would pull a healthy instance. It is a callback hook
+ * so that, with the in-memory store, a request costs no promise. Wrapped in
+ * `fastify-plugin` so the hook applies to the scope it is registered in;
+ * hooks only apply to routes registered after them.
+ */
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { AppError } from '../../errors/app-error.ts';
+import type { Decision, Policy } from './gcra.ts';
+import { policyField, rateLimitField } from './headers.ts';
+import type { KeySource } from './key.ts';
+import type { RateLimitStore } from './store.ts';
+
+/** Paths never limited (query strings ignored). */
+export const DEFAULT_EXEMPT_PATHS: readonly string[] = Object.freeze(['/api/health', '/api/ready', '/metrics']);
+
+const WRITE_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+export interface RateLimitPluginOptions {
+  /** `read` applies to every method not in `write`'s list (GET, HEAD, OPTIONS, …). */
+  policies: { read: Policy; write: Policy };
+  store: RateLimitStore;
+  /** Undefined: the request is never limited (allow-listed). */
+  keyOf(request: KeySource): string | undefined;
+  /** Called once per limited-route decision, for the counters. */
+  onDecision(decision: Decision): void;
+  /** Awaited once at registration, e.g. to connect to Redis before the server listens. */
+  start?(): Promise<void>;
+  exempt?: readonly string[];
+}
+
+/**
+ * @example
+ * await app.register(rateLimitPlugin({ policies, store, keyOf, onDecision: count })); // usually via createRateLimiter().plugin
+ */
+export function rateLimitPlugin(options: RateLimitPluginOptions): FastifyPluginAsync {
+  const { policies, store, keyOf, onDecision } = options;
+  const exempt = new Set(options.exempt ?? DEFAULT_EXEMPT_PATHS);
+  const policyFields = new Map([policies.read, policies.write].map((p) => [p, policyField(p)]));
+
+  function isExempt(request: FastifyRequest): boolean {
+    const url = request.url;
+    const q = url.indexOf('?');
+    if (exempt.has(q === -1 ? url : url.slice(0, q))) return true;
+    const route = request.routeOptions.url;
+    return route !== undefined && exempt.has(route);
+  }
+
+  /** Sets the fields and returns the refusal, if any. */
+  function answer(reply: FastifyReply, policy: Policy, decision: Decision): AppError | undefined {
+    onDecision(decision);
+    reply.header('ratelimit-policy', policyFields.get(policy));
+    reply.header('ratelimit', rateLimitField(policy, decision));
+    if (decision.allowed) return undefined;
+    const kind = policy === policies.write ? 'write ' : '';
+    return new AppError(
+      'RATE_LIMITED',
+      `more than ${policy.limit} ${kind}requests per ${Math.ceil(policy.windowMs / 1000)} s; retry in ${decision.retryAfterSeconds} s`,
+      { retryAfterSeconds: decision.retryAfterSeconds },
+    );
+  }
+
+  return fp(
+    async function rateLimit(app) {
+      await options.start?.();
+      app.addHook('onRequest', function limitRate(request, reply, done) {
+        if (isExempt(request)) return done();
+        const key = keyOf(request);
+        if (key === undefined) return done();
+        const policy = WRITE_METHODS.has(request.method) ? policies.write : policies.read;
+        const outcome = store.take(`${policy.name}:${key}`, policy);
+        if (outcome instanceof Promise) {
+          outcome.then(
+            (decision) => done(answer(reply, policy, decision)),
+            (err: Error) => done(err),
+          );
+        } else {
+          done(answer(reply, policy, outcome));
+        }
+      });
+    },
+    { name: 'holdfast-rate-limit', fastify: '5.x' },
+  );
+}

@@ -1,0 +1,66 @@
+/**
+ * The Redis store: one atomic script call per decision, shared by every
+ * instance pointed at the same Redis.
+ *
+ * EVALSHA sends 40 bytes instead of the script; when Redis answers NOSCRIPT
+ * (first use, a restart, SCRIPT FLUSH, a failover) the same call is repeated
+ * once as EVAL, which also caches the script again. The whole exchange is
+ * bounded by the command timeout; any failure is thrown for the resilient
+ * store to turn into a fallback decision.
+ */
+import type { Redis } from 'ioredis';
+import { withDeadline } from './deadline.ts';
+import { GCRA_LUA, GCRA_LUA_SHA1 } from './gcra-script.ts';
+import { describeStep, type Decision, type Policy } from './gcra.ts';
+
+export interface RedisStoreOptions {
+  redis: Redis;
+  /** Prepended to every key, e.g. `holdfast:rl:`; separates apps (and tests) sharing a Redis. */
+  prefix: string;
+  /** Upper bound on one decision, in ms. */
+  timeoutMs: number;
+}
+
+/** The script's policy for probes: generous enough never to refuse, cheap to run. */
+const PROBE_POLICY: Policy = { name: 'probe', limit: 1_000_000, windowMs: 1000 };
+
+/**
+ * @example
+ * const store = createRedisStore({ redis, prefix: 'holdfast:rl:', timeoutMs: 100 });
+ * const decision = await store.take('default:ip:203.0.113.7', policy); // rejects on error or timeout
+ */
+export function createRedisStore(options: RedisStoreOptions) {
+  const { redis, prefix, timeoutMs } = options;
+
+  async function run(key: string, policy: Policy): Promise<unknown> {
+    const args = [prefix + key, policy.limit, policy.windowMs] as const;
+    try {
+      return await redis.evalsha(GCRA_LUA_SHA1, 1, ...args);
+    } catch (err) {
+      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+      return await redis.eval(GCRA_LUA, 1, ...args);
+    }
+  }
+
+  async function take(key: string, policy: Policy): Promise<Decision> {
+    const reply = await withDeadline(run(key, policy), timeoutMs, 'redis rate-limit script');
+    if (!Array.isArray(reply) || reply.length !== 3 || !reply.every((v) => typeof v === 'number')) {
+      throw new Error(`unexpected reply from the rate-limit script: ${JSON.stringify(reply)}`);
+    }
+    const [allowed, aheadUs, rem] = reply as [number, number, number];
+    return describeStep(allowed === 1, (aheadUs + rem / policy.limit) / 1000, policy);
+  }
+
+  /**
+   * Resolves when Redis runs the script again; used to decide that it is back.
+   * Runs the real script (not PING) so a Redis that answers but cannot write
+   * (read-only replica, out of memory) does not count as back.
+   */
+  async function probe(): Promise<void> {
+    await take('probe', PROBE_POLICY);
+  }
+
+  return { take, probe };
+}
+
+export type RedisStore = ReturnType<typeof createRedisStore>;

@@ -1,0 +1,29 @@
+/**
+ * The one interface every rate-limit store implements, so the plugin does
+ * not know (or care) whether a decision came from memory or from Redis.
+ *
+ * `take` may answer synchronously: the in-memory store does, and the hook
+ * then spends no promise on the request.
+ */
+import type { Decision, Policy } from './gcra.ts';
+
+export type { Decision, Policy };
+
+/** Where decisions are made right now: memory only, Redis, or memory because Redis failed. */
+export type StoreMode = 'memory' | 'redis' | 'fallback';
+
+/**
+ * @example
+ * const decision = await store.take('default:ip:203.0.113.7', { name: 'default', limit: 100, windowMs: 60_000 });
+ * if (!decision.allowed) throw new AppError('RATE_LIMITED', …);
+ */
+export interface RateLimitStore {
+  /** Counts one request for `key` under `policy` and says whether it is admitted. */
+  take(key: string, policy: Policy): Decision | Promise<Decision>;
+}
+
+/** The slice of the pino logger the limiter uses. */
+export interface RateLimitLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}

@@ -1,0 +1,118 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../helpers/free-port.ts';
+import { clientHeaders, freshIp, hit, startLimitedApp, type LimitedApp } from './harness.ts';
+import { redisServerBinaryAvailable, startThrowawayRedis, type ThrowawayRedis } from './redis-servers.ts';
+
+const haveBinary = redisServerBinaryAvailable();
+
+async function waitFor(condition: () => boolean, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const warnings = (t: LimitedApp) => t.logs.lines.filter((l) => l.level === 40 && String(l.msg).startsWith('Redis unavailable'));
+const recoveries = (t: LimitedApp) => t.logs.lines.filter((l) => l.level === 30 && String(l.msg).startsWith('Redis answers again'));
+
+describe.skipIf(!haveBinary)('falling back to memory when Redis fails (throwaway redis-server)', () => {
+  let server: ThrowawayRedis;
+  let t: LimitedApp;
+  let admin: Redis;
+
+  beforeAll(async () => {
+    server = await startThrowawayRedis();
+    t = await startLimitedApp({ REDIS_URL: server.url, REDIS_COMMAND_TIMEOUT_MS: '100' }, { probeIntervalMs: 100 });
+    admin = new Redis(server.url, { maxRetriesPerRequest: 0, retryStrategy: () => 50 });
+    admin.on('error', () => undefined);
+  });
+  afterAll(async () => {
+    admin?.disconnect();
+    await t?.close();
+    await server?.kill();
+  });
+
+  it('uses Redis while it answers, and re-sends the script after NOSCRIPT', async () => {
+    expect(t.limiter.stats.mode).toBe('redis');
+    const headers = clientHeaders(freshIp());
+    expect((await hit(`${t.baseUrl}/api/products`, { headers })).status).toBe(200);
+    await admin.script('FLUSH');
+    const answer = await hit(`${t.baseUrl}/api/products`, { headers });
+    expect(answer.headers.get('ratelimit')).toBe('"default";r=18;t=3');
+    expect(t.limiter.stats).toMatchObject({ mode: 'redis', fallbackDecisions: 0 });
+  });
+
+  it('keeps answering when Redis dies: no 5xx, no wait, one warning; then returns to Redis', async () => {
+    const headers = clientHeaders(freshIp());
+    expect((await hit(`${t.baseUrl}/api/products`, { headers })).status).toBe(200);
+
+    await server.kill();
+    const during = [];
+    for (let i = 0; i < 30; i += 1) during.push(await hit(`${t.baseUrl}/api/products`, { headers: clientHeaders(`198.19.0.1`) }));
+    expect(during.every((a) => a.status < 500)).toBe(true);
+    expect(Math.max(...during.map((a) => a.ms))).toBeLessThan(150);
+    // Memory still limits: a fresh client gets exactly its quota.
+    expect(during.filter((a) => a.status === 200)).toHaveLength(20);
+    expect(during.filter((a) => a.status === 429)).toHaveLength(10);
+    expect(t.limiter.stats.mode).toBe('fallback');
+    expect(t.limiter.stats.fallbackDecisions).toBeGreaterThanOrEqual(30);
+    expect(warnings(t)).toHaveLength(1);
+
+    await server.start();
+    await waitFor(() => t.limiter.stats.mode === 'redis', 10_000);
+    expect(recoveries(t)).toHaveLength(1);
+    const fallbackBefore = t.limiter.stats.fallbackDecisions;
+    const back = await hit(`${t.baseUrl}/api/products`, { headers });
+    expect(back.status).toBe(200);
+    expect(t.limiter.stats.fallbackDecisions).toBe(fallbackBefore);
+    // The new server counted it: the decision came from Redis.
+    await waitFor(() => admin.status === 'ready', 5_000);
+    expect((await admin.keys('holdfast:rl:default:*')).length).toBeGreaterThanOrEqual(1);
+    expect(warnings(t)).toHaveLength(1);
+  });
+
+  it('bounds every request by the command timeout when Redis hangs, and recovers when it wakes', async () => {
+    const warned = warnings(t).length;
+    const recovered = recoveries(t).length;
+    server.freeze();
+    try {
+      const first = await hit(`${t.baseUrl}/api/products`, { headers: clientHeaders(freshIp()) });
+      expect(first.status).toBe(200);
+      expect(first.ms).toBeGreaterThanOrEqual(90);
+      expect(first.ms).toBeLessThan(250);
+      // Once degraded, requests no longer wait for Redis at all.
+      const later = await Promise.all(Array.from({ length: 20 }, () => hit(`${t.baseUrl}/api/products`, { headers: clientHeaders(freshIp()) })));
+      expect(later.every((a) => a.status === 200 && a.ms < 100)).toBe(true);
+      expect(t.limiter.stats.mode).toBe('fallback');
+      expect(warnings(t)).toHaveLength(warned + 1);
+    } finally {
+      server.thaw();
+    }
+    await waitFor(() => t.limiter.stats.mode === 'redis', 10_000);
+    expect(recoveries(t)).toHaveLength(recovered + 1);
+  });
+});
+
+describe('when Redis is down at start', () => {
+  let t: LimitedApp;
+  let startMs = 0;
+  beforeAll(async () => {
+    const deadPort = await freePort();
+    const started = performance.now();
+    t = await startLimitedApp({ REDIS_URL: `redis://:hunter2@127.0.0.1:${deadPort}` }, { probeIntervalMs: 100 });
+    startMs = performance.now() - started;
+  });
+  afterAll(() => t?.close());
+
+  it('starts promptly in fallback, serves requests, and logs one warning without the password', async () => {
+    expect(startMs).toBeLessThan(2000);
+    expect(t.limiter.stats.mode).toBe('fallback');
+    const answers = await Promise.all(Array.from({ length: 10 }, () => hit(`${t.baseUrl}/api/products`, { headers: clientHeaders(freshIp()) })));
+    expect(answers.every((a) => a.status === 200)).toBe(true);
+    await new Promise((r) => setTimeout(r, 350)); // several failed probes
+    expect(warnings(t)).toHaveLength(1);
+    expect(t.logs.raw()).not.toContain('hunter2');
+  });
+});

@@ -1,0 +1,83 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clientHeaders, freshIp, hit, startLimitedApp, type LimitedApp } from './harness.ts';
+import { sharedRedisAvailable, TEST_REDIS_URL } from './redis-servers.ts';
+
+const haveRedis = await sharedRedisAvailable();
+
+describe.skipIf(!haveRedis)('the Redis store (shared test Redis)', () => {
+  let admin: Redis;
+  const prefixes: string[] = [];
+  const apps: LimitedApp[] = [];
+
+  /** Two or more apps (instances) sharing one Redis under a prefix unique to the test. */
+  async function instances(count: number, env: Record<string, string> = {}) {
+    const keyPrefix = `holdfast:test:rl:${randomUUID()}:`;
+    prefixes.push(keyPrefix);
+    const started = await Promise.all(
+      Array.from({ length: count }, () => startLimitedApp({ REDIS_URL: TEST_REDIS_URL, ...env }, { keyPrefix })),
+    );
+    apps.push(...started);
+    return { keyPrefix, apps: started };
+  }
+
+  beforeAll(() => {
+    admin = new Redis(TEST_REDIS_URL);
+  });
+  afterAll(async () => {
+    await Promise.all(apps.map((a) => a.close()));
+    for (const prefix of prefixes) {
+      const keys = await admin.keys(`${prefix}*`);
+      if (keys.length > 0) await admin.del(...keys);
+    }
+    admin.disconnect();
+  });
+
+  it('is shared: two instances together admit one limit, not two', async () => {
+    const { apps: [a, b] } = await instances(2);
+    expect(a!.limiter.stats.mode).toBe('redis');
+    const headers = clientHeaders(freshIp());
+    const answers = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => hit(`${(i % 2 === 0 ? a! : b!).baseUrl}/api/products`, { headers })),
+    );
+    expect(answers.filter((x) => x.status === 200)).toHaveLength(20);
+    expect(answers.filter((x) => x.status === 429)).toHaveLength(10);
+    expect(a!.limiter.stats.admitted + b!.limiter.stats.admitted).toBe(20);
+    expect(a!.limiter.stats.fallbackDecisions + b!.limiter.stats.fallbackDecisions).toBe(0);
+    for (const x of answers.filter((y) => y.status === 429)) {
+      expect(Number(x.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(x.headers.get('ratelimit')).toMatch(/^"default";r=0;t=\d+$/);
+    }
+  });
+
+  it('keeps writes on their own, tighter quota', async () => {
+    const { apps: [a, b] } = await instances(2);
+    const headers = { ...clientHeaders(freshIp()), 'content-type': 'application/json' };
+    const writes = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => hit(`${(i % 2 === 0 ? a! : b!).baseUrl}/api/orders`, { method: 'POST', headers, body: '{}' })),
+    );
+    expect(writes.filter((x) => x.status === 200)).toHaveLength(5);
+    expect((await hit(`${a!.baseUrl}/api/products`, { headers })).headers.get('ratelimit')).toBe('"default";r=19;t=3');
+  });
+
+  it('decides on Redis time and stores only hashes of API keys, with an expiry', async () => {
+    const { keyPrefix, apps: [a] } = await instances(1);
+    const secret = 'sk_test_redis_never_store_me';
+    const [seconds, micros] = await admin.time();
+    await hit(`${a!.baseUrl}/api/products`, { headers: clientHeaders(freshIp(), secret) });
+    const keys = await admin.keys(`${keyPrefix}*`);
+    const clientKeys = keys.filter((k) => !k.endsWith(':probe'));
+    expect(clientKeys).toHaveLength(1);
+    expect(clientKeys[0]).toMatch(new RegExp(`^${keyPrefix}default:key:[A-Za-z0-9_-]{43}$`));
+    expect(clientKeys.join()).not.toContain(secret);
+    // The stored TAT is Redis's clock plus one emission interval (3 s), in µs.
+    const [tatUs] = (await admin.get(clientKeys[0]!))!.split(':').map(Number);
+    const redisNowUs = Number(seconds) * 1e6 + Number(micros);
+    expect(tatUs! - redisNowUs).toBeGreaterThan(3_000_000 - 1);
+    expect(tatUs! - redisNowUs).toBeLessThan(3_000_000 + 2_000_000);
+    const ttl = await admin.pttl(clientKeys[0]!);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(3001);
+  });
+});
