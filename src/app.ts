@@ -13,6 +13,9 @@ import pg from 'pg';
 import type { Config } from './config/index.ts';
 import { startEmbeddedPostgres, type RunningPostgres } from './db/embedded.ts';
 import { runMigrations } from './db/migrate.ts';
+import { cachedProductStore, cachedReportStore, invalidatingOrderStore } from './cache/cached-stores.ts';
+import { cacheMetrics } from './cache/metrics.ts';
+import { createQueryCache } from './cache/query-cache.ts';
 import { createVegasLimit } from './db/pool/adaptive-limit.ts';
 import { createPool, type ConnectionPool, type QueryEvent } from './db/pool/pool.ts';
 import { seedDemoIfEmpty } from './db/seed.ts';
@@ -24,12 +27,19 @@ import { buildServer } from './http/server.ts';
 import { createLifecycle, type Lifecycle } from './lifecycle/lifecycle.ts';
 import type { Logger } from './log/logger.ts';
 import { createMetricsRegistry } from './metrics/registry.ts';
+import { profilerMetrics } from './profiler/metrics.ts';
+import { createQueryProfiler, type QueryProfiler } from './profiler/profiler.ts';
+import { createCustomerStore } from './store/customers.ts';
+import { createOrderStore } from './store/orders.ts';
+import { createProductStore } from './store/products.ts';
+import { createReportStore } from './store/reports.ts';
 
 export interface Holdfast {
   server: FastifyInstance;
   pool: ConnectionPool;
   lifecycle: Lifecycle;
   pressure: PressureMonitor;
+  profiler: QueryProfiler;
   /** Base URL the server listens on, e.g. http://127.0.0.1:5001. */
   url: string;
   /** Graceful stop: readiness off, drain requests, end the pool, stop embedded Postgres. Idempotent. */
@@ -51,6 +61,8 @@ export async function startHoldfast(config: Config, logger: Logger, options: Sta
     await runMigrations(databaseUrl, logger);
     if (config.seedDemo) await withClient(databaseUrl, (client) => seedDemoIfEmpty(client, logger));
 
+    const profiler = createQueryProfiler({ settings: config.profiler, logger: logger.child({ component: 'profiler' }) });
+    const onQuery = options.onQuery;
     const { adaptive, adaptiveMin, ...poolSettings } = config.pool;
     const pool = createPool({
       ...poolSettings,
@@ -59,20 +71,40 @@ export async function startHoldfast(config: Config, logger: Logger, options: Sta
       logger: logger.child({ component: 'pool' }),
       // Start low and let the limiter find the level; max stays the hard cap.
       limiter: adaptive ? createVegasLimit({ initial: Math.min(poolSettings.max, 10), min: adaptiveMin, max: poolSettings.max }) : undefined,
-      onQuery: options.onQuery,
+      onQuery:
+        onQuery === undefined
+          ? profiler.onQuery
+          : (event) => {
+              profiler.onQuery(event);
+              onQuery(event);
+            },
     });
     await pool.start();
     cleanup.push(() => pool.end(config.server.shutdownTimeoutMs));
+    profiler.attachDatabase(pool); // plans are EXPLAINed through the pool, off the request path
+    cleanup.push(async () => profiler.close());
+
+    const cache = createQueryCache(config.cache, { logger: logger.child({ component: 'cache' }), redis: config.redis });
+    cleanup.push(() => cache.close());
+    const stores = {
+      products: cachedProductStore(createProductStore(pool), cache, config.cache.ttl),
+      customers: createCustomerStore(pool),
+      orders: invalidatingOrderStore(createOrderStore(pool), cache),
+      reports: cachedReportStore(createReportStore(pool), cache, config.cache.ttl),
+    };
 
     const pressure = createPressureMonitor(config.pressure, { logger: logger.child({ component: 'pressure' }) });
     pressure.start();
     cleanup.push(async () => pressure.stop());
     const rateLimiter = createRateLimiter(config, { logger: logger.child({ component: 'rate-limit' }) });
     cleanup.push(() => rateLimiter.close());
-    const metrics = createMetricsRegistry({ pool, extra: [...pressureMetrics(pressure), ...rateLimitMetrics(rateLimiter.stats)] });
+    const metrics = createMetricsRegistry({
+      pool,
+      extra: [...pressureMetrics(pressure), ...rateLimitMetrics(rateLimiter.stats), ...profilerMetrics(profiler), ...cacheMetrics(cache)],
+    });
 
     const lifecycle = createLifecycle();
-    const server = await buildServer({ config, pool, logger, lifecycle, pressure, rateLimiter, metrics });
+    const server = await buildServer({ config, pool, logger, lifecycle, pressure, rateLimiter, metrics, profiler, stores });
     await server.listen({ host: config.server.host, port: config.server.port });
     const address = server.server.address();
     const port = typeof address === 'object' && address !== null ? address.port : config.server.port;
@@ -87,7 +119,7 @@ export async function startHoldfast(config: Config, logger: Logger, options: Sta
         await unwind();
         logger.info('holdfast stopped');
       })());
-    return { server, pool, lifecycle, pressure, url, stop };
+    return { server, pool, lifecycle, pressure, profiler, url, stop };
   } catch (err) {
     await unwind();
     throw err;

@@ -8,6 +8,7 @@
  * The server is returned unstarted; the composition root decides when to
  * listen and how to close.
  */
+import etag from '@fastify/etag';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Config } from '../config/index.ts';
 import type { Registry } from 'prom-client';
@@ -16,10 +17,13 @@ import type { PressureMonitor } from '../guards/pressure/monitor.ts';
 import type { RateLimiter } from '../guards/rate-limit/index.ts';
 import { registerHttpMetrics } from '../metrics/http-metrics.ts';
 import type { Logger } from '../log/logger.ts';
-import { createCustomerStore } from '../store/customers.ts';
-import { createOrderStore } from '../store/orders.ts';
-import { createProductStore } from '../store/products.ts';
-import { createReportStore } from '../store/reports.ts';
+import { adminQueriesRoutes } from '../profiler/admin-route.ts';
+import type { QueryProfiler } from '../profiler/profiler.ts';
+import { queryProfilerPlugin } from '../profiler/request-plugin.ts';
+import type { CustomerStore } from '../store/customers.ts';
+import type { OrderStore } from '../store/orders.ts';
+import type { ProductStore } from '../store/products.ts';
+import type { ReportStore } from '../store/reports.ts';
 import { createCursorCodec } from './cursor.ts';
 import { createErrorHandler, createFrameworkErrorHandler, createNotFoundHandler } from './error-handler.ts';
 import { openApiOptions, swagger } from './openapi.ts';
@@ -45,6 +49,10 @@ export interface ServerDeps {
   pressure: PressureMonitor;
   rateLimiter: RateLimiter;
   metrics: Registry;
+  /** Per-request query accounting (Server-Timing, N+1) and /admin/queries. */
+  profiler: QueryProfiler;
+  /** The repositories, as the composition root built them (cached or not). */
+  stores: { products: ProductStore; customers: CustomerStore; orders: OrderStore; reports: ReportStore };
 }
 
 /**
@@ -53,7 +61,7 @@ export interface ServerDeps {
  * await server.listen({ host: config.server.host, port: config.server.port });
  */
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
-  const { config, pool, logger, lifecycle, pressure, rateLimiter, metrics } = deps;
+  const { config, pool, logger, lifecycle, pressure, rateLimiter, metrics, profiler, stores } = deps;
   // Widened to Fastify's logger type so the instance is a plain FastifyInstance.
   const httpLogger: FastifyBaseLogger = logger.child({ component: 'http' });
   const app = Fastify({
@@ -81,11 +89,14 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   await app.register(swagger, openApiOptions());
   await app.register(healthRoutes({ pool, pressure }), { prefix: '/api' });
   await app.register(metricsRoutes({ registry: metrics, token: config.metrics.token }));
+  await app.register(adminQueriesRoutes({ profiler, db: pool, adminToken: config.admin.token }));
 
   const cursors = createCursorCodec(config.cursorSecret);
   const readiness = createReadinessCheck({ db: pool, isShuttingDown: () => lifecycle.isShuttingDown() });
   await app.register(
     async function api(scope) {
+      // First, so every later hook's and the handler's queries are counted.
+      await scope.register(queryProfilerPlugin(profiler));
       scope.addHook('onRequest', async function echoRequestId(request, reply) {
         reply.header(REQUEST_ID_HEADER, request.id);
       });
@@ -93,11 +104,14 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       // Shedding first: an overloaded process should not even spend a rate-limit decision.
       await scope.register(pressure.plugin);
       await scope.register(rateLimiter.plugin);
+      // Weak ETags on every JSON answer, and 304 for a matching If-None-Match:
+      // a client re-polling an unchanged page or product costs no body.
+      await scope.register(etag, { weak: true });
       await scope.register(readyRoutes({ readiness }));
-      await scope.register(productRoutes({ products: createProductStore(pool), cursors }));
-      await scope.register(customerRoutes({ customers: createCustomerStore(pool), cursors }));
-      await scope.register(orderRoutes({ orders: createOrderStore(pool) }));
-      await scope.register(reportRoutes({ reports: createReportStore(pool), cursors }));
+      await scope.register(productRoutes({ products: stores.products, cursors }));
+      await scope.register(customerRoutes({ customers: stores.customers, cursors }));
+      await scope.register(orderRoutes({ orders: stores.orders }));
+      await scope.register(reportRoutes({ reports: stores.reports, cursors }));
       await scope.register(docsRoutes());
     },
     { prefix: '/api' },

@@ -14,6 +14,8 @@ import type { Lifecycle } from '../../src/lifecycle/lifecycle.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 import { captureLogs, type CapturedLogs } from './logs.ts';
+import { assertNoNPlusOne } from './n-plus-one.ts';
+import type { QueryProfiler } from '../../src/profiler/profiler.ts';
 
 export interface TestApp {
   /** e.g. http://127.0.0.1:41234 */
@@ -23,13 +25,18 @@ export interface TestApp {
   config: Config;
   server: FastifyInstance;
   lifecycle: Lifecycle;
+  profiler: QueryProfiler;
   /** The server's log lines (level info and up). */
   logs: CapturedLogs;
   /** Statements the pool has run so far (BEGIN/COMMIT included). */
   queryCount(): number;
   /** Every statement's text so far, in order. */
   statements(): string[];
-  /** Stops the server, ends the pool and drops the database. Idempotent. */
+  /**
+   * Stops the server, ends the pool and drops the database. Idempotent.
+   * Rejects if any request ran an N+1 query pattern: under test, an N+1
+   * fails the suite that caused it, naming the route and the statement.
+   */
   close(): Promise<void>;
 }
 
@@ -132,6 +139,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     config,
     server: app.server,
     lifecycle: app.lifecycle,
+    profiler: app.profiler,
     logs,
     queryCount: () => seen.length,
     statements: () => [...seen],
@@ -139,6 +147,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       (closing ??= (async () => {
         await app.stop();
         await database.drop();
+        assertNoNPlusOne(app.profiler, 0);
       })()),
   };
 }

@@ -8,7 +8,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import { AppError } from '../../errors/app-error.ts';
-import { bearerMatches } from '../auth/bearer.ts';
+import { bearerCheck } from '../auth/bearer.ts';
 
 /**
  * @example
@@ -16,9 +16,10 @@ import { bearerMatches } from '../auth/bearer.ts';
  */
 export function metricsRoutes(deps: { registry: Registry; token: string | undefined }) {
   const { registry, token } = deps;
+  const authorized = bearerCheck(token);
   return async function metrics(app: FastifyInstance) {
     app.get('/metrics', { schema: { hide: true } }, async function getMetrics(request, reply) {
-      if (token !== undefined && !bearerMatches(request.headers.authorization, token)) {
+      if (token !== undefined && !authorized(request.headers.authorization)) {
         reply.header('WWW-Authenticate', 'Bearer realm="metrics"');
         throw new AppError('UNAUTHORIZED', 'GET /metrics requires Authorization: Bearer <METRICS_TOKEN>');
       }

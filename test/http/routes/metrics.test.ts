@@ -54,13 +54,18 @@ describe('GET /metrics', () => {
     apps.push(app);
     // Hold every connection so the requests below must queue.
     const leases = await Promise.all(Array.from({ length: 5 }, () => app.pool.acquire()));
-    const waiting = Array.from({ length: 4 }, () => fetch(`${app.baseUrl}/api/products/1`));
-    await new Promise((r) => setTimeout(r, 100));
-    const busy = parsePrometheus(await (await fetch(`${app.baseUrl}/metrics`)).text());
+    // Distinct ids: the cache would merge concurrent misses for one key into one query.
+    const waiting = [1, 2, 3, 4].map((id) => fetch(`${app.baseUrl}/api/products/${id}`));
+    let busy: Map<string, number>;
+    try {
+      await new Promise((r) => setTimeout(r, 100));
+      busy = parsePrometheus(await (await fetch(`${app.baseUrl}/metrics`)).text());
+    } finally {
+      for (const l of leases) l.release();
+      await Promise.all(waiting);
+    }
     expect(busy.get('holdfast_db_pool_connections_active')).toBe(5);
     expect(busy.get('holdfast_db_pool_waiting')).toBe(4);
-    for (const l of leases) l.release();
-    await Promise.all(waiting);
     const calm = parsePrometheus(await (await fetch(`${app.baseUrl}/metrics`)).text());
     expect(calm.get('holdfast_db_pool_connections_active')).toBe(0);
     expect(calm.get('holdfast_db_pool_waiting')).toBe(0);

@@ -1,0 +1,57 @@
+/**
+ * The stores with the query cache applied: read-through for the catalogue
+ * and the report, invalidation after every order.
+ *
+ * Decorators rather than cache calls in the routes, so a route cannot forget
+ * either side, and the same stores run uncached when CACHE_ENABLED=false.
+ *
+ * @example
+ * const products = cachedProductStore(createProductStore(pool), cache, config.cache.ttl);
+ * const orders = invalidatingOrderStore(createOrderStore(pool), cache);
+ */
+import type { CacheSettings } from '../config/index.ts';
+import type { OrderStore } from '../store/orders.ts';
+import type { ProductStore } from '../store/products.ts';
+import type { ReportStore } from '../store/reports.ts';
+import { orderWriteTags, productEntry, productListEntry, topProductsEntry } from './catalog-keys.ts';
+import type { QueryCache } from './query-cache.ts';
+
+type Ttl = CacheSettings['ttl'];
+
+/** Product by id and product-list pages, each with its own TTL. */
+export function cachedProductStore(store: ProductStore, cache: QueryCache, ttl: Ttl): ProductStore {
+  return {
+    get: function getCached(id) {
+      const { key, tags } = productEntry(id);
+      return cache.wrap(key, { ttlMs: ttl.productS * 1000, tags }, () => store.get(id));
+    },
+    list: function listCached(options) {
+      const { key, tags } = productListEntry(options);
+      return cache.wrap(key, { ttlMs: ttl.listS * 1000, tags }, () => store.list(options));
+    },
+  };
+}
+
+/** The top-products report: an aggregate, so served stale for a while during its refresh. */
+export function cachedReportStore(store: ReportStore, cache: QueryCache, ttl: Ttl): ReportStore {
+  return {
+    topProducts: function topProductsCached(options) {
+      const { key, tags } = topProductsEntry(options);
+      return cache.wrap(key, { ttlMs: ttl.reportS * 1000, tags, staleMs: ttl.reportS * 500 }, () => store.topProducts(options));
+    },
+  };
+}
+
+/**
+ * Invalidates what an order changed after it commits and before it is
+ * answered, so its client never reads stale stock afterwards.
+ */
+export function invalidatingOrderStore(store: OrderStore, cache: QueryCache): OrderStore {
+  return {
+    place: async function placeAndInvalidate(input, options) {
+      const placed = await store.place(input, options);
+      if (!placed.replayed) await cache.invalidateTags(orderWriteTags(placed.order.items.map((item) => item.productId)));
+      return placed;
+    },
+  };
+}

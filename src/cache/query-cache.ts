@@ -1,0 +1,299 @@
+/**
+ * Read-through query cache: `wrap(key, { ttlMs, tags }, load)` answers from
+ * the cache, or runs `load()` once per key and process and stores the result.
+ *
+ * The guarantee the routes rely on: after `invalidateTags(tags)` resolves,
+ * no `wrap` on this instance returns a value loaded before it was called.
+ * Three things make it hold: tag versions checked before storing (a slow
+ * reader cannot store pre-write rows after the invalidation), flights
+ * detached by tag (a new reader does not join a pre-write load), and failed
+ * invalidations replayed before a recovered store is read again.
+ *
+ * Failure never reaches the caller: a store that errs or is slow makes
+ * `wrap` call `load()` directly (within REDIS_COMMAND_TIMEOUT_MS), and
+ * `invalidateTags` never throws. Errors of `load()` itself are the caller's
+ * and are passed through, never cached.
+ *
+ * Our own rather than cache-manager, keyv or async-cache-dedupe: each covers
+ * part of this (storage, expiry, coalescing, references), but we found none
+ * that checks tag generations before storing, which is what closes the
+ * invalidate-vs-repopulate race, or that replays invalidations lost to an
+ * outage before serving again; bolting both on from outside is not possible.
+ */
+import { redactUrl } from '../config/redact.ts';
+import type { CacheSettings } from '../config/index.ts';
+import type { Logger } from '../log/logger.ts';
+import { guardStore, type GuardedStore } from './guarded-store.ts';
+import { createMemoryStore } from './memory-store.ts';
+import { createRedisStore } from './redis-store.ts';
+import { createSingleFlight } from './single-flight.ts';
+import type { CacheStore, Ticket } from './store.ts';
+
+export interface WrapOptions {
+  /** How long a loaded value is served as fresh. */
+  ttlMs: number;
+  /** What the value was read from; `invalidateTags` with any of them drops it. */
+  tags: readonly string[];
+  /**
+   * Stale-while-revalidate: for this long after `ttlMs`, the old value is
+   * still served while one background `load()` refreshes it. Invalidated
+   * values are never served stale. Default 0 (off).
+   */
+  staleMs?: number;
+}
+
+/** Counters since start, and the current state. */
+export interface CacheStats {
+  /** Answers from the cache, stale ones included. */
+  readonly hits: number;
+  /** Hits served after `ttlMs`, within `staleMs`, while a refresh ran. */
+  readonly staleHits: number;
+  /** Lookups that found nothing usable and ran `load()`. */
+  readonly misses: number;
+  /** Callers that shared another caller's `load()` instead of running their own. */
+  readonly coalesced: number;
+  /** Lookups that skipped the cache because it was unavailable (or disabled). */
+  readonly bypassed: number;
+  /** Entries dropped to stay within CACHE_MAX_BYTES (memory store). */
+  readonly evictions: number;
+  /** Bytes of keys and values held in this process (memory store; 0 with Redis). */
+  readonly bytes: number;
+  /** Entries held in this process (memory store; 0 with Redis). */
+  readonly entries: number;
+  /** Failed or timed-out store calls and lost connections. */
+  readonly errors: number;
+  /** Background refreshes whose `load()` failed. */
+  readonly refreshErrors: number;
+  /** Invalidations waiting for the store to come back (tags, +1 for "everything"). */
+  readonly pendingInvalidations: number;
+  /** Where values are kept now: 'bypass' while the store is unavailable or the cache is disabled. */
+  readonly mode: 'memory' | 'redis' | 'bypass';
+}
+
+/** See {@link createQueryCache}. */
+export interface QueryCache {
+  /** The value for `key`: cached, or from `load()` (which must return JSON-serialisable data). */
+  wrap<T>(key: string, options: WrapOptions, load: () => Promise<T>): Promise<T>;
+  /** Drops every value carrying one of `tags`, on every instance sharing the store. Never throws. */
+  invalidateTags(tags: readonly string[]): Promise<void>;
+  readonly stats: CacheStats;
+  /** Closes the Redis connection; `wrap` then calls `load()` directly. */
+  close(): Promise<void>;
+}
+
+export interface QueryCacheOptions {
+  logger: Logger;
+  /** `config.redis`; with a `url`, entries live in Redis and are shared by every instance. */
+  redis?: { url: string | undefined; commandTimeoutMs: number } | undefined;
+  /** Prefix of every Redis key. Default `holdfast:cache:v1:`. */
+  prefix?: string;
+  /** How often an unavailable store is checked. Default 1000 ms. */
+  probeIntervalMs?: number;
+  /** Failed invalidations remembered by tag before "forget everything" on recovery. Default 10 000. */
+  maxPendingTags?: number;
+}
+
+type Source = 'hit' | 'stale' | 'miss' | 'bypass';
+
+interface Outcome {
+  /** Undefined when `load()` returned undefined, which is passed on but never stored. */
+  json: string | undefined;
+  source: Source;
+}
+
+interface Policy {
+  ttlMs: number;
+  staleMs: number;
+}
+
+/**
+ * Creates the cache: in memory by default, in Redis when `options.redis.url`
+ * is set, a plain pass-through when `settings.enabled` is false.
+ *
+ * Values come back as `JSON.parse(JSON.stringify(value))` on hits and misses
+ * alike, and each caller gets its own copy.
+ *
+ * @example
+ * const cache = createQueryCache(config.cache, { logger, redis: config.redis });
+ * const product = await cache.wrap(`product:${id}`, { ttlMs: config.cache.ttl.productS * 1000, tags: [`product:${id}`] }, () => products.get(id));
+ * // after an order commits:
+ * await cache.invalidateTags([`product:${id}`, 'products:list']);
+ */
+export function createQueryCache(settings: Pick<CacheSettings, 'enabled' | 'maxBytes'>, options: QueryCacheOptions): QueryCache {
+  const { logger } = options;
+  const redisUrl = options.redis?.url;
+  let store: CacheStore | undefined;
+  if (!settings.enabled) {
+    logger.info('query cache disabled');
+  } else if (redisUrl !== undefined && redisUrl !== '' && options.redis !== undefined) {
+    store = createRedisStore({ url: redisUrl, commandTimeoutMs: options.redis.commandTimeoutMs, prefix: options.prefix ?? 'holdfast:cache:v1:' });
+    logger.info({ cache: 'redis', url: redactUrl(redisUrl) }, 'query cache in redis');
+  } else {
+    store = createMemoryStore({ maxBytes: settings.maxBytes });
+    logger.info({ cache: 'memory', maxBytes: settings.maxBytes }, 'query cache in memory');
+  }
+  const guarded =
+    store === undefined
+      ? undefined
+      : guardStore(store, {
+          logger,
+          timeoutMs: store.kind === 'redis' ? options.redis?.commandTimeoutMs : undefined,
+          probeIntervalMs: options.probeIntervalMs ?? 1_000,
+          maxPendingTags: options.maxPendingTags ?? 10_000,
+        });
+
+  const flights = createSingleFlight<Outcome>();
+  const refreshing = new Set<string>();
+  const counts = { hits: 0, staleHits: 0, misses: 0, coalesced: 0, bypassed: 0, refreshErrors: 0 };
+
+  async function wrap<T>(key: string, wrapOptions: WrapOptions, load: () => Promise<T>): Promise<T> {
+    const policy = policyOf(wrapOptions);
+    if (guarded === undefined) {
+      counts.bypassed++;
+      return await load();
+    }
+    const tags = normaliseTags(wrapOptions.tags);
+    const { promise, leader } = flights.run(key, tags, () => resolve(guarded, key, tags, policy, load));
+    let outcome: Outcome;
+    try {
+      outcome = await promise;
+    } catch (err) {
+      if (!leader) counts.coalesced++;
+      throw err;
+    }
+    if (!leader) {
+      if (outcome.source === 'hit' || outcome.source === 'stale') counts.hits++;
+      else counts.coalesced++;
+      if (outcome.source === 'stale') counts.staleHits++;
+    }
+    return (outcome.json === undefined ? undefined : JSON.parse(outcome.json)) as T;
+  }
+
+  /** The leader's lookup; counts its own outcome (joiners are counted in `wrap`). */
+  async function resolve(g: GuardedStore, key: string, tags: readonly string[], policy: Policy, load: () => Promise<unknown>): Promise<Outcome> {
+    const read = await g.read(key, tags, policy.ttlMs + policy.staleMs);
+    if (read === undefined) {
+      counts.bypassed++;
+      return { json: await loadJson(load), source: 'bypass' };
+    }
+    let ticketHandedOff = false;
+    try {
+      const { entry } = read;
+      const now = Date.now();
+      if (entry !== undefined && now < entry.freshUntil) {
+        counts.hits++;
+        return { json: entry.json, source: 'hit' };
+      }
+      if (entry !== undefined && now < entry.freshUntil + policy.staleMs) {
+        counts.hits++;
+        counts.staleHits++;
+        ticketHandedOff = refreshInBackground(g, key, policy, load, read.ticket);
+        return { json: entry.json, source: 'stale' };
+      }
+      counts.misses++;
+      const json = await loadJson(load);
+      if (json !== undefined) await g.write(key, entryFor(json, policy), read.ticket);
+      return { json, source: 'miss' };
+    } finally {
+      if (!ticketHandedOff) g.release(read.ticket);
+    }
+  }
+
+  /** Starts one refresh per key; takes over the ticket (read before the refresh's load) when it starts one. */
+  function refreshInBackground(g: GuardedStore, key: string, policy: Policy, load: () => Promise<unknown>, ticket: Ticket): boolean {
+    if (refreshing.has(key)) return false;
+    refreshing.add(key);
+    void (async () => {
+      try {
+        const json = await loadJson(load);
+        if (json !== undefined) await g.write(key, entryFor(json, policy), ticket);
+      } catch (err) {
+        counts.refreshErrors++;
+        logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'query cache background refresh failed; serving the stale value until its grace ends');
+      } finally {
+        g.release(ticket);
+        refreshing.delete(key);
+      }
+    })();
+    return true;
+  }
+
+  async function invalidateTags(tags: readonly string[]): Promise<void> {
+    if (guarded === undefined) return;
+    const normal = normaliseTags(tags);
+    if (normal.length === 0) return;
+    flights.detach(normal);
+    await guarded.invalidate(normal);
+    // A flight that started while the invalidation travelled may have read the old entry: detach it too.
+    flights.detach(normal);
+  }
+
+  const stats: CacheStats = {
+    get hits() {
+      return counts.hits;
+    },
+    get staleHits() {
+      return counts.staleHits;
+    },
+    get misses() {
+      return counts.misses;
+    },
+    get coalesced() {
+      return counts.coalesced;
+    },
+    get bypassed() {
+      return counts.bypassed;
+    },
+    get evictions() {
+      return store?.evictions ?? 0;
+    },
+    get bytes() {
+      return store?.bytes ?? 0;
+    },
+    get entries() {
+      return store?.entries ?? 0;
+    },
+    get errors() {
+      return guarded?.errors ?? 0;
+    },
+    get refreshErrors() {
+      return counts.refreshErrors;
+    },
+    get pendingInvalidations() {
+      return guarded?.pendingInvalidations ?? 0;
+    },
+    get mode() {
+      return guarded?.mode ?? 'bypass';
+    },
+  };
+
+  return {
+    wrap,
+    invalidateTags,
+    stats,
+    close: async () => {
+      await guarded?.close();
+    },
+  };
+}
+
+async function loadJson(load: () => Promise<unknown>): Promise<string | undefined> {
+  const value = await load();
+  return value === undefined ? undefined : JSON.stringify(value);
+}
+
+function entryFor(json: string, policy: Policy): { json: string; freshUntil: number; lifetimeMs: number } {
+  return { json, freshUntil: Date.now() + policy.ttlMs, lifetimeMs: policy.ttlMs + policy.staleMs };
+}
+
+function normaliseTags(tags: readonly string[]): string[] {
+  return [...new Set(tags)].sort();
+}
+
+/** Bad TTLs are programming errors, reported at once rather than silently caching forever or never. */
+function policyOf(options: WrapOptions): Policy {
+  const staleMs = options.staleMs ?? 0;
+  if (!Number.isFinite(options.ttlMs) || options.ttlMs <= 0) throw new RangeError(`cache ttlMs must be a positive number, got ${options.ttlMs}`);
+  if (!Number.isFinite(staleMs) || staleMs < 0) throw new RangeError(`cache staleMs must be zero or positive, got ${staleMs}`);
+  return { ttlMs: options.ttlMs, staleMs };
+}

@@ -1,0 +1,106 @@
+/**
+ * The HTTP side of query profiling: one accounting context per request, and
+ * `Server-Timing: db;dur=<ms>;desc="<n> queries", db-wait;dur=<ms>` on every
+ * response under the prefix (default `/api`).
+ *
+ * How the context reaches the handler's queries, verified against Fastify 5
+ * by test/profiler/request-plugin.test.ts: the `onRequest` hook opens the
+ * context with `AsyncLocalStorage.run(ctx, done)`; every later hook and the
+ * handler are called from inside `done` (or from promises created there),
+ * so they and everything they start inherit it. Body parsing does not break
+ * the chain: Fastify 5 runs the parser's completion in an AsyncResource
+ * created when parsing starts (lib/content-type-parser.js), which the tests
+ * check with a body sent in pieces after the headers. Wrapping only the
+ * route handler (onRoute) would miss queries run by preHandler hooks such
+ * as guards. A callback-style hook on purpose: `run(ctx, done)` needs the
+ * callback, and it costs no promise per request.
+ *
+ * Register it first in the scope whose requests it should account for,
+ * before the routes and hooks there (hooks apply to routes registered after
+ * them). `fastify-plugin` makes the hooks apply to that scope rather than
+ * to a private child.
+ *
+ * @example
+ * await app.register(async function api(scope) {
+ *   await scope.register(queryProfilerPlugin(profiler));
+ *   await scope.register(productRoutes(…));
+ * }, { prefix: '/api' });
+ */
+import type { FastifyPluginCallback, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import type { QueryProfiler } from './profiler.ts';
+import { createRequestQueries, runWithRequestQueries, type RequestQueries } from './request-context.ts';
+
+export interface QueryProfilerPluginOptions {
+  /** Responses whose path is this or under it get Server-Timing; '' for all. Default '/api'. */
+  timingPrefix?: string;
+}
+
+/**
+ * @example
+ * await scope.register(queryProfilerPlugin(profiler, { timingPrefix: '/api' }));
+ */
+export function queryProfilerPlugin(
+  profiler: Pick<QueryProfiler, 'requestFinished'>,
+  options: QueryProfilerPluginOptions = {},
+): FastifyPluginCallback {
+  const prefix = options.timingPrefix ?? '/api';
+  const contexts = new WeakMap<FastifyRequest, RequestQueries>();
+
+  function underPrefix(url: string): boolean {
+    return prefix === '' || url === prefix || url.startsWith(`${prefix}/`) || url.startsWith(`${prefix}?`);
+  }
+
+  function finish(request: FastifyRequest): void {
+    const ctx = contexts.get(request);
+    if (ctx !== undefined) profiler.requestFinished(ctx);
+  }
+
+  return fp(
+    function queryProfiling(app, _options, next) {
+      app.addHook('onRequest', function openQueryContext(request, _reply, done) {
+        const ctx = createRequestQueries(request.id, routeOf(request));
+        contexts.set(request, ctx);
+        runWithRequestQueries(ctx, done);
+      });
+      app.addHook('onSend', function sendServerTiming(request, reply, payload, done) {
+        const ctx = contexts.get(request);
+        if (ctx !== undefined && underPrefix(request.url)) {
+          const timing = serverTiming(ctx);
+          const existing = reply.getHeader('server-timing');
+          reply.header('server-timing', existing === undefined ? timing : `${String(existing)}, ${timing}`);
+        }
+        done(null, payload);
+      });
+      app.addHook('onResponse', function closeQueryContext(request, _reply, done) {
+        finish(request);
+        done();
+      });
+      app.addHook('onRequestAbort', function abandonQueryContext(request, done) {
+        finish(request);
+        done();
+      });
+      next();
+    },
+    { name: 'holdfast-query-profiler', fastify: '5.x' },
+  );
+}
+
+/**
+ * The header value for one request.
+ *
+ * @example
+ * serverTiming({ queries: 3, dbMs: 12.345, waitMs: 0.1, … }); // 'db;dur=12.35;desc="3 queries", db-wait;dur=0.1'
+ */
+export function serverTiming(ctx: Pick<RequestQueries, 'queries' | 'dbMs' | 'waitMs'>): string {
+  const n = ctx.queries;
+  return `db;dur=${round2(ctx.dbMs)};desc="${n} ${n === 1 ? 'query' : 'queries'}", db-wait;dur=${round2(ctx.waitMs)}`;
+}
+
+function round2(ms: number): number {
+  return Math.round(ms * 100) / 100;
+}
+
+function routeOf(request: FastifyRequest): string {
+  return `${request.method} ${request.routeOptions.url ?? '(no route)'}`;
+}

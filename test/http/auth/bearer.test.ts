@@ -1,0 +1,16 @@
+import { describe, expect, it } from 'vitest';
+import { bearerCheck } from '../../../src/http/auth/bearer.ts';
+
+describe('bearerCheck', () => {
+  it('accepts exactly `Bearer <token>`', () => {
+    const check = bearerCheck('s3cret-token');
+    expect(check('Bearer s3cret-token')).toBe(true);
+    expect(check('bearer s3cret-token')).toBe(true);
+    expect(check('Bearer s3cret-toke')).toBe(false);
+    expect(check('Bearer s3cret-token2')).toBe(false);
+    expect(check('Basic s3cret-token')).toBe(false);
+    expect(check('s3cret-token')).toBe(false);
+    expect(check(undefined)).toBe(false);
+    expect(bearerCheck(undefined)('Bearer anything')).toBe(false);
+  });
+});
