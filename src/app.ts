@@ -68,6 +68,7 @@ export async function startHoldfast(config: Config, logger: Logger, options: Sta
       ...poolSettings,
       connectionString: databaseUrl,
       statementTimeoutMs: config.database.statementTimeoutMs,
+      preparedStatements: config.database.preparedStatements,
       logger: logger.child({ component: 'pool' }),
       // Start low and let the limiter find the level; max stays the hard cap.
       limiter: adaptive ? createVegasLimit({ initial: Math.min(poolSettings.max, 10), min: adaptiveMin, max: poolSettings.max }) : undefined,

@@ -4,7 +4,7 @@
  * @example
  * const config = loadConfig(readEnvironment()); // throws ConfigError listing every bad variable
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import { envSchema, SECRET_VARIABLES, URL_VARIABLES, type RawSettings } from './schema.ts';
 import type { EnvSource } from './environment.ts';
@@ -74,6 +74,14 @@ export interface CacheSettings {
   ttl: { productS: number; listS: number; reportS: number };
 }
 
+/** One API key, as configured: only its SHA-256 is kept in memory. */
+export interface ApiKey {
+  name: string;
+  /** SHA-256 of the key, hex; the key itself is dropped after loading. */
+  sha256: string;
+  scope: 'read' | 'write';
+}
+
 export interface Config {
   server: {
     host: string;
@@ -90,6 +98,12 @@ export interface Config {
   cache: CacheSettings;
   metrics: { token: string | undefined };
   admin: { token: string | undefined };
+  /** Keys for `Authorization: Bearer`; empty means writes are not authenticated. */
+  apiKeys: readonly ApiKey[];
+  /** Origins allowed by CORS; empty turns CORS off. */
+  corsOrigins: readonly string[];
+  /** Worker processes (node:cluster) sharing the port; 1 runs in-process. */
+  webConcurrency: number;
   log: { level: RawSettings['LOG_LEVEL'] };
   database: {
     /** Unset means: start embedded Postgres under `dataDir`. */
@@ -97,6 +111,10 @@ export interface Config {
     dataDir: string;
     embeddedPort: number;
     statementTimeoutMs: number;
+    /** Named prepared statements; off behind a transaction pooler such as PgBouncer 1.18. */
+    preparedStatements: boolean;
+    /** Connections of the server's max_connections kept free of our pools. */
+    connectionHeadroom: number;
   };
   pool: PoolSettings;
   seedDemo: boolean;
@@ -179,6 +197,9 @@ export function loadConfig(env: EnvSource): Config {
       ttl: { productS: s.CACHE_TTL_PRODUCT_S, listS: s.CACHE_TTL_LIST_S, reportS: s.CACHE_TTL_REPORT_S },
     },
     metrics: { token: s.METRICS_TOKEN },
+    apiKeys: parseApiKeys(s.API_KEYS),
+    corsOrigins: s.CORS_ORIGINS.split(',').map((o) => o.trim()).filter((o) => o !== ''),
+    webConcurrency: s.WEB_CONCURRENCY,
     admin: { token: s.ADMIN_TOKEN },
     log: { level: s.LOG_LEVEL },
     database: {
@@ -186,6 +207,8 @@ export function loadConfig(env: EnvSource): Config {
       dataDir: s.DATA_DIR,
       embeddedPort: s.EMBEDDED_PG_PORT,
       statementTimeoutMs: s.DB_STATEMENT_TIMEOUT_MS,
+      preparedStatements: s.DB_PREPARED_STATEMENTS,
+      connectionHeadroom: s.DB_CONNECTION_HEADROOM,
     },
     pool: {
       min: s.DB_POOL_MIN,
@@ -220,8 +243,17 @@ export function describeConfig(config: Config): Record<string, unknown> {
     redis: { ...config.redis, url: config.redis.url === undefined ? '(in memory)' : redactUrl(config.redis.url) },
     metrics: { token: config.metrics.token === undefined ? undefined : '<redacted>' },
     admin: { token: config.admin.token === undefined ? undefined : '<redacted>' },
+    apiKeys: config.apiKeys.map((k) => ({ name: k.name, scope: k.scope })),
     cursorSecret: '<redacted>',
   };
+}
+
+function parseApiKeys(value: string): ApiKey[] {
+  if (value === '') return [];
+  return value.split(',').map((entry) => {
+    const [name, key, scope] = entry.trim().split(':') as [string, string, string | undefined];
+    return { name, sha256: createHash('sha256').update(key).digest('hex'), scope: scope === 'read' ? 'read' : 'write' };
+  });
 }
 
 function isAddress(entry: string): boolean {

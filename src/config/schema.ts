@@ -132,6 +132,18 @@ export const envSchema = z
     CACHE_TTL_LIST_S: int(10, 1),
     CACHE_TTL_REPORT_S: int(60, 1),
 
+    API_KEYS: z
+      .string()
+      .trim()
+      .default('')
+      .refine((s) => s === '' || s.split(',').every((e) => /^[A-Za-z0-9_.-]{1,64}:[\x21-\x2b\x2d-\x7e]{16,256}(:(read|write))?$/.test(e.trim())), {
+        message: 'must be comma-separated name:key[:read|write] entries; names [A-Za-z0-9_.-], keys 16–256 visible characters without commas or colons',
+      }),
+    CORS_ORIGINS: z.string().trim().default(''),
+    WEB_CONCURRENCY: int(1, 1, 64),
+    DB_PREPARED_STATEMENTS: bool(true),
+    DB_CONNECTION_HEADROOM: int(10, 0),
+
     METRICS_TOKEN: optionalString,
     ADMIN_TOKEN: optionalString,
   })
@@ -154,7 +166,7 @@ export const envSchema = z
 export type RawSettings = z.output<typeof envSchema>;
 
 /** Variables whose values must never be printed. */
-export const SECRET_VARIABLES: ReadonlySet<string> = new Set(['CURSOR_SECRET', 'METRICS_TOKEN', 'ADMIN_TOKEN']);
+export const SECRET_VARIABLES: ReadonlySet<string> = new Set(['CURSOR_SECRET', 'METRICS_TOKEN', 'ADMIN_TOKEN', 'API_KEYS']);
 
 /** Variables holding URLs whose password must be masked when shown. */
 export const URL_VARIABLES: ReadonlySet<string> = new Set(['DATABASE_URL', 'REDIS_URL']);
