@@ -136,7 +136,7 @@ export const envSchema = z
       .string()
       .trim()
       .default('')
-      .refine((s) => s === '' || s.split(',').every((e) => /^[A-Za-z0-9_.-]{1,64}:[\x21-\x2b\x2d-\x7e]{16,256}(:(read|write))?$/.test(e.trim())), {
+      .refine((s) => s === '' || s.split(',').every((e) => /^[A-Za-z0-9_.-]{1,64}:[\x21-\x2b\x2d-\x39\x3b-\x7e]{16,256}(:(read|write))?$/.test(e.trim())), {
         message: 'must be comma-separated name:key[:read|write] entries; names [A-Za-z0-9_.-], keys 16–256 visible characters without commas or colons',
       }),
     CORS_ORIGINS: z.string().trim().default(''),
