@@ -18,7 +18,7 @@
  */
 import type { Logger } from '../log/logger.ts';
 import type { CacheStore, NewEntry, ReadResult, Ticket } from './store.ts';
-import { withTimeout } from './timeout.ts';
+import { withDeadline } from '../async/deadline.ts';
 
 export interface GuardOptions {
   logger: Logger;
@@ -67,7 +67,7 @@ export function guardStore(store: CacheStore, options: GuardOptions): GuardedSto
   let pendingAll = false;
 
   const bounded = <T>(promise: Promise<T>, what: string): Promise<T> =>
-    timeoutMs === undefined ? promise : withTimeout(promise, timeoutMs, what);
+    timeoutMs === undefined ? promise : withDeadline(promise, timeoutMs, what);
 
   function startProbe(): void {
     if (probe !== undefined || closed) return;

@@ -28,9 +28,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { decodeEntry, encodeEntry } from './entry-codec.ts';
-import { createRedisClient } from './redis-client.ts';
+import { createRedisClient } from '../redis/client.ts';
 import type { CacheStore, NewEntry, ReadResult, StoreEvents, Ticket } from './store.ts';
-import { withTimeout } from './timeout.ts';
+import { withDeadline } from '../async/deadline.ts';
 
 /** Shortest life of a tag version key; a write extends it to its entry's lifetime. */
 const TAG_VERSION_TTL_MS = 60 * 60 * 1000;
@@ -95,7 +95,7 @@ export interface RedisStoreOptions {
  * const store = createRedisStore({ url: config.redis.url, commandTimeoutMs: 100, prefix: 'holdfast:cache:v1:' });
  */
 export function createRedisStore(options: RedisStoreOptions): CacheStore {
-  const client = createRedisClient(options);
+  const client = createRedisClient({ url: options.url, commandTimeoutMs: options.commandTimeoutMs, connectionName: 'holdfast-cache' });
   const scripts = client as Redis & CacheScripts;
   client.defineCommand('holdfastCacheRead', { lua: READ_SCRIPT });
   client.defineCommand('holdfastCacheWrite', { lua: WRITE_SCRIPT });
@@ -139,7 +139,7 @@ export function createRedisStore(options: RedisStoreOptions): CacheStore {
   async function close(): Promise<void> {
     events = undefined;
     try {
-      await withTimeout(client.quit(), Math.max(1_000, options.commandTimeoutMs), 'quit');
+      await withDeadline(client.quit(), Math.max(1_000, options.commandTimeoutMs), 'quit');
     } catch {
       client.disconnect(); // not connected, or not answering: drop the socket and stop reconnecting
     }

@@ -9,12 +9,12 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../../config/index.ts';
 import { redactUrl } from '../../config/redact.ts';
 import { createAllowList } from './allow-list.ts';
-import { withDeadline } from './deadline.ts';
+import { withDeadline } from '../../async/deadline.ts';
 import type { Decision, Policy } from './gcra.ts';
 import { createKeyer } from './key.ts';
 import { createMemoryStore } from './memory-store.ts';
 import { rateLimitPlugin } from './plugin.ts';
-import { createRedisClient } from './redis-client.ts';
+import { createRedisClient } from '../../redis/client.ts';
 import { createRedisStore } from './redis-store.ts';
 import { createResilientStore, type ResilientStore } from './resilient-store.ts';
 import type { RateLimitLogger, RateLimitStore, StoreMode } from './store.ts';
@@ -80,7 +80,7 @@ export function createRateLimiter(config: Pick<Config, 'rateLimit' | 'redis'>, d
   const redisUrl = config.redis.url;
   const ownedRedis =
     settings.enabled && deps.redis === undefined && redisUrl !== undefined
-      ? createRedisClient(redisUrl, { commandTimeoutMs: config.redis.commandTimeoutMs })
+      ? createRedisClient({ url: redisUrl, commandTimeoutMs: config.redis.commandTimeoutMs, connectionName: 'holdfast-rate-limit', lazyConnect: true })
       : undefined;
   const redis = settings.enabled ? (deps.redis ?? ownedRedis) : undefined;
   let lastConnectionError: string | undefined;

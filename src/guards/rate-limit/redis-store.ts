@@ -9,7 +9,7 @@
  * store to turn into a fallback decision.
  */
 import type { Redis } from 'ioredis';
-import { withDeadline } from './deadline.ts';
+import { withDeadline } from '../../async/deadline.ts';
 import { GCRA_LUA, GCRA_LUA_SHA1 } from './gcra-script.ts';
 import { describeStep, type Decision, type Policy } from './gcra.ts';
 

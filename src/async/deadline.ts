@@ -1,14 +1,13 @@
 /**
- * Bounds a promise by a time limit, so a slow or silent Redis can never hold
- * a request longer than `REDIS_COMMAND_TIMEOUT_MS`.
- *
- * ioredis's own `commandTimeout` does the same for clients we create; this
- * also covers a client handed in by the caller, whatever its options, and the
- * EVALSHA → EVAL retry as one unit. The losing promise is left to settle on
- * its own (`Promise.race` has already handled its rejection).
+ * Bounds a promise in time, so that a slow or silent dependency (Redis,
+ * above all) can never hold a request longer than its budget, even when one
+ * step needs more than one round trip (EVALSHA, then EVAL after NOSCRIPT)
+ * or a client's own timer is not armed (a command still being written to a
+ * stalled socket). The losing promise is left to settle on its own;
+ * `Promise.race` has already handled its rejection.
  */
 
-/** Raised when the limit passes first. */
+/** Raised when the limit passes first; the work may still complete later. */
 export class DeadlineError extends Error {
   constructor(what: string, ms: number) {
     super(`${what} did not answer within ${ms} ms`);
@@ -17,6 +16,8 @@ export class DeadlineError extends Error {
 }
 
 /**
+ * Settles like `work`, or rejects with {@link DeadlineError} after `ms`.
+ *
  * @example
  * const reply = await withDeadline(redis.ping(), 100, 'redis PING'); // throws DeadlineError after 100 ms
  */
