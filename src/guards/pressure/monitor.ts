@@ -59,16 +59,10 @@ export interface PressureMonitorOptions {
 }
 
 /** What health and metrics read. Sizes in MB, rounded to 0.1. */
-export interface PressureSnapshot {
+export interface PressureSnapshot extends Omit<Sample, 'heapAfterGcMb'> {
   state: PressureLevel;
   /** Why the state is not ok, one entry per signal, with numbers. Empty when ok. */
   reasons: string[];
-  rssMb: number;
-  heapUsedMb: number;
-  heapLimitMb: number;
-  externalMb: number;
-  eventLoopDelayP99Ms: number;
-  eventLoopUtilization: number;
   leakSuspected: boolean;
   /** Heap-floor trend over the leak window, once there are enough points. */
   leakSlopeMbPerMin?: number;

@@ -7,18 +7,15 @@
  * here, and so that operator-supplied thresholds are validated in one place.
  */
 import { AppError } from '../../errors/app-error.ts';
+import type { PressureSettings } from '../../config/index.ts';
 
 export type PressureLevel = 'ok' | 'warning' | 'critical';
 
-/** The tunable limits; the same names as `config.pressure`. */
-export interface PressureThresholds {
-  memoryWarnMb: number;
-  memoryCriticalMb: number;
-  heapWarnFraction: number;
-  heapCriticalFraction: number;
-  eventLoopDelayWarnMs: number;
-  eventLoopDelayMaxMs: number;
-}
+/** The tunable limits: the threshold part of `config.pressure`. */
+export type PressureThresholds = Pick<
+  PressureSettings,
+  'memoryWarnMb' | 'memoryCriticalMb' | 'heapWarnFraction' | 'heapCriticalFraction' | 'eventLoopDelayWarnMs' | 'eventLoopDelayMaxMs'
+>;
 
 /** The part of a sample the signals read. */
 export interface SignalInput {
