@@ -1,0 +1,140 @@
+/**
+ * Which contender runs which endpoint at which concurrency, in what order,
+ * and how long that will take: decided up front and printed before the
+ * first request, so a run's length is never a surprise. Pure.
+ *
+ * Order: the constant server first (nothing to warm), the two peers, then
+ * each Holdfast variant, the pool-size sweep, and pgbench last (it needs no
+ * HTTP server). One contender at a time, never two at once.
+ */
+import { pathFor, type DeepPage, type EndpointId, type ServerKind } from './endpoints.ts';
+
+/**
+ * The contenders, in the order they run.
+ *
+ * @example
+ * const kind: ContenderKind = 'pgbench';
+ */
+export const CONTENDER_KINDS = ['fastify-constant', 'fastify-pg', 'express-naive', 'holdfast', 'pgbench'] as const;
+/** @example const kind: ContenderKind = 'holdfast'; */
+export type ContenderKind = (typeof CONTENDER_KINDS)[number];
+
+/**
+ * The issue's letters for each contender.
+ *
+ * @example
+ * LETTERS['fastify-pg']; // 'b'
+ */
+export const LETTERS: Readonly<Record<ContenderKind, string>> = Object.freeze({
+  holdfast: 'a',
+  'fastify-pg': 'b',
+  'express-naive': 'c',
+  pgbench: 'd',
+  'fastify-constant': 'e',
+});
+
+/**
+ * One HTTP server to start, with what to run against it.
+ *
+ * @example
+ * const run: ServerRun = { label: 'fastify-pg', kind: 'fastify-pg', env: {}, cells: [{ endpoint: 'product', concurrency: 100 }], resilience: false };
+ */
+export interface ServerRun {
+  /** e.g. `holdfast`, `holdfast (adaptive off)`, `holdfast pool 10`. */
+  label: string;
+  kind: ServerKind;
+  /** Environment on top of the kind's defaults (Holdfast variants). */
+  env: Record<string, string>;
+  cells: { endpoint: EndpointId; concurrency: number }[];
+  /** Run the sustained c=1000 check after the cells (the reference Holdfast only). */
+  resilience: boolean;
+  /** Part of the DB_POOL_MAX sweep. */
+  sweepPoolSize?: number;
+}
+
+/** @example const plan: BenchPlan = buildPlan({ … }); plan.servers.length; */
+export interface BenchPlan {
+  servers: ServerRun[];
+  /** pgbench client counts (empty when pgbench is not selected). */
+  pgbenchClients: number[];
+  /** Label of the Holdfast run every ratio is taken against. */
+  reference: string;
+  estimateS: number;
+}
+
+/** @example const options: PlanOptions = { contenders: [...CONTENDER_KINDS], endpoints: ['health'], concurrency: [100], … }; */
+export interface PlanOptions {
+  contenders: readonly ContenderKind[];
+  endpoints: readonly EndpointId[];
+  concurrency: readonly number[];
+  pgbenchClients: readonly number[];
+  /** DB_ADAPTIVE_LIMIT values to run Holdfast with; empty: leave it to the config default. */
+  adaptive: readonly boolean[];
+  poolSizes: readonly number[];
+  durationMs: number;
+  warmupMs: number;
+  /** Length of the sustained c=1000 check; 0 skips it. */
+  sustainMs: number;
+  deep: DeepPage;
+}
+
+/** Rough cost of starting and stopping one server, for the estimate. */
+const START_STOP_S = 4;
+
+/**
+ * @example
+ * const plan = buildPlan({ contenders: ['holdfast', 'fastify-constant'], endpoints: ['health'], concurrency: [100], pgbenchClients: [], adaptive: [], poolSizes: [], durationMs: 3000, warmupMs: 1000, sustainMs: 0, deep });
+ */
+export function buildPlan(options: PlanOptions): BenchPlan {
+  const servers: ServerRun[] = [];
+  const cellsFor = (kind: ServerKind, endpoints: readonly EndpointId[]) =>
+    endpoints.filter((e) => pathFor(kind, e, options.deep) !== undefined).flatMap((endpoint) => options.concurrency.map((concurrency) => ({ endpoint, concurrency })));
+  const has = (k: ContenderKind) => options.contenders.includes(k);
+
+  for (const kind of ['fastify-constant', 'fastify-pg', 'express-naive'] as const) {
+    if (!has(kind)) continue;
+    const cells = cellsFor(kind, options.endpoints);
+    if (cells.length > 0) servers.push({ label: kind, kind, env: {}, cells, resilience: false });
+  }
+  let reference = 'holdfast';
+  if (has('holdfast')) {
+    const variants = options.adaptive.length === 0 ? [undefined] : options.adaptive;
+    variants.forEach((adaptive, i) => {
+      const label = adaptive === undefined ? 'holdfast' : `holdfast (adaptive ${adaptive ? 'on' : 'off'})`;
+      if (i === 0) reference = label;
+      const env: Record<string, string> = adaptive === undefined ? {} : { DB_ADAPTIVE_LIMIT: String(adaptive) };
+      servers.push({ label, kind: 'holdfast', env, cells: cellsFor('holdfast', options.endpoints), resilience: i === 0 && options.sustainMs > 0 });
+    });
+    const first = variants[0];
+    for (const size of options.poolSizes) {
+      servers.push({
+        label: `holdfast pool ${size}`,
+        kind: 'holdfast',
+        env: { ...(first === undefined ? {} : { DB_ADAPTIVE_LIMIT: String(first) }), DB_POOL_MAX: String(size), DB_POOL_MIN: String(Math.min(5, size)) },
+        cells: cellsFor('holdfast', ['product']),
+        resilience: false,
+        sweepPoolSize: size,
+      });
+    }
+  }
+  const pgbenchClients = has('pgbench') && options.endpoints.includes('product') ? [...options.pgbenchClients] : [];
+
+  const cellS = (options.warmupMs + options.durationMs) / 1000;
+  const sustainS = (options.warmupMs + options.durationMs + options.sustainMs) / 1000;
+  const estimateS = Math.round(
+    servers.reduce((sum, s) => sum + START_STOP_S + s.cells.length * cellS + (s.resilience ? sustainS : 0), 0) +
+      pgbenchClients.length * (options.durationMs / 1000 + 1),
+  );
+  return { servers, pgbenchClients, reference, estimateS };
+}
+
+/** `--contenders` parsed, in canonical order. @example parseContenders('pgbench,holdfast'); // ['holdfast', 'pgbench'] */
+export function parseContenders(text: string): ContenderKind[] {
+  const wanted = text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  for (const w of wanted) {
+    if (!(CONTENDER_KINDS as readonly string[]).includes(w)) throw new Error(`--contenders: unknown "${w}"; choose from ${CONTENDER_KINDS.join(', ')}`);
+  }
+  if (wanted.length === 0) throw new Error('--contenders needs at least one contender');
+  return CONTENDER_KINDS.filter((k) => wanted.includes(k));
+}
+

@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { parseBenchArgs, type BenchOptions } from '../../bench/args.ts';
+import { pathFor, parseEndpoints, type DeepPage } from '../../bench/endpoints.ts';
+import { buildPlan, parseContenders } from '../../bench/plan.ts';
+
+const deep: DeepPage = { page: 5000, pageSize: 20, offset: 99_980, after: { createdAt: '2026-01-01T00:00:00.000001Z', id: 21 }, holdfastCursor: 'abc.def' };
+
+function options(argv: string[]): BenchOptions {
+  const o = parseBenchArgs(argv);
+  if (o === 'help') throw new Error('unexpected help');
+  return o;
+}
+
+describe('bench endpoints', () => {
+  it('gives each contender its own route for the same endpoint, or none', () => {
+    expect(pathFor('holdfast', 'deep', deep)).toBe('/api/products?limit=20&cursor=abc.def');
+    expect(pathFor('fastify-pg', 'deep', deep)).toBe('/api/products?limit=20&after=2026-01-01T00%3A00%3A00.000001Z,21');
+    expect(pathFor('express-naive', 'deep', deep)).toBeUndefined();
+    expect(pathFor('express-naive', 'deep-offset', deep)).toBe('/api/products?limit=20&offset=99980');
+    expect(pathFor('holdfast', 'deep-offset', deep)).toBeUndefined();
+    expect(pathFor('fastify-constant', 'product', deep)).toBeUndefined();
+    expect(pathFor('fastify-constant', 'health', deep)).toBe('/api/health');
+  });
+
+  it('parses --only with aliases, in a fixed order', () => {
+    expect(parseEndpoints('product,health')).toEqual(['health', 'product']);
+    expect(parseEndpoints('pages')).toEqual(['page1', 'deep', 'deep-offset']);
+    expect(() => parseEndpoints('everything')).toThrow(/unknown endpoint/);
+    expect(parseContenders('pgbench,holdfast')).toEqual(['holdfast', 'pgbench']);
+    expect(() => parseContenders('django')).toThrow(/unknown/);
+  });
+});
+
+describe('buildPlan', () => {
+  it('keeps the default full run under 10 minutes', () => {
+    const plan = buildPlan({ ...options([]), deep });
+    expect(plan.estimateS).toBeLessThan(540);
+    expect(plan.servers.map((s) => s.label)).toEqual(['fastify-constant', 'fastify-pg', 'express-naive', 'holdfast']);
+    expect(plan.pgbenchClients).toEqual([32, 100]);
+    expect(plan.servers.find((s) => s.kind === 'holdfast')?.resilience).toBe(true);
+  });
+
+  it('runs only what a contender serves: the constant server only health', () => {
+    const plan = buildPlan({ ...options(['--only', 'health,product', '--concurrency', '100']), deep });
+    expect(plan.servers[0]).toMatchObject({ label: 'fastify-constant', cells: [{ endpoint: 'health', concurrency: 100 }] });
+    expect(plan.servers[1]?.cells).toEqual([
+      { endpoint: 'health', concurrency: 100 },
+      { endpoint: 'product', concurrency: 100 },
+    ]);
+  });
+
+  it('runs Holdfast once per adaptive setting, the first being the reference, and sweeps pool sizes on product by id', () => {
+    const plan = buildPlan({ ...options(['--contenders', 'holdfast', '--adaptive', 'false,true', '--pool-sizes', '5,40', '--sustain', '0']), deep });
+    expect(plan.reference).toBe('holdfast (adaptive off)');
+    expect(plan.servers.map((s) => [s.label, s.env])).toEqual([
+      ['holdfast (adaptive off)', { DB_ADAPTIVE_LIMIT: 'false' }],
+      ['holdfast (adaptive on)', { DB_ADAPTIVE_LIMIT: 'true' }],
+      ['holdfast pool 5', { DB_ADAPTIVE_LIMIT: 'false', DB_POOL_MAX: '5', DB_POOL_MIN: '5' }],
+      ['holdfast pool 40', { DB_ADAPTIVE_LIMIT: 'false', DB_POOL_MAX: '40', DB_POOL_MIN: '5' }],
+    ]);
+    expect(plan.servers[2]?.cells.every((c) => c.endpoint === 'product')).toBe(true);
+    expect(plan.servers.some((s) => s.resilience)).toBe(false);
+    expect(plan.pgbenchClients).toEqual([]);
+  });
+
+  it('rejects bad flags with the flag named', () => {
+    expect(() => options(['--adaptive', 'maybe'])).toThrow(/--adaptive/);
+    expect(() => options(['--driver', 'ab'])).toThrow(/--driver/);
+    expect(() => options(['--pool-sizes', '0'])).toThrow(/--pool-sizes/);
+  });
+});
