@@ -1,13 +1,15 @@
 /**
  * `npx tsx bench/query-tuning/load.ts --url http://127.0.0.1:5099 --path '/api/reports/top-products?days=30&limit=10' [-c 20] [-d 10] [--runs 3] [--probe 15]`
  *
+ * `--path` repeats, and may be a whole URL (another server).
+ *
  * The HTTP half of the query-tuning numbers, the same command before and
  * after a change. For each path it first sends `--probe` requests one at a
  * time and reads each answer's Server-Timing (`db;dur=…;desc="n queries"`):
  * queries per request and database ms, with no load around them. Then it
- * runs autocannon `--runs` times at `-c` connections for `-d` seconds and
- * reports each run and the medians: the box is shared, so one run proves
- * little. Any non-2xx answer is printed, since a run full of 429s or 503s
+ * runs autocannon `--runs` times per path at `-c` connections for `-d`
+ * seconds, round-robin over the paths, and reports each run and the
+ * medians: the box is shared, so one run proves little. Any non-2xx answer is printed, since a run full of 429s or 503s
  * measures the guards rather than the query.
  */
 import { parseArgs } from 'node:util';
@@ -81,7 +83,7 @@ async function main(): Promise<void> {
       probe: { type: 'string', default: '15' },
     },
   });
-  if (values.url === undefined || values.path === undefined) {
+  if (values.path === undefined) {
     console.error("usage: load.ts --url <base> --path '<path>' [--path …] [-c 20] [-d 10] [--runs 3] [--probe 15]");
     process.exit(2);
   }
@@ -90,16 +92,27 @@ async function main(): Promise<void> {
   const runs = Number(values.runs);
   console.log(`| path | queries/req | db ms | ms/req (unloaded) | req/s (median of ${runs}) | p99 ms (median) | runs: req/s, p99 | non-2xx |`);
   console.log('|---|---:|---:|---:|---:|---:|---|---:|');
-  for (const path of values.path) {
-    const url = `${values.url}${path}`;
-    const p = await probe(url, Number(values.probe));
+  const paths = values.path;
+  // A --path may be a whole URL, to compare two servers in one run.
+  const target = (path: string) => (/^https?:/.test(path) ? path : `${values.url ?? 'http://127.0.0.1:5001'}${path}`);
+  const probes: Probe[] = [];
+  for (const path of paths) {
+    const p = await probe(target(path), Number(values.probe));
     if (p.status !== 200) throw new Error(`${path} answered ${p.status}; fix that before measuring it`);
-    const results = [];
-    for (let i = 0; i < runs; i++) results.push(await load(url, { connections, durationS }));
-    const each = results.map((r) => `${r.reqPerSec.toFixed(0)}, ${r.p99Ms}`).join(' / ');
-    const bad = results.reduce((sum, r) => sum + r.non2xx + r.errors, 0);
+    probes.push(p);
+  }
+  // Round-robin over the paths, so a burst of someone else's load lands on all of them alike.
+  const results = paths.map(() => [] as Awaited<ReturnType<typeof load>>[]);
+  for (let i = 0; i < runs; i++) {
+    for (const [j, path] of paths.entries()) results[j]!.push(await load(target(path), { connections, durationS }));
+  }
+  for (const [j, path] of paths.entries()) {
+    const p = probes[j]!;
+    const rs = results[j]!;
+    const each = rs.map((r) => `${r.reqPerSec.toFixed(0)}, ${r.p99Ms}`).join(' / ');
+    const bad = rs.reduce((sum, r) => sum + r.non2xx + r.errors, 0);
     console.log(
-      `| \`${path}\` | ${p.queries} | ${p.dbMs.toFixed(1)} | ${p.totalMs.toFixed(1)} | ${quantile(results.map((r) => r.reqPerSec), 0.5).toFixed(1)} | ${quantile(results.map((r) => r.p99Ms), 0.5)} | ${each} | ${bad} |`,
+      `| \`${path}\` | ${p.queries} | ${p.dbMs.toFixed(1)} | ${p.totalMs.toFixed(1)} | ${quantile(rs.map((r) => r.reqPerSec), 0.5).toFixed(1)} | ${quantile(rs.map((r) => r.p99Ms), 0.5)} | ${each} | ${bad} |`,
     );
   }
 }

@@ -10,6 +10,7 @@
  * happened to be running. The first rounds are warm-up and are discarded.
  */
 import pg from 'pg';
+import type { Queryable, Rows, Statement } from '../../src/db/types.ts';
 
 /**
  * One statement to time.
@@ -108,4 +109,55 @@ export function timingTable(timings: readonly Timing[]): string {
     lines.push(`| ${t.name} | ${t.samples.length} | ${t.medianMs.toFixed(1)} | ${t.p90Ms.toFixed(1)} | ${t.minMs.toFixed(1)} | ${t.rows} |`);
   }
   return lines.join('\n');
+}
+
+/**
+ * The statement a store sends, without running it: `use` gets a stand-in for
+ * the pool that records the statement and answers no rows. Timing what the
+ * store builds, rather than a copy of its SQL, keeps the bench honest when
+ * the store changes.
+ *
+ * @example
+ * const statement = await captureStatement((db) => createProductStore(db).list({ limit: 20 }));
+ */
+export async function captureStatement(use: (db: Queryable) => Promise<unknown>): Promise<Statement> {
+  let seen: Statement | undefined;
+  const recorder: Queryable = {
+    query: async <R extends pg.QueryResultRow>(statement: Statement): Promise<Rows<R>> => {
+      seen ??= statement;
+      return { rows: [], rowCount: 0 };
+    },
+  };
+  await use(recorder);
+  if (seen === undefined) throw new Error('the store sent no statement');
+  return seen;
+}
+
+/**
+ * A psql script that PREPAREs each variant and EXPLAINs (ANALYZE, BUFFERS)
+ * it twice: its first, custom plan, then after five more runs, the plan a
+ * long-lived pool connection settles on (generic, if Postgres switches).
+ * Values are inlined as literals, which is all EXECUTE can take from psql.
+ *
+ * @example
+ * console.log(explainScript(variants, '(timestamptz, bigint, integer)')); // pipe into psql
+ */
+export function explainScript(variants: readonly Variant[], parameterTypes: string): string {
+  const literal = (v: unknown) => (v === null ? 'NULL' : typeof v === 'number' ? String(v) : `'${String(v).replaceAll("'", "''")}'`);
+  return variants
+    .map((v, i) => {
+      const args = (v.values ?? []).map(literal).join(', ');
+      const execute = args === '' ? `EXECUTE v${i}` : `EXECUTE v${i}(${args})`;
+      return [
+        `\\echo '=== ${v.name.replaceAll("'", '')}: custom plan'`,
+        `PREPARE v${i}${(v.values ?? []).length === 0 ? '' : parameterTypes} AS ${v.text};`,
+        `EXPLAIN (ANALYZE, BUFFERS) ${execute};`,
+        '\\o /dev/null',
+        ...Array.from({ length: 5 }, () => `${execute};`),
+        '\\o',
+        `\\echo '=== ${v.name.replaceAll("'", '')}: after 6 runs'`,
+        `EXPLAIN (ANALYZE, BUFFERS) ${execute};`,
+      ].join('\n');
+    })
+    .join('\n');
 }

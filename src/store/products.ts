@@ -72,7 +72,7 @@ function listStatement(byCategory: boolean, byName: boolean): { name: string; te
   if (byName) where.push(`name ILIKE $${byCategory ? 5 : 4} ESCAPE '\\'`);
   return {
     name: `products-list${byCategory ? '-category' : ''}${byName ? '-name' : ''}`,
-    text: `SELECT ${COLUMNS} FROM products WHERE ${where.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT $3`,
+    text: `SELECT ${COLUMNS} FROM products WHERE ${where.join(' AND ')} ORDER BY products.created_at DESC, products.id DESC LIMIT $3`,
   };
 }
 

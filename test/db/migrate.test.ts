@@ -53,18 +53,24 @@ afterAll(async () => {
   await Promise.all(databases.map((db) => db.drop()));
 });
 
+/** Every application migration, as runMigrations reports them; the list grows with src/db/migrations. */
+async function appMigrations(): Promise<{ applied: { version: number; name: string }[]; version: number }> {
+  const files = await readMigrationFiles();
+  return { applied: files.map(({ version, name }) => ({ version, name })), version: files.at(-1)?.version ?? 0 };
+}
+
 describe('runMigrations with the application migrations', () => {
   it('creates the store schema once and records the version with its checksum', async () => {
     const db = await freshDatabase();
     const outcome = await runMigrations(db.url, silent);
 
-    expect(outcome).toEqual({ applied: [{ version: 1, name: 'store' }], version: 1 });
+    expect(outcome).toEqual(await appMigrations());
     const client = await connect(db.url);
     for (const table of ['products', 'customers', 'orders', 'order_items', 'idempotency_keys']) {
       expect(await tableExists(client, table), table).toBe(true);
     }
-    const [file] = await readMigrationFiles();
-    expect(await recorded(client)).toEqual([{ version: 1, name: 'store', checksum: file?.checksum }]);
+    const files = await readMigrationFiles();
+    expect(await recorded(client)).toEqual(files.map(({ version, name, checksum }) => ({ version, name, checksum })));
     const indexes = (await client.query("SELECT indexname FROM pg_indexes WHERE schemaname = 'public'")).rows.map(
       (r) => r.indexname as string,
     );
@@ -74,6 +80,7 @@ describe('runMigrations with the application migrations', () => {
         'products_category_created_at_id_idx',
         'orders_customer_id_created_at_id_idx',
         'order_items_product_id_idx',
+        'orders_created_at_id_idx',
       ]),
     );
   });
@@ -86,7 +93,7 @@ describe('runMigrations with the application migrations', () => {
 
     const outcome = await runMigrations(client, silent);
 
-    expect(outcome).toEqual({ applied: [], version: 1 });
+    expect(outcome).toEqual({ applied: [], version: (await appMigrations()).version });
     expect((await client.query('SELECT version, applied_at FROM schema_migrations')).rows).toEqual(before);
   });
 
@@ -96,8 +103,9 @@ describe('runMigrations with the application migrations', () => {
 
     const [a, b] = await Promise.all([runMigrations(db.url, logs.logger), runMigrations(db.url, logs.logger)]);
 
-    expect([...a.applied, ...b.applied]).toEqual([{ version: 1, name: 'store' }]);
-    expect(await recorded(await connect(db.url))).toHaveLength(1);
+    const all = (await appMigrations()).applied;
+    expect([...a.applied, ...b.applied].sort((x, y) => x.version - y.version)).toEqual(all);
+    expect(await recorded(await connect(db.url))).toHaveLength(all.length);
   });
 
   it('finds its SQL files next to the module, whatever the working directory', async () => {
@@ -105,7 +113,7 @@ describe('runMigrations with the application migrations', () => {
     const cwd = process.cwd();
     process.chdir(dir);
     try {
-      expect((await runMigrations(db.url, silent)).applied).toHaveLength(1);
+      expect((await runMigrations(db.url, silent)).applied).toEqual((await appMigrations()).applied);
     } finally {
       process.chdir(cwd);
     }

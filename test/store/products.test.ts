@@ -60,4 +60,38 @@ describe('product store', () => {
     const page = await products.list({ category: 'combo', q: 'red', limit: 10 });
     expect(page.items.map((p) => p.id)).toEqual([both]);
   });
+
+  it('pages in index order: every list statement is answered by an index, with no sort', async () => {
+    // An ORDER BY on the formatted created_at text (the output column of the
+    // same name) once made every page scan and sort the whole table; with
+    // sorting priced out, a plan that still sorts cannot be using the index.
+    const seen: { text: string; values: readonly unknown[] }[] = [];
+    const { pool: traced, close: closeTraced } = await startTestPool({
+      onQuery: (event) => {
+        if (event.statement.text.includes('FROM products WHERE')) seen.push({ text: event.statement.text, values: event.statement.values ?? [] });
+      },
+    });
+    try {
+      const store = createProductStore(traced);
+      await store.list({ limit: 5 });
+      await store.list({ category: 'general', limit: 5 });
+      const statements = seen.splice(0);
+      expect(statements.length).toBe(2);
+      const lease = await traced.acquire();
+      try {
+        await lease.query({ text: 'SET enable_sort = off' });
+        for (const statement of statements) {
+          const { rows } = await lease.query<{ 'QUERY PLAN': unknown }>({ text: `EXPLAIN (FORMAT JSON) ${statement.text}`, values: statement.values });
+          const plan = JSON.stringify(rows[0]!['QUERY PLAN']);
+          expect(plan, statement.text).not.toContain('"Node Type":"Sort"');
+          expect(plan, statement.text).toMatch(/Index (Only )?Scan/);
+        }
+      } finally {
+        lease.release(new Error('session setting changed'));
+      }
+    } finally {
+      await closeTraced();
+    }
+  });
 });
+
