@@ -10,15 +10,17 @@
  */
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
+import type { Registry } from 'prom-client';
 import type { Config } from './config/index.ts';
 import { startEmbeddedPostgres, type RunningPostgres } from './db/embedded.ts';
 import { runMigrations } from './db/migrate.ts';
 import { cachedProductStore, cachedReportStore, invalidatingOrderStore } from './cache/cached-stores.ts';
 import { cacheMetrics } from './cache/metrics.ts';
-import { createQueryCache } from './cache/query-cache.ts';
+import { createQueryCache, type QueryCache } from './cache/query-cache.ts';
 import { createVegasLimit } from './db/pool/adaptive-limit.ts';
 import { createPool, type ConnectionPool, type QueryEvent } from './db/pool/pool.ts';
 import { seedDemoIfEmpty } from './db/seed.ts';
+import { READ } from './db/types.ts';
 import { createPressureMonitor, type PressureMonitor } from './guards/pressure/monitor.ts';
 import { pressureMetrics } from './guards/pressure/metrics.ts';
 import { createRateLimiter } from './guards/rate-limit/index.ts';
@@ -29,6 +31,7 @@ import type { Logger } from './log/logger.ts';
 import { createMetricsRegistry } from './metrics/registry.ts';
 import { profilerMetrics } from './profiler/metrics.ts';
 import { createQueryProfiler, type QueryProfiler } from './profiler/profiler.ts';
+import { unprofiled } from './profiler/unprofiled.ts';
 import { createCustomerStore } from './store/customers.ts';
 import { createOrderStore } from './store/orders.ts';
 import { createProductStore } from './store/products.ts';
@@ -49,6 +52,15 @@ export interface Holdfast {
 export interface StartOptions {
   /** Also told of every statement the pool runs (tests count queries with it). */
   onQuery?: (event: QueryEvent) => void;
+  /**
+   * `config.database.url` is already migrated and seeded (a cluster worker:
+   * the primary did it once before forking), so start-up skips both.
+   */
+  databasePrepared?: boolean;
+  /** Registry to fill instead of a new one (a cluster worker's, whose exposition is the cluster's). */
+  metricsRegistry?: Registry;
+  /** Wraps the query cache before the stores use it (a cluster worker relays invalidations to the others). */
+  decorateCache?: (cache: QueryCache) => QueryCache;
 }
 
 export async function startHoldfast(config: Config, logger: Logger, options: StartOptions = {}): Promise<Holdfast> {
@@ -57,9 +69,8 @@ export async function startHoldfast(config: Config, logger: Logger, options: Sta
     for (const step of cleanup.splice(0).reverse()) await step().catch((err: unknown) => logger.error({ err }, 'cleanup step failed'));
   };
   try {
-    const databaseUrl = await resolveDatabase(config, logger, cleanup);
-    await runMigrations(databaseUrl, logger);
-    if (config.seedDemo) await withClient(databaseUrl, (client) => seedDemoIfEmpty(client, logger));
+    const databaseUrl =
+      options.databasePrepared === true && config.database.url !== undefined ? config.database.url : await prepareDatabase(config, logger, cleanup);
 
     const profiler = createQueryProfiler({ settings: config.profiler, logger: logger.child({ component: 'profiler' }) });
     const onQuery = options.onQuery;
@@ -82,11 +93,13 @@ export async function startHoldfast(config: Config, logger: Logger, options: Sta
     });
     await pool.start();
     cleanup.push(() => pool.end(config.server.shutdownTimeoutMs));
+    if (config.database.statementTimeoutMs > 0) await warnIfStatementTimeoutLost(pool, config.database.statementTimeoutMs, logger);
     profiler.attachDatabase(pool); // plans are EXPLAINed through the pool, off the request path
     cleanup.push(async () => profiler.close());
 
-    const cache = createQueryCache(config.cache, { logger: logger.child({ component: 'cache' }), redis: config.redis });
-    cleanup.push(() => cache.close());
+    const localCache = createQueryCache(config.cache, { logger: logger.child({ component: 'cache' }), redis: config.redis });
+    cleanup.push(() => localCache.close());
+    const cache = options.decorateCache?.(localCache) ?? localCache;
     const stores = {
       products: cachedProductStore(createProductStore(pool), cache, config.cache.ttl),
       customers: createCustomerStore(pool),
@@ -100,6 +113,7 @@ export async function startHoldfast(config: Config, logger: Logger, options: Sta
     const rateLimiter = createRateLimiter(config, { logger: logger.child({ component: 'rate-limit' }) });
     cleanup.push(() => rateLimiter.close());
     const metrics = createMetricsRegistry({
+      registry: options.metricsRegistry,
       pool,
       extra: [...pressureMetrics(pressure), ...rateLimitMetrics(rateLimiter.stats), ...profilerMetrics(profiler), ...cacheMetrics(cache)],
     });
@@ -124,6 +138,47 @@ export async function startHoldfast(config: Config, logger: Logger, options: Sta
   } catch (err) {
     await unwind();
     throw err;
+  }
+}
+
+/**
+ * Makes the database ready for the pools: the configured server, or an
+ * embedded one started here (its stop is pushed onto `cleanup`), migrated,
+ * and seeded with demo data when SEED_DEMO is on and it is empty. Returns
+ * its URL, which may carry a password: never log it.
+ *
+ * @example
+ * const cleanup: (() => Promise<void>)[] = [];
+ * const url = await prepareDatabase(config, logger, cleanup); // once, in a cluster's primary
+ */
+export async function prepareDatabase(config: Config, logger: Logger, cleanup: (() => Promise<void>)[]): Promise<string> {
+  const databaseUrl = await resolveDatabase(config, logger, cleanup);
+  await runMigrations(databaseUrl, logger);
+  if (config.seedDemo) await withClient(databaseUrl, (client) => seedDemoIfEmpty(client, logger));
+  return databaseUrl;
+}
+
+/**
+ * Warns when the server does not apply DB_STATEMENT_TIMEOUT_MS. The pool
+ * sends it as a startup parameter, which PgBouncer refuses, or drops without
+ * a word when `ignore_startup_parameters` lists it: runaway queries would
+ * then run unbounded while the config says otherwise. See docs/SCALING.md.
+ */
+async function warnIfStatementTimeoutLost(pool: ConnectionPool, configuredMs: number, logger: Logger): Promise<void> {
+  try {
+    const { rows } = await pool.query<{ ms: number }>(
+      unprofiled({ text: "SELECT setting::int AS ms FROM pg_settings WHERE name = 'statement_timeout'" }),
+      READ,
+    );
+    const serverMs = rows[0]?.ms;
+    if (serverMs === configuredMs) return;
+    logger.warn(
+      { configuredMs, serverMs },
+      `DB_STATEMENT_TIMEOUT_MS=${configuredMs} is not in effect: the server applies statement_timeout ${serverMs} ms. ` +
+        `Behind PgBouncer the startup parameter is dropped; set it on the role instead (ALTER ROLE … SET statement_timeout = '${configuredMs}ms')`,
+    );
+  } catch (err) {
+    logger.warn({ err }, 'could not read the server’s statement_timeout');
   }
 }
 

@@ -2,9 +2,17 @@
  * The process entry point: configuration first (exit 2 if it is bad, before
  * anything starts), then the service, then signal handling for a graceful
  * stop that exits 0.
+ *
+ * With WEB_CONCURRENCY > 1 this process becomes a cluster's primary
+ * (src/cluster/primary.ts), which forks that many workers; each worker runs
+ * this file again and serves as a single process would, on the shared port.
+ * With WEB_CONCURRENCY=1 (the default) it serves in-process, as it always did.
  */
+import cluster from 'node:cluster';
 import { ConfigError, loadConfig, readEnvironment, type Config } from './config/index.ts';
-import { startHoldfast } from './app.ts';
+import { startHoldfast, type Holdfast } from './app.ts';
+import { runPrimary } from './cluster/primary.ts';
+import { isHoldfastWorker, startWorker } from './cluster/worker.ts';
 import { createLogger } from './log/logger.ts';
 
 const EXIT_BAD_CONFIG = 2;
@@ -20,9 +28,12 @@ try {
   throw err;
 }
 
-const logger = createLogger(config.log.level);
+const worker = isHoldfastWorker();
+const logger = worker ? createLogger(config.log.level).child({ worker: cluster.worker?.id, pid: process.pid }) : createLogger(config.log.level);
 
-const app = await startHoldfast(config, logger).catch((err: unknown) => {
+if (!worker && config.webConcurrency > 1) await runPrimary(config, logger);
+
+const app: Holdfast = await (worker ? startWorker(config, logger) : startHoldfast(config, logger)).catch((err: unknown) => {
   logger.fatal({ err }, 'holdfast failed to start');
   process.exit(1);
 });

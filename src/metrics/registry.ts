@@ -14,13 +14,15 @@ import { registerAll, type ObservedMetric } from './observed.ts';
 import { poolMetrics } from './pool-metrics.ts';
 
 export interface MetricSources {
+  /** Fill this registry instead of a new one (a cluster worker passes its own). */
+  registry?: Registry | undefined;
   pool: ConnectionPool;
   /** Further metrics from the guards, profiler and cache. */
   extra?: ObservedMetric[];
 }
 
 export function createMetricsRegistry(sources: MetricSources): Registry {
-  const registry = new Registry();
+  const registry = sources.registry ?? new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'holdfast_' });
   registerAll(registry, [...poolMetrics(sources.pool), ...(sources.extra ?? [])]);
   return registry;
