@@ -1,10 +1,11 @@
 /**
  * Brings a database's schema up to date before the application uses it.
  *
- * Each `NNN_name.sql` in ./migrations runs once, in version order, in its own
- * transaction, and is recorded in `schema_migrations` with a checksum. A
- * session advisory lock serialises runners, so several instances starting at
- * once apply each migration exactly once; advisory locks are per database, so
+ * Each `NNN_name.sql` in ./migrations runs once, in version order, under its
+ * own savepoint, and is recorded in `schema_migrations` with a checksum. A
+ * transaction-level advisory lock serialises runners (and stays correct
+ * behind a transaction pooler), so several instances starting at once apply
+ * each migration exactly once; advisory locks are per database, so
  * runners on different databases do not wait for each other. An applied
  * migration whose file has since changed stops start-up: the database no
  * longer matches what the code describes, and guessing is worse than failing.
@@ -76,12 +77,21 @@ export async function runMigrations(
     await own.connect();
   }
   try {
-    await takeLock(client, log);
+    // One transaction holds the lock for the whole run: a transaction-level
+    // advisory lock is released by COMMIT or ROLLBACK on the same backend,
+    // which a transaction pooler (PgBouncer) guarantees, whereas a session
+    // lock's unlock could land on another backend and leave the lock held.
+    // Each migration runs under its own savepoint, so a failing one is
+    // rolled back alone and the ones before it are kept.
+    await client.query('BEGIN');
     try {
-      return await migrate(client, files, log);
-    } finally {
-      // If the connection broke, the server has already released the lock.
-      await client.query('SELECT pg_advisory_unlock($1, $2)', [...LOCK]).catch(() => undefined);
+      await takeLock(client, log);
+      const outcome = await migrate(client, files, log);
+      await client.query('COMMIT');
+      return outcome;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
     }
   } finally {
     await own?.end();
@@ -89,10 +99,10 @@ export async function runMigrations(
 }
 
 async function takeLock(client: pg.ClientBase, log: Logger): Promise<void> {
-  const tried = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS locked', [...LOCK]);
+  const tried = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1, $2) AS locked', [...LOCK]);
   if (tried.rows[0]?.locked === true) return;
   log.info('another process is running migrations; waiting for it to finish');
-  await client.query('SELECT pg_advisory_lock($1, $2)', [...LOCK]);
+  await client.query('SELECT pg_advisory_xact_lock($1, $2)', [...LOCK]);
 }
 
 async function migrate(client: pg.ClientBase, files: MigrationFile[], log: Logger): Promise<MigrationOutcome> {
@@ -114,16 +124,18 @@ async function migrate(client: pg.ClientBase, files: MigrationFile[], log: Logge
     if (done.has(file.version)) continue;
     const started = performance.now();
     try {
-      await client.query('BEGIN');
+      await client.query('SAVEPOINT migration');
       await client.query(file.sql);
       await client.query('INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [
         file.version,
         file.name,
         file.checksum,
       ]);
-      await client.query('COMMIT');
+      await client.query('RELEASE SAVEPOINT migration');
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
+      // Keep what applied before it, then stop.
+      await client.query('ROLLBACK TO SAVEPOINT migration').catch(() => undefined);
+      await client.query('COMMIT').catch(() => undefined);
       throw new MigrationError(`Migration ${label(file)} failed and was rolled back: ${(err as Error).message}`, {
         cause: err,
       });
