@@ -31,6 +31,7 @@ import type { Logger } from './log/logger.ts';
 import { createMetricsRegistry } from './metrics/registry.ts';
 import { profilerMetrics } from './profiler/metrics.ts';
 import { createQueryProfiler, type QueryProfiler } from './profiler/profiler.ts';
+import { dashboardRoutes } from './dashboard/index.ts';
 import { unprofiled } from './profiler/unprofiled.ts';
 import { createCustomerStore } from './store/customers.ts';
 import { createOrderStore } from './store/orders.ts';
@@ -43,6 +44,10 @@ export interface Holdfast {
   lifecycle: Lifecycle;
   pressure: PressureMonitor;
   profiler: QueryProfiler;
+  /** The query cache the stores read through (decorated, when `decorateCache` is given). */
+  cache: QueryCache;
+  /** The Prometheus registry `/metrics` serves. */
+  metrics: Registry;
   /** Base URL the server listens on, e.g. http://127.0.0.1:5001. */
   url: string;
   /** Graceful stop: readiness off, drain requests, end the pool, stop embedded Postgres. Idempotent. */
@@ -120,6 +125,10 @@ export async function startHoldfast(config: Config, logger: Logger, options: Sta
 
     const lifecycle = createLifecycle();
     const server = await buildServer({ config, pool, logger, lifecycle, pressure, rateLimiter, metrics, profiler, stores });
+    // Outside /api: never rate limited or shed. Registers nothing without ADMIN_TOKEN.
+    await server.register(
+      dashboardRoutes({ config, pool, pressure, rateLimiter, cache, profiler, metrics, maxStreams: config.dashboard.maxStreams, intervalMs: config.dashboard.intervalMs }),
+    );
     await server.listen({ host: config.server.host, port: config.server.port });
     const address = server.server.address();
     const port = typeof address === 'object' && address !== null ? address.port : config.server.port;
@@ -134,7 +143,7 @@ export async function startHoldfast(config: Config, logger: Logger, options: Sta
         await unwind();
         logger.info('holdfast stopped');
       })());
-    return { server, pool, lifecycle, pressure, profiler, url, stop };
+    return { server, pool, lifecycle, pressure, profiler, cache, metrics, url, stop };
   } catch (err) {
     await unwind();
     throw err;

@@ -98,6 +98,12 @@ export interface Config {
   cache: CacheSettings;
   metrics: { token: string | undefined };
   admin: { token: string | undefined };
+  dashboard: {
+    /** Dashboard event streams open at once in this process; the next gets 503 OVERLOADED. */
+    maxStreams: number;
+    /** How often the dashboard samples and sends a frame (ms). */
+    intervalMs: number;
+  };
   /** Keys for `Authorization: Bearer`; empty means writes are not authenticated. */
   apiKeys: readonly ApiKey[];
   /** Origins allowed by CORS; empty turns CORS off. */
@@ -201,6 +207,7 @@ export function loadConfig(env: EnvSource): Config {
     corsOrigins: s.CORS_ORIGINS.split(',').map((o) => o.trim()).filter((o) => o !== ''),
     webConcurrency: s.WEB_CONCURRENCY,
     admin: { token: s.ADMIN_TOKEN },
+    dashboard: { maxStreams: s.DASHBOARD_MAX_STREAMS, intervalMs: s.DASHBOARD_INTERVAL_MS },
     log: { level: s.LOG_LEVEL },
     database: {
       url: s.DATABASE_URL,

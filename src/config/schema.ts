@@ -146,6 +146,8 @@ export const envSchema = z
 
     METRICS_TOKEN: optionalString,
     ADMIN_TOKEN: optionalString,
+    DASHBOARD_MAX_STREAMS: int(20, 1),
+    DASHBOARD_INTERVAL_MS: int(1000, 100),
   })
   .superRefine((v, ctx) => {
     if (v.MEMORY_WARN_MB > v.MEMORY_CRITICAL_MB) {

@@ -26,6 +26,11 @@ describe('loadConfig', () => {
     expect(config.database.dataDir).toBe('./data');
   });
 
+  it('reads the dashboard settings, defaulting to 20 streams and a 1 s interval', () => {
+    expect(loadConfig({}).dashboard).toEqual({ maxStreams: 20, intervalMs: 1000 });
+    expect(loadConfig({ DASHBOARD_MAX_STREAMS: '3', DASHBOARD_INTERVAL_MS: '250' }).dashboard).toEqual({ maxStreams: 3, intervalMs: 250 });
+  });
+
   it('reads overrides and converts units', () => {
     const config = loadConfig({ DB_POOL_MAX: '17', DB_POOL_TIMEOUT: '2', DB_POOL_IDLE_TIMEOUT: '9', DB_POOL_GETMODE: 'NOWAIT' });
     expect(config.pool.max).toBe(17);
@@ -52,6 +57,8 @@ describe('loadConfig', () => {
     ['LOG_LEVEL', 'loud', 'one of'],
     ['SEED_DEMO', 'maybe', 'one of'],
     ['DATABASE_URL', 'mysql://x@y/z', 'postgres://'],
+    ['DASHBOARD_MAX_STREAMS', '0', 'whole number ≥ 1'],
+    ['DASHBOARD_INTERVAL_MS', '99', 'whole number ≥ 100'],
   ])('rejects %s=%s, saying what is allowed', (variable, value, allowed) => {
     const problems = problemsOf({ [variable]: value });
     expect(problems).toHaveLength(1);

@@ -8,14 +8,14 @@ import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dashboardRoutes, type DashboardDeps, type DashboardFrame } from '../../src/dashboard/index.ts';
 import { expectProblem, request } from '../helpers/http.ts';
+import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { insertProducts } from '../helpers/store-fixtures.ts';
-import { startDashboardApp, type DashboardApp } from './harness.ts';
 
 const TOKEN = 'dashboard-admin-token-0123456789';
 
-let app: DashboardApp;
+let app: TestApp;
 beforeAll(async () => {
-  app = await startDashboardApp({ env: { ADMIN_TOKEN: TOKEN, SLOW_QUERY_MS: '50' }, dashboard: { maxStreams: 2, intervalMs: 200 } });
+  app = await startTestApp({ env: { ADMIN_TOKEN: TOKEN, DASHBOARD_MAX_STREAMS: '2', DASHBOARD_INTERVAL_MS: '200', SLOW_QUERY_MS: '50' } });
   await insertProducts(app.pool, 20, () => '2025-01-01T00:00:00Z');
 });
 afterAll(() => app?.close());
@@ -271,7 +271,7 @@ describe('the event stream', () => {
 
 describe('shutdown', () => {
   it('ends open streams so the server closes at once', async () => {
-    const own = await startDashboardApp({ env: { ADMIN_TOKEN: TOKEN }, dashboard: { intervalMs: 100 } });
+    const own = await startTestApp({ env: { ADMIN_TOKEN: TOKEN, DASHBOARD_INTERVAL_MS: '100' } });
     try {
       const stream = await (async () => {
         const res = await fetch(`${own.baseUrl}/admin/dashboard/stream`, { headers: bearer });

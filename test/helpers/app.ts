@@ -7,9 +7,12 @@
  * connections and test files run in parallel.
  */
 import type { FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
 import { startHoldfast, type Holdfast } from '../../src/app.ts';
+import type { QueryCache } from '../../src/cache/query-cache.ts';
 import { loadConfig, type Config } from '../../src/config/index.ts';
 import { createPool, type ConnectionPool, type PoolOptions, type QueryEvent } from '../../src/db/pool/pool.ts';
+import type { PressureMonitor } from '../../src/guards/pressure/monitor.ts';
 import type { Lifecycle } from '../../src/lifecycle/lifecycle.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
@@ -26,6 +29,10 @@ export interface TestApp {
   server: FastifyInstance;
   lifecycle: Lifecycle;
   profiler: QueryProfiler;
+  pressure: PressureMonitor;
+  cache: QueryCache;
+  /** The registry `/metrics` serves. */
+  metrics: Registry;
   /** The server's log lines (level info and up). */
   logs: CapturedLogs;
   /** Statements the pool has run so far (BEGIN/COMMIT included). */
@@ -122,6 +129,10 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     RATE_LIMIT_ENABLED: 'false',
     // A fixed pool size keeps pool assertions exact; the limiter has its own suite.
     DB_ADAPTIVE_LIMIT: 'false',
+    // A busy CI machine stalls the event loop now and then; only the suites
+    // about pressure should see the service degrade or shed because of it.
+    EVENT_LOOP_DELAY_WARN_MS: '5000',
+    EVENT_LOOP_DELAY_MAX_MS: '10000',
     ...options.env,
   });
   let app: Holdfast;
@@ -140,6 +151,9 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     server: app.server,
     lifecycle: app.lifecycle,
     profiler: app.profiler,
+    pressure: app.pressure,
+    cache: app.cache,
+    metrics: app.metrics,
     logs,
     queryCount: () => seen.length,
     statements: () => [...seen],
