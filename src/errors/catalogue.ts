@@ -26,6 +26,7 @@ export const ERROR_CATALOGUE = {
   IDEMPOTENCY_MISMATCH: { status: 422, title: 'The Idempotency-Key was already used with a different request' },
   UNKNOWN_REFERENCE: { status: 422, title: 'The request refers to a resource that does not exist' },
   RATE_LIMITED: { status: 429, title: 'Too many requests' },
+  HEADERS_TOO_LARGE: { status: 431, title: 'The request line or headers are too large' },
   INTERNAL: { status: 500, title: 'Internal error' },
   POOL_TIMEOUT: { status: 503, title: 'No database connection became free in time' },
   POOL_QUEUE_FULL: { status: 503, title: 'Too many requests are already waiting for a database connection' },

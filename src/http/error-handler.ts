@@ -7,10 +7,14 @@
  * a stack; a 4xx is the client's business and is not logged at all (a flood
  * of bad requests must not become a flood of log lines).
  */
+import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../errors/app-error.ts';
 import { toAppError } from './error-mapping.ts';
-import { sendProblem } from './problem.ts';
+import { API_CSP } from './hardening.ts';
+import { PROBLEM_CONTENT_TYPE, problemDocument, sendProblem } from './problem.ts';
 
 /**
  * @example
@@ -52,5 +56,45 @@ export function createNotFoundHandler() {
 export function createFrameworkErrorHandler() {
   return function frameworkError(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
     sendProblem(request, reply, toAppError(err));
+  };
+}
+
+/**
+ * Fastify's `clientErrorHandler`: what Node's HTTP parser refuses before
+ * there is a request at all (a request line or headers over Node's 16 KiB
+ * limit, a control character in a header, a line that is not HTTP). Fastify
+ * would answer these in its own `{"error": …}` shape; here they get a
+ * problem document like every other refusal, with a fresh request id, and
+ * the connection is closed, because the parser cannot resynchronise on it.
+ * The instance is empty: the path was never parsed, and echoing raw bytes
+ * from a malformed request back is exactly what we must not do.
+ *
+ * @example
+ * Fastify({ clientErrorHandler: createClientErrorHandler() });
+ */
+export function createClientErrorHandler() {
+  return function clientError(err: Error & { code?: string }, socket: Socket): void {
+    // A reset connection has no one to answer; an idle or stalled one is just closed.
+    if (err.code === 'ECONNRESET' || err.code === 'ERR_HTTP_REQUEST_TIMEOUT' || socket.destroyed || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const error =
+      err.code === 'HPE_HEADER_OVERFLOW'
+        ? new AppError('HEADERS_TOO_LARGE', 'the request line and headers together must stay under 16 KiB')
+        : new AppError('VALIDATION_FAILED', 'the request is not valid HTTP/1.1 (malformed request line or header)');
+    const requestId = randomUUID();
+    const body = JSON.stringify(problemDocument(error, '', requestId));
+    socket.end(
+      `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? 'Error'}\r\n` +
+        `Content-Type: ${PROBLEM_CONTENT_TYPE}\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+        'Cache-Control: no-store\r\n' +
+        'X-Content-Type-Options: nosniff\r\n' +
+        `Content-Security-Policy: ${API_CSP}\r\n` +
+        `X-Request-Id: ${requestId}\r\n` +
+        'Connection: close\r\n\r\n' +
+        body,
+    );
   };
 }

@@ -10,6 +10,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppError } from '../errors/app-error.ts';
 import { ERROR_CATALOGUE } from '../errors/catalogue.ts';
+import { API_CSP } from './hardening.ts';
 import { REQUEST_ID_HEADER } from './request-id.ts';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
@@ -58,10 +59,15 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, error:
   const retryAfter = error.extras.retryAfterSeconds;
   if (typeof retryAfter === 'number') reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfter))));
   else if (error.status === 503) reply.header('retry-after', '1');
-  return reply
-    .code(error.status)
-    .header(REQUEST_ID_HEADER, request.id)
-    .header('cache-control', 'no-store')
-    .type(PROBLEM_CONTENT_TYPE)
-    .send(JSON.stringify(document));
+  return (
+    reply
+      .code(error.status)
+      .header(REQUEST_ID_HEADER, request.id)
+      .header('cache-control', 'no-store')
+      // Also for errors sent before any hook ran (bad URL, unknown route): see hardening.ts.
+      .header('x-content-type-options', 'nosniff')
+      .header('content-security-policy', API_CSP)
+      .type(PROBLEM_CONTENT_TYPE)
+      .send(JSON.stringify(document))
+  );
 }

@@ -2,12 +2,18 @@
  * Builds the HTTP server: Fastify with validation, problem+json errors,
  * request ids, the OpenAPI document and every route, over the given pool.
  *
- * Layout: the root instance carries only the error handling and the health
- * route, so the route the load test hammers runs no hooks at all. Everything
- * else lives in one `/api` scope whose single hook echoes X-Request-Id.
+ * Layout: the root instance carries only the error handling, the body
+ * parser and the health route, so the route the load test hammers runs no
+ * hooks at all. Everything else lives in one hardened scope (security
+ * headers, X-Request-Id echoed on every answer): the operator routes
+ * (/metrics, /admin/*) and the `/api` scope, whose hooks run in this order:
+ * query accounting, CORS (so even a 429 or 503 is readable by an allowed
+ * browser origin), load shedding, API-key identification, rate limiting (on
+ * the verified identity), the write-key check, ETags.
  * The server is returned unstarted; the composition root decides when to
  * listen and how to close.
  */
+import cors from '@fastify/cors';
 import etag from '@fastify/etag';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Config } from '../config/index.ts';
@@ -24,8 +30,11 @@ import type { CustomerStore } from '../store/customers.ts';
 import type { OrderStore } from '../store/orders.ts';
 import type { ProductStore } from '../store/products.ts';
 import type { ReportStore } from '../store/reports.ts';
+import { apiKeyAuth } from './auth/api-keys.ts';
 import { createCursorCodec } from './cursor.ts';
-import { createErrorHandler, createFrameworkErrorHandler, createNotFoundHandler } from './error-handler.ts';
+import { createClientErrorHandler, createErrorHandler, createFrameworkErrorHandler, createNotFoundHandler } from './error-handler.ts';
+import { corsOptions, securityHeaders, unmatchableOrigins } from './hardening.ts';
+import { useStrictJsonBodies } from './json-body.ts';
 import { openApiOptions, swagger } from './openapi.ts';
 import { createReadinessCheck } from './readiness.ts';
 import { REQUEST_ID_HEADER, requestIdOf } from './request-id.ts';
@@ -77,6 +86,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     // `Connection: close`, is the graceful drain; readiness already says 503.
     return503OnClosing: false,
     frameworkErrors: createFrameworkErrorHandler(),
+    // Malformed HTTP and oversized headers, refused before a request exists.
+    clientErrorHandler: createClientErrorHandler(),
   });
 
   app.setValidatorCompiler(createValidatorCompiler());
@@ -85,37 +96,53 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   // Only JSON bodies: without this, text/plain reaches validation as a string
   // and is refused as 400 instead of 415.
   app.removeContentTypeParser(['text/plain']);
+  // Duplicate keys and deep nesting are refused as BAD_JSON (see json-body.ts).
+  useStrictJsonBodies(app);
 
   await app.register(swagger, openApiOptions());
   await app.register(healthRoutes({ pool, pressure }), { prefix: '/api' });
-  await app.register(metricsRoutes({ registry: metrics, token: config.metrics.token }));
-  await app.register(adminQueriesRoutes({ profiler, db: pool, adminToken: config.admin.token }));
 
+  const auth = apiKeyAuth({ keys: config.apiKeys, logger: httpLogger });
+  for (const origin of unmatchableOrigins(config.corsOrigins)) {
+    httpLogger.warn({ origin }, 'CORS_ORIGINS entry is not an origin (scheme://host[:port], no path, no wildcard): it never matches');
+  }
   const cursors = createCursorCodec(config.cursorSecret);
   const readiness = createReadinessCheck({ db: pool, isShuttingDown: () => lifecycle.isShuttingDown() });
-  await app.register(
-    async function api(scope) {
-      // First, so every later hook's and the handler's queries are counted.
-      await scope.register(queryProfilerPlugin(profiler));
-      scope.addHook('onRequest', async function echoRequestId(request, reply) {
-        reply.header(REQUEST_ID_HEADER, request.id);
-      });
-      registerHttpMetrics(scope, metrics);
-      // Shedding first: an overloaded process should not even spend a rate-limit decision.
-      await scope.register(pressure.plugin);
-      await scope.register(rateLimiter.plugin);
-      // Weak ETags on every JSON answer, and 304 for a matching If-None-Match:
-      // a client re-polling an unchanged page or product costs no body.
-      await scope.register(etag, { weak: true });
-      await scope.register(readyRoutes({ readiness }));
-      await scope.register(productRoutes({ products: stores.products, cursors }));
-      await scope.register(customerRoutes({ customers: stores.customers, cursors }));
-      await scope.register(orderRoutes({ orders: stores.orders }));
-      await scope.register(reportRoutes({ reports: stores.reports, cursors }));
-      await scope.register(docsRoutes());
-    },
-    { prefix: '/api' },
-  );
+
+  await app.register(async function hardened(scope) {
+    await scope.register(securityHeaders());
+    scope.addHook('onRequest', function echoRequestId(request, reply, done) {
+      reply.header(REQUEST_ID_HEADER, request.id);
+      done();
+    });
+    await scope.register(metricsRoutes({ registry: metrics, token: config.metrics.token }));
+    await scope.register(adminQueriesRoutes({ profiler, db: pool, adminToken: config.admin.token }));
+
+    await scope.register(
+      async function api(api) {
+        // First, so every later hook's and the handler's queries are counted.
+        await api.register(queryProfilerPlugin(profiler));
+        registerHttpMetrics(api, metrics);
+        // CORS before any refusal, so an allowed browser origin can read a 401, 429 or 503 too.
+        if (config.corsOrigins.length > 0) await api.register(cors, corsOptions(config.corsOrigins));
+        // Shedding next: an overloaded process should not even spend a rate-limit decision.
+        await api.register(pressure.plugin);
+        await api.register(auth.identify);
+        await api.register(rateLimiter.plugin);
+        await api.register(auth.requireWriteKey);
+        // Weak ETags on every JSON answer, and 304 for a matching If-None-Match:
+        // a client re-polling an unchanged page or product costs no body.
+        await api.register(etag, { weak: true });
+        await api.register(readyRoutes({ readiness }));
+        await api.register(productRoutes({ products: stores.products, cursors }));
+        await api.register(customerRoutes({ customers: stores.customers, cursors }));
+        await api.register(orderRoutes({ orders: stores.orders }));
+        await api.register(reportRoutes({ reports: stores.reports, cursors }));
+        await api.register(docsRoutes());
+      },
+      { prefix: '/api' },
+    );
+  });
   return app;
 }
 

@@ -12,8 +12,26 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 
+// RFC 7235: the scheme is case-insensitive and followed by one or more spaces.
+// The credential is any run of visible characters, not only RFC 6750's
+// b64token: API_KEYS and the operator tokens allow every visible character.
+const BEARER = /^Bearer +(\S+) *$/i;
+
 function digest(value: string): Buffer {
   return createHash('sha256').update(value, 'utf8').digest();
+}
+
+/**
+ * The credential in an `Authorization: Bearer <credential>` value, if that is what it is.
+ *
+ * @example
+ * bearerToken('Bearer s3cret');     // 's3cret'
+ * bearerToken('Basic dXNlcg==');    // undefined
+ * bearerToken('Bearer two words');  // undefined
+ */
+export function bearerToken(authorization: string | undefined): string | undefined {
+  if (authorization === undefined) return undefined;
+  return BEARER.exec(authorization)?.[1];
 }
 
 /**
@@ -26,9 +44,8 @@ export function bearerCheck(token: string | undefined): (authorization: string |
   const expected = token === undefined ? undefined : digest(token);
   return function isAuthorized(authorization: string | undefined): boolean {
     if (expected === undefined || authorization === undefined) return false;
-    const match = /^Bearer +(\S+) *$/i.exec(authorization);
-    const presented = digest(match?.[1] ?? '');
+    const presented = bearerToken(authorization);
     // Compare even for a malformed header, so it costs what a wrong token costs.
-    return timingSafeEqual(presented, expected) && match !== null;
+    return timingSafeEqual(digest(presented ?? ''), expected) && presented !== undefined;
   };
 }

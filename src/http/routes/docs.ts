@@ -6,12 +6,16 @@
  * itself is registered by the server before any route (it collects routes as
  * they are added); this module only exposes the result.
  *
+ * The page gets its own Content-Security-Policy (hardening.ts: DOCS_CSP):
+ * the API's `default-src 'none'` would stop it loading its own scripts.
+ *
  * (@fastify/swagger-ui pulls in @fastify/static, whose content-disposition
  * dependency declares node >= 22; it is an ES module loaded with require(),
  * which Node 20.19+ does without a flag, and the docs tests cover it.)
  */
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { DOCS_CSP } from '../hardening.ts';
 
 /**
  * @example
@@ -21,7 +25,8 @@ export function docsRoutes(): FastifyPluginAsyncTypebox {
   return async function docs(app) {
     // indexPrefix: the UI page links its assets absolutely and does not see
     // the prefix it is registered under.
-    await app.register(swaggerUi, { routePrefix: '/docs', indexPrefix: app.prefix, uiConfig: { deepLinking: true } });
+    // staticCSP replaces the API's load-nothing policy on the UI's own routes only.
+    await app.register(swaggerUi, { routePrefix: '/docs', indexPrefix: app.prefix, uiConfig: { deepLinking: true }, staticCSP: DOCS_CSP });
     let document: unknown;
     app.get('/openapi.json', { schema: { hide: true } }, function getOpenApi() {
       // Generated once, on first request: routes can no longer change then.

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { createAllowList } from '../../../src/guards/rate-limit/allow-list.ts';
 import { bearerToken } from '../../../src/guards/rate-limit/api-key.ts';
@@ -40,14 +39,18 @@ describe('client keys from addresses', () => {
 });
 
 describe('client keys from API keys', () => {
-  it('keys on a SHA-256 of the bearer key, never the key itself', () => {
+  it('keys on the verified API key name, whatever the address', () => {
+    const key = keyOf({ ip: '203.0.113.7', headers: { authorization: 'Bearer sk_live_0123456789abcdef' }, apiKey: { name: 'partner' } });
+    expect(key).toBe('key:partner');
+    expect(keyOf({ ip: '198.51.100.1', headers: {}, apiKey: { name: 'partner' } })).toBe(key);
+    expect(keyOf({ ip: '203.0.113.7', headers: {}, apiKey: { name: 'other' } })).not.toBe(key);
+  });
+
+  it('counts a bearer value that did not verify against the address, so invented keys buy no quota', () => {
     const secret = 'sk_live_0123456789abcdef';
-    const key = fromIp('203.0.113.7', `Bearer ${secret}`);
-    expect(key).toBe(`key:${createHash('sha256').update(secret).digest('base64url')}`);
-    expect(key).not.toContain(secret);
-    // The same key from another address is the same client; another key is another client.
-    expect(fromIp('198.51.100.1', `bearer   ${secret}`)).toBe(key);
-    expect(fromIp('203.0.113.7', 'Bearer other')).not.toBe(key);
+    expect(fromIp('203.0.113.7', `Bearer ${secret}`)).toBe('ip:203.0.113.7');
+    expect(fromIp('203.0.113.7', 'Bearer other')).toBe('ip:203.0.113.7');
+    expect(keyOf({ ip: '203.0.113.7', headers: { authorization: `Bearer ${secret}` }, apiKey: null })).toBe('ip:203.0.113.7');
   });
 
   it('falls back to the address for other schemes or a malformed bearer value', () => {

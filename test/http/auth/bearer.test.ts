@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bearerCheck } from '../../../src/http/auth/bearer.ts';
+import { bearerCheck, bearerToken } from '../../../src/http/auth/bearer.ts';
 
 describe('bearerCheck', () => {
   it('accepts exactly `Bearer <token>`', () => {
@@ -12,5 +12,16 @@ describe('bearerCheck', () => {
     expect(check('s3cret-token')).toBe(false);
     expect(check(undefined)).toBe(false);
     expect(bearerCheck(undefined)('Bearer anything')).toBe(false);
+  });
+});
+
+describe('bearerToken', () => {
+  it('takes any visible credential after the Bearer scheme', () => {
+    expect(bearerToken('Bearer abc-._~+/=')).toBe('abc-._~+/=');
+    expect(bearerToken('bearer   k!#$%&*')).toBe('k!#$%&*');
+    expect(bearerToken('Bearer a b')).toBeUndefined();
+    expect(bearerToken('Bearer ')).toBeUndefined();
+    expect(bearerToken('Basic abc')).toBeUndefined();
+    expect(bearerToken(undefined)).toBeUndefined();
   });
 });
