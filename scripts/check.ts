@@ -95,7 +95,9 @@ async function main(): Promise<void> {
 
   console.log('\n== Environment override');
   const override = p.max === 17 ? 18 : 17;
-  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--print-pool-config'], {
+  // tsx resolved from this file, so the check also runs from another working directory.
+  const tsx = import.meta.resolve('tsx');
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', tsx, fileURLToPath(import.meta.url), '--print-pool-config'], {
     env: { ...env, DB_POOL_MAX: String(override), DB_POOL_MIN: String(Math.min(p.min, override)) },
   });
   const child = JSON.parse(stdout) as Config['pool'];
