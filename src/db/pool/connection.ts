@@ -24,6 +24,10 @@ export class PooledConnection {
   leaseSite: { stack?: string } | undefined;
   leakReported = false;
   broken = false;
+  /** Another connection broke while this one sat idle: validate it before handing it out. */
+  suspect = false;
+  /** When its connect began (`performance.now()`), to tell a connection opened after a failure from one that might share its fate. */
+  connectStartedAt = 0;
 
   constructor(id: number, client: pg.Client, now: number, lifetimeMs: number, onBroken: (conn: PooledConnection) => void) {
     this.id = id;

@@ -8,7 +8,8 @@
  *
  * Rules, in the order a request meets them:
  * - an idle connection is reused last-in, first-out (the warmest one), and is
- *   validated first if it sat idle longer than `validateAfterIdleMs`;
+ *   validated first if it sat idle longer than `validateAfterIdleMs`, or if
+ *   another connection broke since it was returned;
  * - otherwise the pool grows towards `max`, and the request waits first-in,
  *   first-out for the next free connection, at most `acquireTimeoutMs`;
  * - with `queueMax` requests already waiting, the next is refused at once;
@@ -279,7 +280,7 @@ export class ConnectionPool implements Database {
       return await this.#queryOnce<R>(statement);
     } catch (err) {
       if (options?.idempotent && err instanceof AppError && err.code === 'DB_UNAVAILABLE' && !this.#closed) {
-        return this.#queryOnce<R>(statement);
+        return this.#queryOnce<R>(statement, performance.now());
       }
       throw err;
     }
@@ -346,7 +347,7 @@ export class ConnectionPool implements Database {
     const underLimit = this.active < limit && this.#waiters.length === 0;
     const idle = underLimit ? this.#takeIdle() : undefined;
     if (idle !== undefined) {
-      if (Date.now() - idle.lastReleasedAt > this.#opts.validateAfterIdleMs) return this.#validated(idle);
+      if (idle.suspect || Date.now() - idle.lastReleasedAt > this.#opts.validateAfterIdleMs) return this.#validated(idle);
       return Promise.resolve(idle);
     }
     const canGrow = this.#all.size + this.#pending < this.max && this.active + this.#pending < limit;
@@ -381,6 +382,50 @@ export class ConnectionPool implements Database {
     });
   }
 
+  /**
+   * For the retry of an idempotent read whose connection died at `failedAt`
+   * (`performance.now()`): a connection whose connect began after that.
+   * Whatever killed the first one (a restart, a pg_terminate_backend
+   * sweeping the pool) may not have reached its siblings yet, those being
+   * opened included; a sibling can even answer a validation query and die
+   * right after. Only a backend started after the failure is safe from the
+   * same event. Opened beside the queue: the request already held a
+   * connection, it keeps its turn. At max, room is made by closing a
+   * connection that sat idle through the failure (as suspect as the one
+   * that died); with none, the request queues like any other and trades an
+   * older connection it is handed for a new one in the same slot.
+   */
+  async #acquireFresh(failedAt: number): Promise<PooledConnection> {
+    if (this.#closed) throw new AppError('POOL_CLOSED', 'the pool is shutting down', { retryAfterSeconds: 1 });
+    if (this.#all.size + this.#pending >= this.max) {
+      const suspect = this.#idle.find((conn) => conn.suspect);
+      if (suspect === undefined) {
+        const conn = await this.#acquireConnection();
+        if (conn.connectStartedAt > failedAt) return conn;
+        this.#destroy(conn);
+        return this.#openForRetry();
+      }
+      this.#destroy(suspect);
+    }
+    this.#acquires++;
+    return this.#openForRetry();
+  }
+
+  async #openForRetry(): Promise<PooledConnection> {
+    let conn: PooledConnection;
+    try {
+      conn = await this.#open();
+    } catch (err) {
+      this.#scheduleReplenish();
+      throw new AppError('DB_UNAVAILABLE', 'the database is unreachable', { retryAfterSeconds: 1 }, { cause: err });
+    }
+    if (this.#closed) {
+      this.#destroy(conn);
+      throw new AppError('POOL_CLOSED', 'the pool is shutting down', { retryAfterSeconds: 1 });
+    }
+    return conn;
+  }
+
   #takeIdle(): PooledConnection | undefined {
     for (let conn = this.#idle.pop(); conn !== undefined; conn = this.#idle.pop()) {
       if (!conn.broken) return conn;
@@ -400,6 +445,7 @@ export class ConnectionPool implements Database {
           timer = setTimeout(() => reject(new Error('validation timed out')), VALIDATE_TIMEOUT_MS);
         }),
       ]);
+      conn.suspect = false;
       return conn;
     } catch {
       this.#validationFailures++;
@@ -435,9 +481,10 @@ export class ConnectionPool implements Database {
     };
   }
 
-  async #queryOnce<R extends QueryResultRow>(statement: Statement): Promise<Rows<R>> {
+  /** With `failedAt`, a retry: runs on a connection opened after that failure. */
+  async #queryOnce<R extends QueryResultRow>(statement: Statement, failedAt?: number): Promise<Rows<R>> {
     const started = performance.now();
-    const conn = await this.#acquireConnection();
+    const conn = failedAt === undefined ? await this.#acquireConnection() : await this.#acquireFresh(failedAt);
     const waitMs = performance.now() - started;
     this.acquireWait.record(waitMs);
     conn.leasedAt = Date.now();
@@ -463,8 +510,21 @@ export class ConnectionPool implements Database {
       return { rows: result.rows, rowCount: result.rowCount ?? 0 };
     } catch (err) {
       this.#opts.onQuery?.({ statement, waitMs, durationMs: performance.now() - started, rowCount: 0, error: err });
-      throw translate(err, conn);
+      const translated = translate(err, conn);
+      if (conn.broken) this.#suspectIdle();
+      throw translated;
     }
+  }
+
+  /**
+   * One connection died under a statement: its siblings may have died with
+   * it (a server restart, a mass pg_terminate_backend, a proxy dropping
+   * sockets) before their own error has been read off the socket. Until
+   * each proves alive with a round trip, none is handed out as it is:
+   * the next requests, writes among them, would fail on a corpse instead.
+   */
+  #suspectIdle(): void {
+    for (const conn of this.#idle) conn.suspect = true;
   }
 
   #feedLimiter(durationMs: number): void {
@@ -533,6 +593,7 @@ export class ConnectionPool implements Database {
 
   async #open(): Promise<PooledConnection> {
     this.#pending++;
+    const connectStartedAt = performance.now();
     try {
       const client = await openClient({
         connectionString: this.#opts.connectionString,
@@ -542,6 +603,7 @@ export class ConnectionPool implements Database {
       });
       const lifetime = this.#opts.recycleMs * (1 - Math.random() * this.#opts.recycleJitter);
       const conn = new PooledConnection(this.#nextId++, client, Date.now(), lifetime, (broken) => this.#onBroken(broken));
+      conn.connectStartedAt = connectStartedAt;
       this.#all.add(conn);
       this.#created++;
       this.#backoffMs = 0;
@@ -557,7 +619,10 @@ export class ConnectionPool implements Database {
 
   /** A connection's socket died. Idle ones go now; leased ones go on release. */
   #onBroken(conn: PooledConnection): void {
-    if (this.#closed || !this.#idle.includes(conn)) return;
+    // Our own close (recycle, idle timeout) ends the client too: that is no news about the server.
+    if (this.#closed || !this.#all.has(conn)) return;
+    this.#suspectIdle();
+    if (!this.#idle.includes(conn)) return;
     this.#destroy(conn);
     this.#replenish();
   }
