@@ -146,14 +146,28 @@ export function createQueryCache(settings: Pick<CacheSettings, 'enabled' | 'maxB
   const refreshing = new Set<string>();
   const counts = { hits: 0, staleHits: 0, misses: 0, coalesced: 0, bypassed: 0, refreshErrors: 0 };
 
-  async function wrap<T>(key: string, wrapOptions: WrapOptions, load: () => Promise<T>): Promise<T> {
-    const policy = policyOf(wrapOptions);
+  /**
+   * Not `async` itself: with the cache off it hands back
+   * `load()`'s own promise, so an uncached read pays no extra promise and
+   * microtask hop per request. Errors still arrive as rejections.
+   */
+  function wrap<T>(key: string, wrapOptions: WrapOptions, load: () => Promise<T>): Promise<T> {
+    let policy: Policy;
+    try {
+      policy = policyOf(wrapOptions);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
     if (guarded === undefined) {
       counts.bypassed++;
-      return await load();
+      return load();
     }
+    return wrapCached(guarded, key, wrapOptions, policy, load);
+  }
+
+  async function wrapCached<T>(cacheStore: GuardedStore, key: string, wrapOptions: WrapOptions, policy: Policy, load: () => Promise<T>): Promise<T> {
     const tags = normaliseTags(wrapOptions.tags);
-    const { promise, leader } = flights.run(key, tags, () => resolve(guarded, key, tags, policy, load));
+    const { promise, leader } = flights.run(key, tags, () => resolve(cacheStore, key, tags, policy, load));
     let outcome: Outcome;
     try {
       outcome = await promise;

@@ -23,6 +23,7 @@ import type { PressureMonitor } from '../guards/pressure/monitor.ts';
 import type { RateLimiter } from '../guards/rate-limit/index.ts';
 import { registerHttpMetrics } from '../metrics/http-metrics.ts';
 import type { Logger } from '../log/logger.ts';
+import { lazyChildLoggerFactory } from '../log/lazy-request-logger.ts';
 import { adminQueriesRoutes } from '../profiler/admin-route.ts';
 import type { QueryProfiler } from '../profiler/profiler.ts';
 import { queryProfilerPlugin } from '../profiler/request-plugin.ts';
@@ -47,6 +48,7 @@ import { productRoutes } from './routes/products.ts';
 import { readyRoutes } from './routes/ready.ts';
 import { reportRoutes } from './routes/reports.ts';
 import { createValidatorCompiler } from './validation.ts';
+import { etagHash } from './etag-hash.ts';
 
 export interface ServerDeps {
   config: Config;
@@ -79,6 +81,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     // load; failures are logged by the error handler instead.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
     genReqId: requestIdOf,
+    // request.log is created on first use only (see lazy-request-logger.ts).
+    childLoggerFactory: lazyChildLoggerFactory,
     bodyLimit: config.server.bodyLimitBytes,
     trustProxy: trustProxyOption(config.server.trustProxy),
     // While closing, Fastify's default answers requests on kept-alive sockets
@@ -132,7 +136,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
         await api.register(auth.requireWriteKey);
         // Weak ETags on every JSON answer, and 304 for a matching If-None-Match:
         // a client re-polling an unchanged page or product costs no body.
-        await api.register(etag, { weak: true });
+        await api.register(etag, { weak: true, hashFn: etagHash });
         await api.register(readyRoutes({ readiness }));
         await api.register(productRoutes({ products: stores.products, cursors }));
         await api.register(customerRoutes({ customers: stores.customers, cursors }));
