@@ -26,7 +26,7 @@ export async function findDeepPage(databaseUrl: string, options: { page: number;
     const page = Math.min(options.page, Math.floor(total / options.pageSize));
     const offset = (page - 1) * options.pageSize;
     const { rows } = await client.query<{ created_at: string; id: string }>(
-      `SELECT ${isoTimestamp('created_at')} AS created_at, id FROM products ORDER BY created_at DESC, id DESC OFFSET $1 LIMIT 1`,
+      `SELECT ${isoTimestamp('created_at')} AS created_at, id FROM products ORDER BY products.created_at DESC, products.id DESC OFFSET $1 LIMIT 1`,
       [offset - 1],
     );
     const last = rows[0];

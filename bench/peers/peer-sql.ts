@@ -15,10 +15,10 @@ const PRODUCT_COLUMNS = `id, sku, name, category, price_cents, stock, ${isoTimes
 export const PRODUCT_BY_ID = `SELECT ${PRODUCT_COLUMNS} FROM products WHERE id = $1`;
 
 /** $1, $2 keyset position; $3 limit. @example pool.query(PRODUCTS_AFTER, [FIRST_PAGE.createdAt, FIRST_PAGE.id, 20]); */
-export const PRODUCTS_AFTER = `SELECT ${PRODUCT_COLUMNS} FROM products WHERE (created_at, id) < ($1::timestamptz, $2::bigint) ORDER BY created_at DESC, id DESC LIMIT $3`;
+export const PRODUCTS_AFTER = `SELECT ${PRODUCT_COLUMNS} FROM products WHERE (created_at, id) < ($1::timestamptz, $2::bigint) ORDER BY products.created_at DESC, products.id DESC LIMIT $3`;
 
 /** $1 limit; $2 offset. @example pool.query(PRODUCTS_OFFSET, [20, 99_980]); */
-export const PRODUCTS_OFFSET = `SELECT ${PRODUCT_COLUMNS} FROM products ORDER BY created_at DESC, id DESC LIMIT $1 OFFSET $2`;
+export const PRODUCTS_OFFSET = `SELECT ${PRODUCT_COLUMNS} FROM products ORDER BY products.created_at DESC, products.id DESC LIMIT $1 OFFSET $2`;
 
 /**
  * $1 customer; $2, $3 keyset; $4 limit: the page with its lines and product names, in one statement.
@@ -54,7 +54,7 @@ export const CUSTOMER_ORDERS_PAGE = `
  * @example
  * pool.query(CUSTOMER_ORDERS_OFFSET, [3, 20, 0]);
  */
-export const CUSTOMER_ORDERS_OFFSET = `SELECT id, customer_id, total_cents, ${isoTimestamp('created_at')} AS created_at FROM orders WHERE customer_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3`;
+export const CUSTOMER_ORDERS_OFFSET = `SELECT id, customer_id, total_cents, ${isoTimestamp('created_at')} AS created_at FROM orders WHERE customer_id = $1 ORDER BY orders.created_at DESC, orders.id DESC LIMIT $2 OFFSET $3`;
 
 /** One order's lines with product names. $1 order. @example pool.query(ORDER_LINES, [42]); */
 export const ORDER_LINES = `SELECT oi.product_id, pr.name, oi.quantity, oi.unit_price_cents FROM order_items oi JOIN products pr ON pr.id = oi.product_id WHERE oi.order_id = $1 ORDER BY oi.product_id`;
