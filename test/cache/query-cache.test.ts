@@ -7,10 +7,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createQueryCache, type QueryCache } from '../../src/cache/query-cache.ts';
 import { captureLogs } from '../helpers/logs.ts';
-import { deleteByPrefix, rawClient, sharedRedisUrl, uniquePrefix } from './helpers/redis.ts';
+import { rawClient, sharedRedisUrl } from '../helpers/redis-server.ts';
+import { deleteByPrefix, uniquePrefix } from './helpers/redis.ts';
 import { fakeRow, gateOf, sleep, waitFor } from './helpers/waiting.ts';
 
-const redisUrl = await sharedRedisUrl();
+const redisUrl = await sharedRedisUrl('the Redis cache tests');
 const settings = { enabled: true, maxBytes: 1024 * 1024 };
 const opened: QueryCache[] = [];
 const prefixes: string[] = [];

@@ -9,12 +9,13 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createQueryCache, type QueryCache } from '../../src/cache/query-cache.ts';
 import { captureLogs, type CapturedLogs } from '../helpers/logs.ts';
-import { redisServerAvailable, startThrowawayRedis, uniquePrefix, type ThrowawayRedis } from './helpers/redis.ts';
+import { redisServerAvailable, startThrowawayRedis, type ThrowawayRedis } from '../helpers/redis-server.ts';
+import { uniquePrefix } from './helpers/redis.ts';
 import { startTcpProxy, type TcpProxy } from './helpers/tcp-proxy.ts';
 import { freePort } from '../helpers/free-port.ts';
 import { fakeRow, sleep, waitFor } from './helpers/waiting.ts';
 
-const canSpawn = await redisServerAvailable();
+const canSpawn = redisServerAvailable('the Redis cache outage tests');
 const PASSWORD = 'cache-test-s3cret-pw';
 const COMMAND_TIMEOUT_MS = 100;
 /** Allowed on top of the command timeout for a fallback answer: scheduling, not waiting. */

@@ -11,23 +11,24 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { describeOutcome, durationOf, fire, startLoad, stopAllLoads, tally, waitFor, type Outcome, type Shot } from './helpers/load.ts';
-import { countKeys, redisActivity, redisServerAvailable, startOwnRedis, type OwnRedis } from './helpers/redis.ts';
+import { redisServerAvailable, startThrowawayRedis, type ThrowawayRedis } from '../helpers/redis-server.ts';
+import { countKeys, redisActivity } from './helpers/redis.ts';
 import { metricValue, orderShot, scrape, seedStore, startStack, type Stack, type Store } from './helpers/stack.ts';
 
-const haveRedis = redisServerAvailable();
+const haveRedis = redisServerAvailable('the Redis outage reliability test');
 
 /** Entries of the query cache (src/cache/redis-store.ts). */
 const CACHE_ENTRY_PREFIX = 'holdfast:cache:v1:e:';
 /** No request may wait on a dead Redis for long: its calls are bounded at REDIS_COMMAND_TIMEOUT_MS (100 ms). */
 const SLOW_MS = 3000;
 
-let redis: OwnRedis | undefined;
+let redis: ThrowawayRedis | undefined;
 let stack: Stack;
 let store: Store;
 
 beforeAll(async () => {
   if (!haveRedis) return;
-  redis = await startOwnRedis();
+  redis = await startThrowawayRedis();
   stack = await startStack({
     REDIS_URL: redis.url,
     RATE_LIMIT_ENABLED: 'true',
@@ -46,7 +47,7 @@ beforeAll(async () => {
 afterEach(stopAllLoads);
 afterAll(async () => {
   await stack?.close();
-  await redis?.kill();
+  await redis?.stop();
 });
 
 interface Modes {
@@ -102,7 +103,7 @@ describe.skipIf(!haveRedis)('Redis killed while it holds the rate limits and the
     expect(ordered.status, describeOutcome(ordered)).toBe(201);
     await waitFor('load during the outage', after(performance.now()), 10_000);
 
-    await redis!.start();
+    await redis!.restart();
     const restarted = performance.now();
     const recoveryMs = await waitFor('limiter and cache back on Redis', async () => onRedis(await modes()), 15_000);
     const recovered = performance.now();

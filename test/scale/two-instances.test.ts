@@ -2,15 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHoldfast, type Holdfast } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/index.ts';
 import { createLogger } from '../../src/log/logger.ts';
-import { redisServerAvailable, startThrowawayRedis, type ThrowawayRedis } from '../cache/helpers/redis.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
+import { redisServerAvailable, startThrowawayRedis, type ThrowawayRedis } from '../helpers/redis-server.ts';
 import { insertCustomer, insertProduct } from '../helpers/store-fixtures.ts';
 
 // Two instances of Holdfast, as on two machines: one database, one Redis,
 // two ports. Neither the limiter nor the cache takes a key prefix from the
 // config, so the Redis is this file's own redis-server, not the shared one.
 
-const canSpawnRedis = await redisServerAvailable();
+const canSpawnRedis = redisServerAvailable('the two-instances scale tests');
 
 function metricValue(text: string, name: string): number | undefined {
   const line = text.split('\n').find((l) => l.startsWith(`${name} `));

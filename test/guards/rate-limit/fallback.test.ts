@@ -2,9 +2,9 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../helpers/free-port.ts';
 import { clientHeaders, freshIp, hit, startLimitedApp, type LimitedApp } from './harness.ts';
-import { redisServerBinaryAvailable, startThrowawayRedis, type ThrowawayRedis } from './redis-servers.ts';
+import { redisServerAvailable, startThrowawayRedis, type ThrowawayRedis } from '../../helpers/redis-server.ts';
 
-const haveBinary = redisServerBinaryAvailable();
+const haveBinary = redisServerAvailable('the Redis rate-limit fallback tests');
 
 async function waitFor(condition: () => boolean, ms: number): Promise<void> {
   const deadline = Date.now() + ms;
@@ -31,7 +31,7 @@ describe.skipIf(!haveBinary)('falling back to memory when Redis fails (throwaway
   afterAll(async () => {
     admin?.disconnect();
     await t?.close();
-    await server?.kill();
+    await server?.stop();
   });
 
   it('uses Redis while it answers, and re-sends the script after NOSCRIPT', async () => {
@@ -60,7 +60,7 @@ describe.skipIf(!haveBinary)('falling back to memory when Redis fails (throwaway
     expect(t.limiter.stats.fallbackDecisions).toBeGreaterThanOrEqual(30);
     expect(warnings(t)).toHaveLength(1);
 
-    await server.start();
+    await server.restart();
     await waitFor(() => t.limiter.stats.mode === 'redis', 10_000);
     expect(recoveries(t)).toHaveLength(1);
     const fallbackBefore = t.limiter.stats.fallbackDecisions;
@@ -76,7 +76,7 @@ describe.skipIf(!haveBinary)('falling back to memory when Redis fails (throwaway
   it('bounds every request by the command timeout when Redis hangs, and recovers when it wakes', async () => {
     const warned = warnings(t).length;
     const recovered = recoveries(t).length;
-    server.freeze();
+    server.pause();
     try {
       const first = await hit(`${t.baseUrl}/api/products`, { headers: clientHeaders(freshIp()) });
       expect(first.status).toBe(200);
@@ -93,7 +93,7 @@ describe.skipIf(!haveBinary)('falling back to memory when Redis fails (throwaway
       expect(t.limiter.stats.mode).toBe('fallback');
       expect(warnings(t)).toHaveLength(warned + 1);
     } finally {
-      server.thaw();
+      server.resume();
     }
     await waitFor(() => t.limiter.stats.mode === 'redis', 10_000);
     expect(recoveries(t)).toHaveLength(recovered + 1);

@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientHeaders, freshIp, hit, startLimitedApp, type LimitedApp } from './harness.ts';
-import { sharedRedisAvailable, TEST_REDIS_URL } from './redis-servers.ts';
+import { sharedRedisUrl, TEST_REDIS_URL } from '../../helpers/redis-server.ts';
 
-const haveRedis = await sharedRedisAvailable();
+const haveRedis = (await sharedRedisUrl('the Redis rate-limit tests')) !== undefined;
 
 describe.skipIf(!haveRedis)('the Redis store (shared test Redis)', () => {
   let admin: Redis;
