@@ -68,7 +68,7 @@ export interface ServerDeps {
 
 /**
  * @example
- * const server = await buildServer({ config, pool, logger, lifecycle });
+ * const server = await buildServer({ config, pool, logger, lifecycle, pressure, rateLimiter, metrics, profiler, stores });
  * await server.listen({ host: config.server.host, port: config.server.port });
  */
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
