@@ -2,8 +2,8 @@ import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createPool, type ConnectionPool, type PoolOptions } from '../../../src/db/pool/pool.ts';
 import { isAppError } from '../../../src/errors/app-error.ts';
-import { createLogger } from '../../../src/log/logger.ts';
 import { createTestDatabase } from '../../helpers/database.ts';
+import { testPoolOptions } from '../../helpers/app.ts';
 import { captureLogs } from '../../helpers/logs.ts';
 
 const pools: ConnectionPool[] = [];
@@ -17,22 +17,17 @@ afterEach(async () => {
 async function startPool(overrides: Partial<PoolOptions> = {}): Promise<ConnectionPool> {
   const db = await createTestDatabase();
   cleanups.push(db.drop);
-  const pool = createPool({
-    connectionString: db.url,
-    statementTimeoutMs: 0,
-    logger: createLogger('silent'),
-    min: 2,
-    max: 4,
-    acquireTimeoutMs: 2000,
-    recycleMs: 3_600_000,
-    idleTimeoutMs: 300_000,
-    queueMax: 100,
-    getMode: 'wait',
-    leakMs: 0,
-    validateAfterIdleMs: 5000,
-    applicationName: `pooltest-${Math.random().toString(36).slice(2)}`,
-    ...overrides,
-  });
+  const pool = createPool(
+    testPoolOptions(db.url, {
+      statementTimeoutMs: 0,
+      min: 2,
+      max: 4,
+      acquireTimeoutMs: 2000,
+      queueMax: 100,
+      applicationName: `pooltest-${Math.random().toString(36).slice(2)}`,
+      ...overrides,
+    }),
+  );
   pools.push(pool);
   await pool.start();
   return pool;
@@ -261,20 +256,9 @@ describe('ConnectionPool: broken connections', () => {
   });
 
   it('fails fast with DB_UNAVAILABLE when the database cannot be reached, and start() rejects', async () => {
-    const pool = createPool({
-      connectionString: 'postgres://postgres@127.0.0.1:1/none',
-      statementTimeoutMs: 0,
-      logger: createLogger('silent'),
-      min: 1,
-      max: 2,
-      acquireTimeoutMs: 5000,
-      recycleMs: 60_000,
-      idleTimeoutMs: 60_000,
-      queueMax: 10,
-      getMode: 'wait',
-      leakMs: 0,
-      validateAfterIdleMs: 5000,
-    });
+    const pool = createPool(
+      testPoolOptions('postgres://postgres@127.0.0.1:1/none', { statementTimeoutMs: 0, min: 1, max: 2, acquireTimeoutMs: 5000, queueMax: 10 }),
+    );
     const err = await errorOf(pool.start());
     expect(isAppError(err, 'DB_UNAVAILABLE')).toBe(true);
     expect((err as Error).message).not.toContain('postgres://');

@@ -6,6 +6,7 @@ import { startEmbeddedPostgres, type RunningPostgres } from '../../../src/db/emb
 import { createPool, type ConnectionPool } from '../../../src/db/pool/pool.ts';
 import { isAppError } from '../../../src/errors/app-error.ts';
 import { createLogger } from '../../../src/log/logger.ts';
+import { testPoolOptions } from '../../helpers/app.ts';
 import { freePort } from '../../helpers/free-port.ts';
 
 // This suite owns its own Postgres (embedded, in a temp dir) so it can stop
@@ -21,20 +22,7 @@ beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'holdfast-restart-'));
   port = await freePort();
   postgres = await startEmbeddedPostgres({ dataDir, port, logger });
-  pool = createPool({
-    connectionString: postgres.url,
-    statementTimeoutMs: 0,
-    logger,
-    min: 2,
-    max: 4,
-    acquireTimeoutMs: 3000,
-    recycleMs: 3_600_000,
-    idleTimeoutMs: 300_000,
-    queueMax: 100,
-    getMode: 'wait',
-    leakMs: 0,
-    validateAfterIdleMs: 5000,
-  });
+  pool = createPool(testPoolOptions(postgres.url, { statementTimeoutMs: 0, logger, min: 2, max: 4, acquireTimeoutMs: 3000, queueMax: 100 }));
   await pool.start();
 }, 120_000);
 
