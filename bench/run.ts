@@ -8,6 +8,7 @@
  */
 import { parseBenchArgs, BENCH_USAGE, type BenchOptions } from './args.ts';
 import { runBench } from './bench.ts';
+import { abortOnSigint } from '../scripts/loadtest/interrupt.ts';
 
 let options: BenchOptions | 'help';
 try {
@@ -22,16 +23,10 @@ if (options === 'help') {
 }
 
 // Ctrl-C: finish the current cell, stop the contender, write what was measured; twice exits at once.
-const interrupted = new AbortController();
-process.once('SIGINT', () => {
-  console.error('\nInterrupted; finishing the current cell…');
-  process.once('SIGINT', () => process.exit(130));
-  process.exitCode = 130;
-  interrupted.abort();
-});
+const interrupted = abortOnSigint('Interrupted; finishing the current cell…');
 
 try {
-  await runBench(options, (line) => console.log(line), interrupted.signal);
+  await runBench(options, (line) => console.log(line), interrupted);
 } catch (err) {
   console.error(`Bench failed: ${(err as Error).message}`);
   process.exitCode = 1;

@@ -9,6 +9,7 @@
 import { readEnvironment } from '../src/config/index.ts';
 import { parseLoadtestArgs, USAGE } from './loadtest/args.ts';
 import { runLoadtest, type LoadtestOptions } from './loadtest/run.ts';
+import { abortOnSigint } from './loadtest/interrupt.ts';
 
 let options: LoadtestOptions | 'help';
 try {
@@ -24,16 +25,10 @@ if (options === 'help') {
 
 // Ctrl-C: cut the level short, report what was measured, stop the server
 // this run started; a second Ctrl-C exits at once.
-const interrupted = new AbortController();
-process.once('SIGINT', () => {
-  console.error('\nInterrupted; stopping…');
-  process.once('SIGINT', () => process.exit(130));
-  process.exitCode = 130;
-  interrupted.abort();
-});
+const interrupted = abortOnSigint('Interrupted; stopping…');
 
 try {
-  await runLoadtest({ ...options, signal: interrupted.signal });
+  await runLoadtest({ ...options, signal: interrupted });
 } catch (err) {
   console.error(`Load test failed: ${(err as Error).message}`);
   process.exitCode = 1;
