@@ -17,6 +17,7 @@ import { runMigrations } from './db/migrate.ts';
 import { cachedProductStore, cachedReportStore, invalidatingOrderStore } from './cache/cached-stores.ts';
 import { cacheMetrics } from './cache/metrics.ts';
 import { createQueryCache, type QueryCache } from './cache/query-cache.ts';
+import { batchMetrics } from './db/batch-metrics.ts';
 import { createVegasLimit } from './db/pool/adaptive-limit.ts';
 import { createPool, type ConnectionPool, type QueryEvent } from './db/pool/pool.ts';
 import { seedDemoIfEmpty } from './db/seed.ts';
@@ -31,6 +32,7 @@ import type { Logger } from './log/logger.ts';
 import { createMetricsRegistry } from './metrics/registry.ts';
 import { profilerMetrics } from './profiler/metrics.ts';
 import { createQueryProfiler, type QueryProfiler } from './profiler/profiler.ts';
+import { requestQueriesScope } from './profiler/request-context.ts';
 import { dashboardRoutes } from './dashboard/index.ts';
 import { unprofiled } from './profiler/unprofiled.ts';
 import { createCustomerStore } from './store/customers.ts';
@@ -105,8 +107,16 @@ export async function startHoldfast(config: Config, logger: Logger, options: Sta
     const localCache = createQueryCache(config.cache, { logger: logger.child({ component: 'cache' }), redis: config.redis });
     cleanup.push(() => localCache.close());
     const cache = options.decorateCache?.(localCache) ?? localCache;
+    const batchReporters: ReturnType<typeof batchMetrics> = [];
+    const productBatching = config.database.batchReads.enabled
+      ? {
+          maxBatch: config.database.batchReads.max,
+          scope: requestQueriesScope,
+          onLoader: (loader: Parameters<typeof batchMetrics>[1]) => batchReporters.push(...batchMetrics('product', loader)),
+        }
+      : undefined;
     const stores = {
-      products: cachedProductStore(createProductStore(pool), cache, config.cache.ttl),
+      products: cachedProductStore(createProductStore(pool, { batching: productBatching }), cache, config.cache.ttl),
       customers: createCustomerStore(pool),
       orders: invalidatingOrderStore(createOrderStore(pool), cache),
       reports: cachedReportStore(createReportStore(pool), cache, config.cache.ttl),
@@ -120,7 +130,7 @@ export async function startHoldfast(config: Config, logger: Logger, options: Sta
     const metrics = createMetricsRegistry({
       registry: options.metricsRegistry,
       pool,
-      extra: [...pressureMetrics(pressure), ...rateLimitMetrics(rateLimiter.stats), ...profilerMetrics(profiler), ...cacheMetrics(cache)],
+      extra: [...pressureMetrics(pressure), ...rateLimitMetrics(rateLimiter.stats), ...profilerMetrics(profiler), ...cacheMetrics(cache), ...batchReporters],
     });
 
     const lifecycle = createLifecycle();

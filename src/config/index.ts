@@ -121,6 +121,8 @@ export interface Config {
     preparedStatements: boolean;
     /** Connections of the server's max_connections kept free of our pools. */
     connectionHeadroom: number;
+    /** Concurrent product reads by id share one statement, at most `max` ids (src/db/batch-loader.ts). */
+    batchReads: { enabled: boolean; max: number };
   };
   pool: PoolSettings;
   seedDemo: boolean;
@@ -216,6 +218,7 @@ export function loadConfig(env: EnvSource): Config {
       statementTimeoutMs: s.DB_STATEMENT_TIMEOUT_MS,
       preparedStatements: s.DB_PREPARED_STATEMENTS,
       connectionHeadroom: s.DB_CONNECTION_HEADROOM,
+      batchReads: { enabled: s.DB_BATCH_READS, max: s.DB_BATCH_MAX },
     },
     pool: {
       min: s.DB_POOL_MIN,

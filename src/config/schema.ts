@@ -91,6 +91,8 @@ export const envSchema = z
     DB_POOL_VALIDATE_IDLE_MS: int(5_000, 0),
     DB_ADAPTIVE_LIMIT: bool(true),
     DB_ADAPTIVE_LIMIT_MIN: int(2, 1),
+    DB_BATCH_READS: bool(true),
+    DB_BATCH_MAX: int(64, 2, 1000),
 
     SEED_DEMO: bool(true),
     CURSOR_SECRET: optionalString,

@@ -26,7 +26,7 @@ import type { Logger } from '../log/logger.ts';
 import { createFingerprinter } from './fingerprint.ts';
 import { createNPlusOneDetector } from './n-plus-one.ts';
 import { createPlanSampler } from './plan-sampler.ts';
-import { currentRequestQueries, type NPlusOneViolation, type RequestQueries } from './request-context.ts';
+import { requestsCharged, type NPlusOneViolation, type RequestQueries } from './request-context.ts';
 import { createSlowQueryLog } from './slow-log.ts';
 import { createStatementStats, type StatementSnapshot } from './statement-stats.ts';
 import { isUnprofiled } from './unprofiled.ts';
@@ -102,8 +102,8 @@ export function createQueryProfiler(options: QueryProfilerOptions): QueryProfile
       const fingerprint = fingerprints.of(event.statement.text);
       const failed = event.error !== undefined;
       stats.record(fingerprint, { durationMs: event.durationMs, waitMs: event.waitMs, rows: event.rowCount, failed });
-      const ctx = currentRequestQueries();
-      if (ctx !== undefined) {
+      const charged = requestsCharged();
+      for (const ctx of charged) {
         ctx.queries++;
         ctx.dbMs += event.durationMs;
         ctx.waitMs += event.waitMs;
@@ -111,6 +111,8 @@ export function createQueryProfiler(options: QueryProfilerOptions): QueryProfile
         ctx.perFingerprint.set(fingerprint.id, count);
         detector.observe(ctx, fingerprint, count);
       }
+      // The slow log names one request; a batched read's first is as good as any.
+      const ctx = charged[0];
       if (event.durationMs > settings.slowQueryMs) {
         slow++;
         stats.markSlow(fingerprint.id);

@@ -5,7 +5,9 @@
  * `pool.query`, so it can find the request that caused the statement without
  * any request object being passed through the store layer. The HTTP side
  * (request-plugin.ts) opens one context per request; anything else (a job, a
- * script) may open its own with {@link runWithRequestQueries}.
+ * script) may open its own with {@link runWithRequestQueries}. A statement
+ * run for several requests at once (a batched read, src/db/batch-loader.ts)
+ * runs under {@link runOnBehalfOf}, and each of them is charged for it.
  *
  * @example
  * const ctx = createRequestQueries('req-1', 'GET /api/products/:id');
@@ -47,7 +49,13 @@ export interface RequestQueries {
   responded: boolean;
 }
 
-const storage = new AsyncLocalStorage<RequestQueries>();
+/** Several requests served by one statement. */
+interface SharedScope {
+  readonly shared: readonly RequestQueries[];
+}
+
+const storage = new AsyncLocalStorage<RequestQueries | SharedScope>();
+const NONE: readonly RequestQueries[] = Object.freeze([]);
 
 /**
  * @example
@@ -65,7 +73,34 @@ export function createRequestQueries(requestId: string, route: string): RequestQ
  * if (ctx) ctx.queries++;
  */
 export function currentRequestQueries(): RequestQueries | undefined {
-  return storage.getStore();
+  const scope = storage.getStore();
+  return scope === undefined || 'shared' in scope ? undefined : scope;
+}
+
+/**
+ * Every request the running statement is for: none, the one whose async
+ * work this is, or all those sharing a batched statement.
+ *
+ * @example
+ * for (const ctx of requestsCharged()) ctx.queries++;
+ */
+export function requestsCharged(): readonly RequestQueries[] {
+  const scope = storage.getStore();
+  if (scope === undefined) return NONE;
+  return 'shared' in scope ? scope.shared : [scope];
+}
+
+/**
+ * Runs `fn` (and its async continuations) for all of `contexts` at once:
+ * each statement it runs is charged to every one of them, so each request's
+ * Server-Timing and N+1 count still show the read it waited for.
+ *
+ * @example
+ * const contexts = keys.map((k) => k.ctx).filter((c) => c !== undefined);
+ * const rows = await runOnBehalfOf(contexts, () => db.query(GET_MANY));
+ */
+export function runOnBehalfOf<T>(contexts: readonly RequestQueries[], fn: () => T): T {
+  return storage.run({ shared: [...new Set(contexts)] }, fn);
 }
 
 /**
@@ -77,6 +112,14 @@ export function currentRequestQueries(): RequestQueries | undefined {
 export function runWithRequestQueries<T>(ctx: RequestQueries, fn: () => T): T {
   return storage.run(ctx, fn);
 }
+
+/**
+ * The request scope as a batch loader takes it (src/db/batch-loader.ts).
+ *
+ * @example
+ * createProductStore(pool, { batching: { maxBatch: 64, scope: requestQueriesScope } });
+ */
+export const requestQueriesScope = Object.freeze({ capture: currentRequestQueries, run: runOnBehalfOf });
 
 /**
  * Runs `fn` outside any request context: for work a request triggers but

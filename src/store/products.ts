@@ -5,6 +5,7 @@
  * name) rather than `($1 IS NULL OR category = $1)`: a generic plan for the
  * catch-all form cannot use the (category, created_at, id) index.
  */
+import { createBatchLoader, type BatchLoader, type BatchScope } from '../db/batch-loader.ts';
 import { READ, type Queryable } from '../db/types.ts';
 import { KEYSET_START, containsPattern, isoTimestamp } from './sql.ts';
 
@@ -48,6 +49,14 @@ export interface ProductStore {
   list(options: ProductListOptions): Promise<ProductPage>;
 }
 
+/** Batching of concurrent `get`s (src/db/batch-loader.ts); absent: one statement per get. */
+export interface ProductBatching<S> {
+  maxBatch: number;
+  scope?: BatchScope<S>;
+  /** Receives the loader, for its counters (metrics). */
+  onLoader?: (loader: BatchLoader<number, Product>) => void;
+}
+
 interface ProductRow {
   id: string;
   sku: string;
@@ -63,6 +72,12 @@ const COLUMNS = `id, sku, name, category, price_cents, stock, ${isoTimestamp('cr
 const GET = {
   name: 'products-get',
   text: `SELECT ${COLUMNS} FROM products WHERE id = $1`,
+};
+
+/** A batch of gets; a batch of one uses GET, whose plan is the plainest. */
+const GET_MANY = {
+  name: 'products-get-many',
+  text: `SELECT ${COLUMNS} FROM products WHERE id = ANY($1::bigint[])`,
 };
 
 /** $1, $2 keyset; $3 limit; $4 category and/or $5 name pattern when filtered. */
@@ -99,14 +114,34 @@ function toProduct(row: ProductRow): Product {
  * Product reads over `db`.
  *
  * @example
- * const products = createProductStore(pool);
+ * const products = createProductStore(pool, { batching: { maxBatch: 64 } });
  * const first = await products.list({ category: 'tools', limit: 20 });
  * const second = await products.list({ category: 'tools', limit: 20, after: first.next ?? undefined });
  */
-export function createProductStore(db: Queryable): ProductStore {
-  async function get(id: number): Promise<Product | undefined> {
+export function createProductStore<S = never>(db: Queryable, options: { batching?: ProductBatching<S> | undefined } = {}): ProductStore {
+  async function getOne(id: number): Promise<Product | undefined> {
     const { rows } = await db.query<ProductRow>({ ...GET, values: [id] }, READ);
     return rows[0] === undefined ? undefined : toProduct(rows[0]);
+  }
+
+  async function getMany(ids: readonly number[]): Promise<ReadonlyMap<number, Product>> {
+    const found = new Map<number, Product>();
+    if (ids.length === 1) {
+      const product = await getOne(ids[0]!);
+      if (product !== undefined) found.set(product.id, product);
+      return found;
+    }
+    const { rows } = await db.query<ProductRow>({ ...GET_MANY, values: [ids] }, READ);
+    for (const row of rows) found.set(Number(row.id), toProduct(row));
+    return found;
+  }
+
+  const batching = options.batching;
+  let get = getOne;
+  if (batching !== undefined) {
+    const loader = createBatchLoader<number, Product, S>({ loadMany: getMany, maxBatch: batching.maxBatch, ...(batching.scope === undefined ? {} : { scope: batching.scope }) });
+    batching.onLoader?.(loader);
+    get = (id) => loader.load(id);
   }
 
   async function list(options: ProductListOptions): Promise<ProductPage> {
