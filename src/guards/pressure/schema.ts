@@ -4,6 +4,7 @@
  * drops any member the schema does not list, so `pressure` must be declared.
  */
 import { Type } from '@fastify/type-provider-typebox';
+import { StringEnum } from '../../http/schemas.ts';
 
 /**
  * @example
@@ -11,7 +12,7 @@ import { Type } from '@fastify/type-provider-typebox';
  */
 export const PressureSnapshotSchema = Type.Object(
   {
-    state: Type.Union([Type.Literal('ok'), Type.Literal('warning'), Type.Literal('critical')], {
+    state: StringEnum(['ok', 'warning', 'critical'], {
       description: '`critical`: API requests are being refused with 503 OVERLOADED.',
     }),
     reasons: Type.Array(Type.String(), { description: 'Why the state is not ok: one entry per signal, with its numbers.' }),

@@ -11,13 +11,14 @@ import type { ConnectionPool } from '../../db/pool/pool.ts';
 import type { PressureMonitor } from '../../guards/pressure/monitor.ts';
 import { PressureSnapshotSchema } from '../../guards/pressure/schema.ts';
 import { REQUEST_ID_HEADER } from '../request-id.ts';
+import { StringEnum } from '../schemas.ts';
 
 export type PoolGauges = Pick<ConnectionPool, 'min' | 'max' | 'limit' | 'size' | 'idle' | 'active' | 'waiting'>;
 
 const Count = Type.Integer({ minimum: 0 });
 
 const HealthSchema = Type.Object({
-  status: Type.Union([Type.Literal('ok'), Type.Literal('degraded')], {
+  status: StringEnum(['ok', 'degraded'], {
     description:
       '`degraded`: fewer live connections than the pool minimum, requests waiting for one, or memory/event-loop pressure (see `pressure.reasons`).',
   }),
