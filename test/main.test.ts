@@ -1,8 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { compile } from '../scripts/build/compile.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
 
 // The real process, as `npm start` runs it, against a test database.
@@ -22,11 +25,15 @@ afterEach(async () => {
   for (const db of databases.splice(0)) await db.drop();
 });
 
-async function startProcess(env: Record<string, string>): Promise<Running> {
+/** Node's arguments for the sources under tsx; the compiled build passes its own. */
+function fromSources(): string[] {
+  return ['--import', pathToFileURL(resolve('node_modules/tsx/dist/loader.mjs')).href, resolve('src/main.ts')];
+}
+
+async function startProcess(env: Record<string, string>, args: string[] = fromSources()): Promise<Running> {
   const db = await createTestDatabase({ migrate: false });
   databases.push(db);
-  const tsx = pathToFileURL(resolve('node_modules/tsx/dist/loader.mjs')).href;
-  const child = spawn(process.execPath, ['--import', tsx, resolve('src/main.ts')], {
+  const child = spawn(process.execPath, args, {
     env: { PATH: process.env.PATH, DATABASE_URL: db.url, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -95,4 +102,23 @@ describe('the holdfast process', () => {
     expect(results.filter((r) => r.status === 200).length).toBeGreaterThan(0);
     expect(app.lines.some((l) => l.msg === 'holdfast stopped')).toBe(true);
   });
+});
+
+describe('the compiled process (npm start runs npm run build first)', () => {
+  const outDir = resolve(`.build-test-${process.pid}`);
+  afterAll(() => rm(outDir, { recursive: true, force: true }));
+
+  it('builds with its run-time files beside the modules, then migrates, serves and stops', async () => {
+    await compile({ outDir });
+    for (const file of ['src/main.js', 'src/db/migrations/001_store.sql', 'src/dashboard/public/index.html']) {
+      expect(existsSync(join(outDir, file)), file).toBe(true);
+    }
+    const app = await startProcess({ SEED_DEMO: 'true' }, [join(outDir, 'src/main.js')]);
+    const health = await fetch(`${app.url}/api/health`);
+    expect(health.status).toBe(200);
+    const page = (await (await fetch(`${app.url}/api/products?limit=2`)).json()) as { items: unknown[] };
+    expect(page.items.length).toBeGreaterThan(0);
+    app.child.kill('SIGTERM');
+    expect(await app.exited).toBe(0);
+  }, 60_000);
 });

@@ -7,7 +7,7 @@
  * order for its lines (the N+1 its Phase B3 was to fix).
  *
  * @example
- * // DATABASE_URL=… node --import tsx bench/peers/express-naive.ts --port 0
+ * // DATABASE_URL=… node dist/bench/peers/express-naive.js --port 0
  */
 import express from 'express';
 import type { AddressInfo } from 'node:net';

@@ -4,7 +4,7 @@
  * which Holdfast's /api/health is measured.
  *
  * @example
- * // node --import tsx bench/peers/fastify-constant.ts --port 0   → prints "@@ready http://127.0.0.1:…"
+ * // node dist/bench/peers/fastify-constant.js --port 0   → prints "@@ready http://127.0.0.1:…"
  */
 import Fastify from 'fastify';
 import { announce, peerFlags } from './peer-runtime.ts';

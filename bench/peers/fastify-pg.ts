@@ -9,7 +9,7 @@
  * can be compared both ways.
  *
  * @example
- * // DATABASE_URL=… node --import tsx bench/peers/fastify-pg.ts --port 0 --pool-max 5
+ * // DATABASE_URL=… node dist/bench/peers/fastify-pg.js --port 0 --pool-max 5
  */
 import Fastify from 'fastify';
 import pg from 'pg';

@@ -10,16 +10,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-/**
- * The repository root, where `tsx` resolves from and child entries are found.
- *
- * @example
- * resolve(REPO_ROOT, 'bench/peers/fastify-pg.ts');
- */
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+import { ROOT, compiledPath, ensureBuilt } from '../build/compile.ts';
 
 const READY = '@@ready ';
 const RECENT_LINES = 30;
@@ -59,15 +50,17 @@ export interface SpawnOptions {
 }
 
 /**
- * Spawns `node --import tsx <file>` and waits for its ready line.
+ * Spawns the compiled `<file>` (built into dist/ once per process, as
+ * `npm start` runs it) and waits for its ready line.
  *
  * @example
  * const holdfast = await spawnServer({ name: 'holdfast', file: 'scripts/loadtest/holdfast-child.ts', env });
  */
 export async function spawnServer(options: SpawnOptions): Promise<ChildServer> {
   installExitHook();
-  const child = spawn(process.execPath, ['--import', 'tsx', resolve(REPO_ROOT, options.file), ...(options.args ?? [])], {
-    cwd: REPO_ROOT,
+  await ensureBuilt();
+  const child = spawn(process.execPath, [compiledPath(options.file), ...(options.args ?? [])], {
+    cwd: ROOT,
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -6,7 +6,7 @@
  *
  * @example
  * // spawned by scripts/loadtest/child-process.ts:
- * // PORT=0 HOST=127.0.0.1 DATABASE_URL=… node --import tsx scripts/loadtest/holdfast-child.ts
+ * // PORT=0 HOST=127.0.0.1 DATABASE_URL=… node dist/scripts/loadtest/holdfast-child.js   (after npm run build)
  */
 import { startHoldfast } from '../../src/app.ts';
 import { loadConfig, readEnvironment } from '../../src/config/index.ts';
