@@ -30,6 +30,7 @@ and writes reports/bench-<time>.{json,md}. See docs/LOADTEST.md.
   --driver auto          wrk, autocannon, or auto (wrk when installed)
   --pgbench-clients LIST pgbench clients (default 32,100)
   --adaptive LIST        run Holdfast once per DB_ADAPTIVE_LIMIT value, e.g. true,false
+  --batch LIST           and once per DB_BATCH_READS value, e.g. true,false
   --pool-sizes LIST      also run Holdfast on product by id per DB_POOL_MAX, e.g. 5,10,20,40
   --holdfast-env K=V     a Holdfast setting (repeatable), e.g. CACHE_ENABLED=true
   --database-url URL     use this database (created if missing); default: embedded
@@ -51,6 +52,7 @@ export interface BenchOptions {
   driver: 'auto' | 'wrk' | 'autocannon';
   pgbenchClients: number[];
   adaptive: boolean[];
+  batch: boolean[];
   poolSizes: number[];
   holdfastEnv: Record<string, string>;
   databaseUrl: string | undefined;
@@ -59,13 +61,13 @@ export interface BenchOptions {
   outDir: string;
 }
 
-function parseBooleans(text: string): boolean[] {
+function parseBooleans(text: string, flag: string): boolean[] {
   return text
     .split(',')
     .map((s) => s.trim().toLowerCase())
     .filter((s) => s !== '')
     .map((s) => {
-      if (s !== 'true' && s !== 'false') throw new Error(`--adaptive takes true and/or false, got "${s}"`);
+      if (s !== 'true' && s !== 'false') throw new Error(`--${flag} takes true and/or false, got "${s}"`);
       return s === 'true';
     });
 }
@@ -89,6 +91,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
       driver: { type: 'string', default: 'auto' },
       'pgbench-clients': { type: 'string', default: '32,100' },
       adaptive: { type: 'string' },
+      batch: { type: 'string' },
       'pool-sizes': { type: 'string' },
       'holdfast-env': { type: 'string', multiple: true, default: [] },
       'database-url': { type: 'string' },
@@ -112,7 +115,8 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
     timeoutS: parseDuration(values.timeout, 'timeout') / 1000,
     driver: values.driver as BenchOptions['driver'],
     pgbenchClients: parseIntList(values['pgbench-clients'], 'pgbench-clients'),
-    adaptive: values.adaptive === undefined ? [] : parseBooleans(values.adaptive),
+    adaptive: values.adaptive === undefined ? [] : parseBooleans(values.adaptive, 'adaptive'),
+    batch: values.batch === undefined ? [] : parseBooleans(values.batch, 'batch'),
     poolSizes: values['pool-sizes'] === undefined ? [] : parseIntList(values['pool-sizes'], 'pool-sizes'),
     holdfastEnv: parseAssignments(values['holdfast-env'], 'holdfast-env'),
     databaseUrl: values['database-url'],

@@ -152,6 +152,7 @@ export async function runBench(options: BenchOptions, print: (line: string) => v
         contenders: options.contenders,
         pgbenchClients: options.pgbenchClients,
         adaptive: options.adaptive,
+        batch: options.batch,
         poolSizes: options.poolSizes,
       },
       data: { database: database.embedded ? 'embedded Postgres' : redactUrl(database.url), ...database.rows, deepPage: deep.page, deepOffset: deep.offset },

@@ -40,7 +40,7 @@ export const LETTERS: Readonly<Record<ContenderKind, string>> = Object.freeze({
  * const run: ServerRun = { label: 'fastify-pg', kind: 'fastify-pg', env: {}, cells: [{ endpoint: 'product', concurrency: 100 }], resilience: false };
  */
 export interface ServerRun {
-  /** e.g. `holdfast`, `holdfast (adaptive off)`, `holdfast pool 10`. */
+  /** e.g. `holdfast`, `holdfast (adaptive off)`, `holdfast (adaptive on, batching off)`, `holdfast pool 10`. */
   label: string;
   kind: ServerKind;
   /** Environment on top of the kind's defaults (Holdfast variants). */
@@ -70,6 +70,8 @@ export interface PlanOptions {
   pgbenchClients: readonly number[];
   /** DB_ADAPTIVE_LIMIT values to run Holdfast with; empty: leave it to the config default. */
   adaptive: readonly boolean[];
+  /** DB_BATCH_READS values, crossed with `adaptive`; empty: the config default. */
+  batch: readonly boolean[];
   poolSizes: readonly number[];
   durationMs: number;
   warmupMs: number;
@@ -83,7 +85,7 @@ const START_STOP_S = 4;
 
 /**
  * @example
- * const plan = buildPlan({ contenders: ['holdfast', 'fastify-constant'], endpoints: ['health'], concurrency: [100], pgbenchClients: [], adaptive: [], poolSizes: [], durationMs: 3000, warmupMs: 1000, sustainMs: 0, deep });
+ * const plan = buildPlan({ contenders: ['holdfast', 'fastify-constant'], endpoints: ['health'], concurrency: [100], pgbenchClients: [], adaptive: [], batch: [], poolSizes: [], durationMs: 3000, warmupMs: 1000, sustainMs: 0, deep });
  */
 export function buildPlan(options: PlanOptions): BenchPlan {
   const servers: ServerRun[] = [];
@@ -98,19 +100,17 @@ export function buildPlan(options: PlanOptions): BenchPlan {
   }
   let reference = 'holdfast';
   if (has('holdfast')) {
-    const variants = options.adaptive.length === 0 ? [undefined] : options.adaptive;
-    variants.forEach((adaptive, i) => {
-      const label = adaptive === undefined ? 'holdfast' : `holdfast (adaptive ${adaptive ? 'on' : 'off'})`;
+    const variants = holdfastVariants(options.adaptive, options.batch);
+    variants.forEach(({ label, env }, i) => {
       if (i === 0) reference = label;
-      const env: Record<string, string> = adaptive === undefined ? {} : { DB_ADAPTIVE_LIMIT: String(adaptive) };
       servers.push({ label, kind: 'holdfast', env, cells: cellsFor('holdfast', options.endpoints), resilience: i === 0 && options.sustainMs > 0 });
     });
-    const first = variants[0];
+    const first = variants[0]!.env;
     for (const size of options.poolSizes) {
       servers.push({
         label: `holdfast pool ${size}`,
         kind: 'holdfast',
-        env: { ...(first === undefined ? {} : { DB_ADAPTIVE_LIMIT: String(first) }), DB_POOL_MAX: String(size), DB_POOL_MIN: String(Math.min(5, size)) },
+        env: { ...first, DB_POOL_MAX: String(size), DB_POOL_MIN: String(Math.min(5, size)) },
         cells: cellsFor('holdfast', ['product']),
         resilience: false,
         sweepPoolSize: size,
@@ -126,6 +126,28 @@ export function buildPlan(options: PlanOptions): BenchPlan {
       pgbenchClients.length * (options.durationMs / 1000 + 1),
   );
   return { servers, pgbenchClients, reference, estimateS };
+}
+
+/**
+ * One Holdfast run per combination of the settings given, in the order
+ * given (the first is the reference); one plain run when none is.
+ *
+ * @example
+ * holdfastVariants([true], [true, false]).map((v) => v.label);
+ * // ['holdfast (adaptive on, batching on)', 'holdfast (adaptive on, batching off)']
+ */
+export function holdfastVariants(adaptive: readonly boolean[], batch: readonly boolean[]): { label: string; env: Record<string, string> }[] {
+  const axes = [
+    { name: 'adaptive', variable: 'DB_ADAPTIVE_LIMIT', values: adaptive },
+    { name: 'batching', variable: 'DB_BATCH_READS', values: batch },
+  ].filter((a) => a.values.length > 0);
+  let variants: { parts: string[]; env: Record<string, string> }[] = [{ parts: [], env: {} }];
+  for (const axis of axes) {
+    variants = variants.flatMap((v) =>
+      axis.values.map((on) => ({ parts: [...v.parts, `${axis.name} ${on ? 'on' : 'off'}`], env: { ...v.env, [axis.variable]: String(on) } })),
+    );
+  }
+  return variants.map((v) => ({ label: v.parts.length === 0 ? 'holdfast' : `holdfast (${v.parts.join(', ')})`, env: v.env }));
 }
 
 /** `--contenders` parsed, in canonical order. @example parseContenders('pgbench,holdfast'); // ['holdfast', 'pgbench'] */

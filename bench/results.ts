@@ -79,6 +79,8 @@ export interface BenchReport {
     contenders: ContenderKind[];
     pgbenchClients: number[];
     adaptive: boolean[];
+    /** Absent in reports written before batched reads existed. */
+    batch?: boolean[];
     poolSizes: number[];
   };
   data: { database: string; products: number; customers: number; orders: number; deepPage: number; deepOffset: number };

@@ -63,8 +63,19 @@ describe('buildPlan', () => {
     expect(plan.pgbenchClients).toEqual([]);
   });
 
+  it('crosses --adaptive with --batch, in the order given, and sweeps pool sizes with the reference settings', () => {
+    const plan = buildPlan({ ...options(['--contenders', 'holdfast', '--adaptive', 'true', '--batch', 'true,false', '--pool-sizes', '10', '--sustain', '15s']), deep });
+    expect(plan.reference).toBe('holdfast (adaptive on, batching on)');
+    expect(plan.servers.map((s) => [s.label, s.env, s.resilience])).toEqual([
+      ['holdfast (adaptive on, batching on)', { DB_ADAPTIVE_LIMIT: 'true', DB_BATCH_READS: 'true' }, true],
+      ['holdfast (adaptive on, batching off)', { DB_ADAPTIVE_LIMIT: 'true', DB_BATCH_READS: 'false' }, false],
+      ['holdfast pool 10', { DB_ADAPTIVE_LIMIT: 'true', DB_BATCH_READS: 'true', DB_POOL_MAX: '10', DB_POOL_MIN: '5' }, false],
+    ]);
+  });
+
   it('rejects bad flags with the flag named', () => {
     expect(() => options(['--adaptive', 'maybe'])).toThrow(/--adaptive/);
+    expect(() => options(['--batch', 'sometimes'])).toThrow(/--batch/);
     expect(() => options(['--driver', 'ab'])).toThrow(/--driver/);
     expect(() => options(['--pool-sizes', '0'])).toThrow(/--pool-sizes/);
   });

@@ -103,7 +103,7 @@ describe('benchMarkdown', () => {
       finishedAt: '2026-11-26T12:09:00.000Z',
       machine: { node: 'v20.20.2', platform: 'linux', cpus: 2, loadAverage: [0.5, 0.4, 0.3] },
       driver: 'wrk 4.1.0, 2 threads',
-      options: { durationS: 10, warmupS: 2, sustainS: 15, timeoutS: 10, concurrency: [100], endpoints: ['health', 'product', 'orders'], contenders: ['holdfast'], pgbenchClients: [32], adaptive: [], poolSizes: [5, 40] },
+      options: { durationS: 10, warmupS: 2, sustainS: 15, timeoutS: 10, concurrency: [100], endpoints: ['health', 'product', 'orders'], contenders: ['holdfast'], pgbenchClients: [32], adaptive: [], batch: [], poolSizes: [5, 40] },
       data: { database: 'embedded Postgres', products: 100_000, customers: 10_000, orders: 100_000, deepPage: 5000, deepOffset: 99_980 },
       holdfastEnv: { CACHE_ENABLED: 'false' },
       reference: 'holdfast',
