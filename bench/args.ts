@@ -32,6 +32,7 @@ and writes reports/bench-<time>.{json,md}. See docs/LOADTEST.md.
   --adaptive LIST        run Holdfast once per DB_ADAPTIVE_LIMIT value, e.g. true,false
   --batch LIST           and once per DB_BATCH_READS value, e.g. true,false
   --pool-sizes LIST      also run Holdfast on product by id per DB_POOL_MAX, e.g. 5,10,20,40
+  --sweep-rounds N       run each pool size N times, interleaved, and compare medians (default 3)
   --holdfast-env K=V     a Holdfast setting (repeatable), e.g. CACHE_ENABLED=true
   --database-url URL     use this database (created if missing); default: embedded
                          Postgres in a temporary directory
@@ -54,6 +55,7 @@ export interface BenchOptions {
   adaptive: boolean[];
   batch: boolean[];
   poolSizes: number[];
+  sweepRounds: number;
   holdfastEnv: Record<string, string>;
   databaseUrl: string | undefined;
   seed: { products: number; customers: number; orders: number };
@@ -93,6 +95,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
       adaptive: { type: 'string' },
       batch: { type: 'string' },
       'pool-sizes': { type: 'string' },
+      'sweep-rounds': { type: 'string', default: '3' },
       'holdfast-env': { type: 'string', multiple: true, default: [] },
       'database-url': { type: 'string' },
       products: { type: 'string', default: '100000' },
@@ -118,6 +121,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
     adaptive: values.adaptive === undefined ? [] : parseBooleans(values.adaptive, 'adaptive'),
     batch: values.batch === undefined ? [] : parseBooleans(values.batch, 'batch'),
     poolSizes: values['pool-sizes'] === undefined ? [] : parseIntList(values['pool-sizes'], 'pool-sizes'),
+    sweepRounds: parsePositiveInt(values['sweep-rounds'], 'sweep-rounds'),
     holdfastEnv: parseAssignments(values['holdfast-env'], 'holdfast-env'),
     databaseUrl: values['database-url'],
     seed: {

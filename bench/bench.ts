@@ -154,6 +154,7 @@ export async function runBench(options: BenchOptions, print: (line: string) => v
         adaptive: options.adaptive,
         batch: options.batch,
         poolSizes: options.poolSizes,
+        sweepRounds: options.sweepRounds,
       },
       data: { database: database.embedded ? 'embedded Postgres' : redactUrl(database.url), ...database.rows, deepPage: deep.page, deepOffset: deep.offset },
       holdfastEnv: redactEnv({ ...HOLDFAST_BENCH_DEFAULTS, ...options.holdfastEnv }),
@@ -171,7 +172,14 @@ export async function runBench(options: BenchOptions, print: (line: string) => v
 }
 
 function cellKey(run: ServerRun, cell: { endpoint: CellResult['endpoint']; concurrency: number }): Omit<CellResult, 'result'> {
-  return { server: run.label, kind: run.kind, endpoint: cell.endpoint, concurrency: cell.concurrency, ...(run.sweepPoolSize === undefined ? {} : { poolSize: run.sweepPoolSize }) };
+  return {
+    server: run.label,
+    kind: run.kind,
+    endpoint: cell.endpoint,
+    concurrency: cell.concurrency,
+    ...(run.sweepPoolSize === undefined ? {} : { poolSize: run.sweepPoolSize }),
+    ...(run.sweepRound === undefined ? {} : { round: run.sweepRound }),
+  };
 }
 
 /**

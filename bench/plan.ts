@@ -50,6 +50,8 @@ export interface ServerRun {
   resilience: boolean;
   /** Part of the DB_POOL_MAX sweep. */
   sweepPoolSize?: number;
+  /** Which round of the sweep (1-based). */
+  sweepRound?: number;
 }
 
 /** @example const plan: BenchPlan = buildPlan({ … }); plan.servers.length; */
@@ -73,6 +75,8 @@ export interface PlanOptions {
   /** DB_BATCH_READS values, crossed with `adaptive`; empty: the config default. */
   batch: readonly boolean[];
   poolSizes: readonly number[];
+  /** Times the pool sweep runs each size, interleaved (see sweep.ts). */
+  sweepRounds: number;
   durationMs: number;
   warmupMs: number;
   /** Length of the sustained c=1000 check; 0 skips it. */
@@ -85,7 +89,7 @@ const START_STOP_S = 4;
 
 /**
  * @example
- * const plan = buildPlan({ contenders: ['holdfast', 'fastify-constant'], endpoints: ['health'], concurrency: [100], pgbenchClients: [], adaptive: [], batch: [], poolSizes: [], durationMs: 3000, warmupMs: 1000, sustainMs: 0, deep });
+ * const plan = buildPlan({ contenders: ['holdfast', 'fastify-constant'], endpoints: ['health'], concurrency: [100], pgbenchClients: [], adaptive: [], batch: [], poolSizes: [], sweepRounds: 1, durationMs: 3000, warmupMs: 1000, sustainMs: 0, deep });
  */
 export function buildPlan(options: PlanOptions): BenchPlan {
   const servers: ServerRun[] = [];
@@ -106,15 +110,19 @@ export function buildPlan(options: PlanOptions): BenchPlan {
       servers.push({ label, kind: 'holdfast', env, cells: cellsFor('holdfast', options.endpoints), resilience: i === 0 && options.sustainMs > 0 });
     });
     const first = variants[0]!.env;
-    for (const size of options.poolSizes) {
-      servers.push({
-        label: `holdfast pool ${size}`,
-        kind: 'holdfast',
-        env: { ...first, DB_POOL_MAX: String(size), DB_POOL_MIN: String(Math.min(5, size)) },
-        cells: cellsFor('holdfast', ['product']),
-        resilience: false,
-        sweepPoolSize: size,
-      });
+    // Round-robin, so a burst of someone else's load falls on every size alike.
+    for (let round = 1; round <= (options.poolSizes.length > 0 ? options.sweepRounds : 0); round++) {
+      for (const size of options.poolSizes) {
+        servers.push({
+          label: `holdfast pool ${size}`,
+          kind: 'holdfast',
+          env: { ...first, DB_POOL_MAX: String(size), DB_POOL_MIN: String(Math.min(5, size)) },
+          cells: cellsFor('holdfast', ['product']),
+          resilience: false,
+          sweepPoolSize: size,
+          sweepRound: round,
+        });
+      }
     }
   }
   const pgbenchClients = has('pgbench') && options.endpoints.includes('product') ? [...options.pgbenchClients] : [];

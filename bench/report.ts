@@ -6,6 +6,7 @@
 import { formatCount, formatMs, formatPercent, formatRate, formatRatio, markdownTable } from '../scripts/loadtest/format.ts';
 import { endpointTitle, ENDPOINT_IDS } from './endpoints.ts';
 import { LETTERS } from './plan.ts';
+import { summariseSweep } from './sweep.ts';
 import type { BenchReport, CellResult } from './results.ts';
 
 function errors(cell: CellResult): string {
@@ -95,22 +96,22 @@ export function benchMarkdown(report: BenchReport): string {
       `Peak RSS during the sustained run: ${r.rssPeakMb === undefined ? 'not measured' : `${r.rssPeakMb} MB`}.`,
     );
   }
-  const sweep = report.cells.filter((c) => c.poolSize !== undefined);
+  const sweep = summariseSweep(report.cells);
   if (sweep.length > 0) {
     out.push('', '## DB_POOL_MAX sweep: Holdfast, product by id', '');
     out.push(
       markdownTable(
-        ['DB_POOL_MAX', 'conns', 'req/s', 'p50', 'p99', 'errors', '% of best'],
-        sweep.map((c) => {
-          const best = Math.max(...sweep.filter((s) => s.concurrency === c.concurrency).map((s) => s.result?.reqPerSec ?? 0));
+        ['DB_POOL_MAX', 'conns', 'req/s (median)', 'rounds', 'p99 (median)', 'errors', '% of best'],
+        sweep.map((row) => {
+          const best = Math.max(...sweep.filter((s) => s.concurrency === row.concurrency).map((s) => s.median));
           return [
-            String(c.poolSize),
-            String(c.concurrency),
-            formatRate(c.result?.reqPerSec),
-            formatMs(c.result?.p50Ms),
-            formatMs(c.result?.p99Ms),
-            errors(c),
-            c.result === undefined || best === 0 ? '—' : `${((c.result.reqPerSec / best) * 100).toFixed(0)}%`,
+            String(row.poolSize),
+            String(row.concurrency),
+            formatRate(row.median),
+            row.runs.map((r) => formatRate(r)).join(' · '),
+            formatMs(row.p99Ms),
+            String(row.errors),
+            best === 0 ? '—' : `${((row.median / best) * 100).toFixed(0)}%`,
           ];
         }),
       ),

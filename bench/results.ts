@@ -27,6 +27,8 @@ export interface CellResult {
   rssPeakMb?: number;
   /** Set on the cells of the DB_POOL_MAX sweep. */
   poolSize?: number;
+  /** Which round of the sweep (1-based). */
+  round?: number;
 }
 
 /**
@@ -82,6 +84,8 @@ export interface BenchReport {
     /** Absent in reports written before batched reads existed. */
     batch?: boolean[];
     poolSizes: number[];
+    /** Absent in reports written before the sweep had rounds (one round). */
+    sweepRounds?: number;
   };
   data: { database: string; products: number; customers: number; orders: number; deepPage: number; deepOffset: number };
   /** Holdfast's settings on top of its defaults (secrets masked). */

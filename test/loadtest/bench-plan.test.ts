@@ -50,7 +50,7 @@ describe('buildPlan', () => {
   });
 
   it('runs Holdfast once per adaptive setting, the first being the reference, and sweeps pool sizes on product by id', () => {
-    const plan = buildPlan({ ...options(['--contenders', 'holdfast', '--adaptive', 'false,true', '--pool-sizes', '5,40', '--sustain', '0']), deep });
+    const plan = buildPlan({ ...options(['--contenders', 'holdfast', '--adaptive', 'false,true', '--pool-sizes', '5,40', '--sweep-rounds', '1', '--sustain', '0']), deep });
     expect(plan.reference).toBe('holdfast (adaptive off)');
     expect(plan.servers.map((s) => [s.label, s.env])).toEqual([
       ['holdfast (adaptive off)', { DB_ADAPTIVE_LIMIT: 'false' }],
@@ -64,7 +64,7 @@ describe('buildPlan', () => {
   });
 
   it('crosses --adaptive with --batch, in the order given, and sweeps pool sizes with the reference settings', () => {
-    const plan = buildPlan({ ...options(['--contenders', 'holdfast', '--adaptive', 'true', '--batch', 'true,false', '--pool-sizes', '10', '--sustain', '15s']), deep });
+    const plan = buildPlan({ ...options(['--contenders', 'holdfast', '--adaptive', 'true', '--batch', 'true,false', '--pool-sizes', '10', '--sweep-rounds', '1', '--sustain', '15s']), deep });
     expect(plan.reference).toBe('holdfast (adaptive on, batching on)');
     expect(plan.servers.map((s) => [s.label, s.env, s.resilience])).toEqual([
       ['holdfast (adaptive on, batching on)', { DB_ADAPTIVE_LIMIT: 'true', DB_BATCH_READS: 'true' }, true],
@@ -73,10 +73,16 @@ describe('buildPlan', () => {
     ]);
   });
 
+  it('runs the pool sweep round-robin, each size once per round (3 rounds by default)', () => {
+    const plan = buildPlan({ ...options(['--contenders', 'holdfast', '--pool-sizes', '5,40', '--sustain', '0']), deep });
+    expect(plan.servers.filter((s) => s.sweepPoolSize !== undefined).map((s) => `${s.sweepPoolSize}/${s.sweepRound}`)).toEqual(['5/1', '40/1', '5/2', '40/2', '5/3', '40/3']);
+  });
+
   it('rejects bad flags with the flag named', () => {
     expect(() => options(['--adaptive', 'maybe'])).toThrow(/--adaptive/);
     expect(() => options(['--batch', 'sometimes'])).toThrow(/--batch/);
     expect(() => options(['--driver', 'ab'])).toThrow(/--driver/);
     expect(() => options(['--pool-sizes', '0'])).toThrow(/--pool-sizes/);
+    expect(() => options(['--sweep-rounds', '0'])).toThrow(/--sweep-rounds/);
   });
 });
