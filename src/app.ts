@@ -32,7 +32,6 @@ import type { Logger } from './log/logger.ts';
 import { createMetricsRegistry } from './metrics/registry.ts';
 import { profilerMetrics } from './profiler/metrics.ts';
 import { createQueryProfiler, type QueryProfiler } from './profiler/profiler.ts';
-import { requestQueriesScope } from './profiler/request-context.ts';
 import { dashboardRoutes } from './dashboard/index.ts';
 import { unprofiled } from './profiler/unprofiled.ts';
 import { createCustomerStore } from './store/customers.ts';
@@ -111,7 +110,6 @@ export async function startHoldfast(config: Config, logger: Logger, options: Sta
     const productBatching = config.database.batchReads.enabled
       ? {
           maxBatch: config.database.batchReads.max,
-          scope: requestQueriesScope,
           onLoader: (loader: Parameters<typeof batchMetrics>[1]) => batchReporters.push(...batchMetrics('product', loader)),
         }
       : undefined;

@@ -21,9 +21,11 @@ type Ttl = CacheSettings['ttl'];
 /** Product by id and product-list pages, each with its own TTL. */
 export function cachedProductStore(store: ProductStore, cache: QueryCache, ttl: Ttl): ProductStore {
   return {
-    get: function getCached(id) {
+    // A miss is charged to the request that ran the query; callers that
+    // joined it in flight, or hit, are charged nothing.
+    get: function getCached(id, account) {
       const { key, tags } = productEntry(id);
-      return cache.wrap(key, { ttlMs: ttl.productS * 1000, tags }, () => store.get(id));
+      return cache.wrap(key, { ttlMs: ttl.productS * 1000, tags }, () => store.get(id, account));
     },
     list: function listCached(options) {
       const { key, tags } = productListEntry(options);

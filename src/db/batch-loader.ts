@@ -24,27 +24,19 @@
  *    slot is bounded by the batches ahead, each bounded by the pool's
  *    acquire timeout and the statement timeout.
  *
- * `scope` carries per-request accounting into the shared statement: each
- * load captures its caller's scope, and the batch runs on behalf of all of
- * them (the profiler charges each request for the statement it waited on).
+ * Each load may name the account it is for (the caller's per-request
+ * accounting, src/db/types.ts); the batch's statement is charged to all of
+ * them, so each request still sees the statement it waited on.
  *
  * @example
- * const loader = createBatchLoader<number, Product>({ loadMany: (ids) => store.getMany(ids), maxBatch: 64 });
+ * const loader = createBatchLoader<number, Product>({ loadMany: (ids, accounts) => getMany(ids, accounts), maxBatch: 64 });
  * const [a, b] = await Promise.all([loader.load(1), loader.load(2)]); // one statement
  */
 import DataLoader from 'dataloader';
 
-/** How a batch finds and re-enters the scopes of the requests it serves. */
-export interface BatchScope<S> {
-  /** The caller's scope, when it has one. */
-  capture(): S | undefined;
-  /** Runs `fn` on behalf of every scope at once. */
-  run<T>(scopes: readonly S[], fn: () => T): T;
-}
-
-export interface BatchLoaderOptions<K, V, S> {
-  /** Reads every key in one statement; a key missing from the map has no value. */
-  loadMany(keys: readonly K[]): Promise<ReadonlyMap<K, V>>;
+export interface BatchLoaderOptions<K, V> {
+  /** Reads every key in one statement charged to `accounts`; a key missing from the map has no value. */
+  loadMany(keys: readonly K[], accounts: readonly object[]): Promise<ReadonlyMap<K, V>>;
   /** Most keys in one statement; more loads in one turn make several batches. */
   maxBatch: number;
   /**
@@ -53,30 +45,29 @@ export interface BatchLoaderOptions<K, V, S> {
    * enough that waiting loads join a batch instead of each taking a connection.
    */
   maxInFlight?: number;
-  scope?: BatchScope<S>;
 }
 
 export interface BatchLoader<K, V> {
   /** The value for `key`, or undefined when it has none. Rejects when its batch fails. */
-  load(key: K): Promise<V | undefined>;
+  load(key: K, account?: object): Promise<V | undefined>;
   /** Loads asked for since start. */
   readonly loads: number;
   /** Statements sent for them. */
   readonly batches: number;
 }
 
-interface Entry<K, S> {
+interface Entry<K> {
   key: K;
-  scope: S | undefined;
+  account: object | undefined;
 }
 
 /**
  * @example
- * const loader = createBatchLoader({ loadMany: getMany, maxBatch: 64, scope: requestScope });
- * await loader.load(7);
+ * const loader = createBatchLoader({ loadMany: getMany, maxBatch: 64 });
+ * await loader.load(7, requestContext);
  */
-export function createBatchLoader<K, V, S = never>(options: BatchLoaderOptions<K, V, S>): BatchLoader<K, V> {
-  const { loadMany, scope } = options;
+export function createBatchLoader<K, V>(options: BatchLoaderOptions<K, V>): BatchLoader<K, V> {
+  const { loadMany } = options;
   const maxInFlight = options.maxInFlight ?? 4;
   let loads = 0;
   let batches = 0;
@@ -86,14 +77,13 @@ export function createBatchLoader<K, V, S = never>(options: BatchLoaderOptions<K
 
   // DataLoader calls this synchronously from `dispatch`, so `inFlight` is
   // counted before the next scheduled batch looks at it.
-  async function loadBatch(entries: readonly Entry<K, S>[]): Promise<(V | undefined)[]> {
+  async function loadBatch(entries: readonly Entry<K>[]): Promise<(V | undefined)[]> {
     batches++;
     inFlight++;
     try {
       const keys = [...new Set(entries.map((e) => e.key))];
-      const scopes: S[] = [];
-      for (const e of entries) if (e.scope !== undefined) scopes.push(e.scope);
-      const found = scope === undefined || scopes.length === 0 ? await loadMany(keys) : await scope.run(scopes, () => loadMany(keys));
+      const accounts = [...new Set(entries.map((e) => e.account).filter((a) => a !== undefined))];
+      const found = await loadMany(keys, accounts);
       return entries.map((e) => found.get(e.key));
     } finally {
       inFlight--;
@@ -108,12 +98,12 @@ export function createBatchLoader<K, V, S = never>(options: BatchLoaderOptions<K
     });
   }
 
-  const loader = new DataLoader<Entry<K, S>, V | undefined>(loadBatch, { cache: false, maxBatchSize: options.maxBatch, batchScheduleFn: schedule });
+  const loader = new DataLoader<Entry<K>, V | undefined>(loadBatch, { cache: false, maxBatchSize: options.maxBatch, batchScheduleFn: schedule });
 
   return {
-    load: function load(key: K): Promise<V | undefined> {
+    load: function load(key: K, account?: object): Promise<V | undefined> {
       loads++;
-      return loader.load({ key, scope: scope?.capture() });
+      return loader.load({ key, account });
     },
     get loads() {
       return loads;

@@ -18,6 +18,13 @@ export interface Rows<R extends QueryResultRow = QueryResultRow> {
   rowCount: number;
 }
 
+/**
+ * Whom a statement is charged to: handed through the pool, untouched, to its
+ * `onQuery` hook (the profiler's per-request accounting, src/profiler). Several
+ * when one statement serves several requests (a batched read).
+ */
+export type QueryAccount = object | readonly object[];
+
 export interface QueryOptions {
   /**
    * The statement has no side effects: if its connection breaks, the pool
@@ -25,6 +32,18 @@ export interface QueryOptions {
    * Inside a transaction it is ignored: the transaction as a whole failed.
    */
   idempotent?: boolean;
+  /** Charged with the statement; see {@link QueryAccount}. */
+  account?: QueryAccount | undefined;
+}
+
+/**
+ * A read's options, charged to `account`.
+ *
+ * @example
+ * await db.query(GET, readFor(account));
+ */
+export function readFor(account: QueryAccount | undefined): QueryOptions {
+  return account === undefined ? READ : { idempotent: true, account };
 }
 
 /** Passed with every read, so a read survives one broken connection. */
@@ -41,5 +60,5 @@ export interface Database extends Queryable {
    * Runs `fn` inside BEGIN/COMMIT on one connection, with ROLLBACK when it
    * throws, and releases the connection on every path.
    */
-  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: Queryable) => Promise<T>, options?: { account?: QueryAccount | undefined }): Promise<T>;
 }

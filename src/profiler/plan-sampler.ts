@@ -31,7 +31,6 @@ import { READ, type Queryable, type Statement } from '../db/types.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Fingerprint } from './fingerprint.ts';
 import { redactPlan } from './plan-redaction.ts';
-import { outsideRequest } from './request-context.ts';
 import type { CapturedPlan } from './statement-stats.ts';
 import { unprofiled } from './unprofiled.ts';
 
@@ -128,11 +127,9 @@ export function createPlanSampler(options: PlanSamplerOptions): PlanSampler {
     queue.push(job);
     if (!running) {
       running = true; // claimed now so a second enqueue in this tick does not start a second loop
-      outsideRequest(() =>
-        setImmediate(() => {
-          void drain();
-        }),
-      );
+      setImmediate(() => {
+        void drain();
+      });
     }
   }
 

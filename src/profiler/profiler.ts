@@ -102,7 +102,7 @@ export function createQueryProfiler(options: QueryProfilerOptions): QueryProfile
       const fingerprint = fingerprints.of(event.statement.text);
       const failed = event.error !== undefined;
       stats.record(fingerprint, { durationMs: event.durationMs, waitMs: event.waitMs, rows: event.rowCount, failed });
-      const charged = requestsCharged();
+      const charged = requestsCharged(event.account);
       for (const ctx of charged) {
         ctx.queries++;
         ctx.dbMs += event.durationMs;

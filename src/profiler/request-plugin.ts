@@ -3,17 +3,11 @@
  * `Server-Timing: db;dur=<ms>;desc="<n> queries", db-wait;dur=<ms>` on every
  * response under the prefix (default `/api`).
  *
- * How the context reaches the handler's queries, verified against Fastify 5
- * by test/profiler/request-plugin.test.ts: the `onRequest` hook opens the
- * context with `AsyncLocalStorage.run(ctx, done)`; every later hook and the
- * handler are called from inside `done` (or from promises created there),
- * so they and everything they start inherit it. Body parsing does not break
- * the chain: Fastify 5 runs the parser's completion in an AsyncResource
- * created when parsing starts (lib/content-type-parser.js), which the tests
- * check with a body sent in pieces after the headers. Wrapping only the
- * route handler (onRoute) would miss queries run by preHandler hooks such
- * as guards. A callback-style hook on purpose: `run(ctx, done)` needs the
- * callback, and it costs no promise per request.
+ * The `onRequest` hook puts the context on the request; route handlers take
+ * it with {@link queriesOf} and hand it to the stores, which charge their
+ * statements to it (request-context.ts says why it is passed, not found
+ * through AsyncLocalStorage). A callback-style hook on purpose: it costs no
+ * promise per request.
  *
  * Register it first in the scope whose requests it should account for,
  * before the routes and hooks there (hooks apply to routes registered after
@@ -23,13 +17,13 @@
  * @example
  * await app.register(async function api(scope) {
  *   await scope.register(queryProfilerPlugin(profiler));
- *   await scope.register(productRoutes(…));
+ *   scope.get('/products/:id', (request) => products.get(id, queriesOf(request)));
  * }, { prefix: '/api' });
  */
 import type { FastifyPluginCallback, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { QueryProfiler } from './profiler.ts';
-import { createRequestQueries, runWithRequestQueries, type RequestQueries } from './request-context.ts';
+import { createRequestQueries, type RequestQueries } from './request-context.ts';
 
 /** The request's accounting context; null until openQueryContext ran (e.g. a 404 before routing). */
 const QUERY_CONTEXT = Symbol('holdfast.queryContext');
@@ -38,6 +32,17 @@ declare module 'fastify' {
   interface FastifyRequest {
     [QUERY_CONTEXT]: RequestQueries | null;
   }
+}
+
+/**
+ * The request's accounting context, to charge its statements to; undefined
+ * outside a profiled scope.
+ *
+ * @example
+ * const product = await products.get(id, queriesOf(request));
+ */
+export function queriesOf(request: FastifyRequest): RequestQueries | undefined {
+  return request[QUERY_CONTEXT] ?? undefined;
 }
 
 export interface QueryProfilerPluginOptions {
@@ -74,7 +79,7 @@ export function queryProfilerPlugin(
       app.addHook('onRequest', function openQueryContext(request, _reply, done) {
         const ctx = createRequestQueries(request.id, routeOf(request));
         request[QUERY_CONTEXT] = ctx;
-        runWithRequestQueries(ctx, done);
+        done();
       });
       app.addHook('onSend', function sendServerTiming(request, reply, payload, done) {
         const ctx = request[QUERY_CONTEXT];

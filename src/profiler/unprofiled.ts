@@ -5,8 +5,8 @@
  * They run through the same pool (and so the same `onQuery` hook) as the
  * application's statements; counting them would put the observer in the
  * observation. The pool passes the very statement object it was given to
- * `onQuery`, so a WeakSet of those objects marks them exactly, whatever
- * async context they run in, and costs nothing once they are collected.
+ * `onQuery`, so a WeakSet of those objects marks them exactly, whoever runs
+ * them, and costs nothing once they are collected.
  *
  * @example
  * await pool.query(unprofiled({ text: 'EXPLAIN (FORMAT JSON) select 1' }));

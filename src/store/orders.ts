@@ -8,7 +8,7 @@
  * their row locks in the same order and cannot deadlock.
  */
 import { AppError } from '../errors/app-error.ts';
-import type { Database, Queryable } from '../db/types.ts';
+import type { Database, QueryAccount, Queryable } from '../db/types.ts';
 import { createIdempotencyStore, requestHash, type IdempotencyStore } from './idempotency.ts';
 import { isoTimestamp } from './sql.ts';
 
@@ -44,7 +44,8 @@ export interface OrderStore {
    * Throws AppError: VALIDATION_FAILED (a product twice), UNKNOWN_REFERENCE
    * (no such customer or product), OUT_OF_STOCK, IDEMPOTENCY_MISMATCH.
    */
-  place(input: NewOrder, options?: { idempotencyKey?: string | undefined }): Promise<PlacedOrder>;
+  /** `account` is charged with the transaction's statements (per-request accounting, src/db/types.ts). */
+  place(input: NewOrder, options?: { idempotencyKey?: string | undefined; account?: QueryAccount | undefined }): Promise<PlacedOrder>;
 }
 
 const CUSTOMER_EXISTS = {
@@ -125,7 +126,7 @@ async function takeStock(tx: Queryable, line: Line): Promise<OrderItem> {
  * );
  */
 export function createOrderStore(db: Database, idempotency: IdempotencyStore = createIdempotencyStore()): OrderStore {
-  async function place(input: NewOrder, options: { idempotencyKey?: string | undefined } = {}): Promise<PlacedOrder> {
+  async function place(input: NewOrder, options: { idempotencyKey?: string | undefined; account?: QueryAccount | undefined } = {}): Promise<PlacedOrder> {
     const lines = linesOf(input);
     const key = options.idempotencyKey;
     // Canonical (sorted) so that listing the same items in another order is the same request.
@@ -164,7 +165,7 @@ export function createOrderStore(db: Database, idempotency: IdempotencyStore = c
 
       if (key !== undefined) await idempotency.remember(tx, key, order.id, order);
       return { order, replayed: false };
-    });
+    }, { account: options.account });
   }
 
   return { place };

@@ -5,8 +5,8 @@
  * name) rather than `($1 IS NULL OR category = $1)`: a generic plan for the
  * catch-all form cannot use the (category, created_at, id) index.
  */
-import { createBatchLoader, type BatchLoader, type BatchScope } from '../db/batch-loader.ts';
-import { READ, type Queryable } from '../db/types.ts';
+import { createBatchLoader, type BatchLoader } from '../db/batch-loader.ts';
+import { readFor, type QueryAccount, type Queryable } from '../db/types.ts';
 import { KEYSET_START, containsPattern, isoTimestamp } from './sql.ts';
 
 export interface Product {
@@ -36,6 +36,8 @@ export interface ProductListOptions extends ProductFilter {
   limit: number;
   /** Return rows strictly after this key; the first page when absent. */
   after?: ProductKey | undefined;
+  /** Charged with the statement (per-request accounting). */
+  account?: QueryAccount | undefined;
 }
 
 export interface ProductPage {
@@ -45,14 +47,14 @@ export interface ProductPage {
 }
 
 export interface ProductStore {
-  get(id: number): Promise<Product | undefined>;
+  /** `account` is charged with the statement (per-request accounting, src/db/types.ts). */
+  get(id: number, account?: object): Promise<Product | undefined>;
   list(options: ProductListOptions): Promise<ProductPage>;
 }
 
 /** Batching of concurrent `get`s (src/db/batch-loader.ts); absent: one statement per get. */
-export interface ProductBatching<S> {
+export interface ProductBatching {
   maxBatch: number;
-  scope?: BatchScope<S>;
   /** Receives the loader, for its counters (metrics). */
   onLoader?: (loader: BatchLoader<number, Product>) => void;
 }
@@ -118,20 +120,21 @@ function toProduct(row: ProductRow): Product {
  * const first = await products.list({ category: 'tools', limit: 20 });
  * const second = await products.list({ category: 'tools', limit: 20, after: first.next ?? undefined });
  */
-export function createProductStore<S = never>(db: Queryable, options: { batching?: ProductBatching<S> | undefined } = {}): ProductStore {
-  async function getOne(id: number): Promise<Product | undefined> {
-    const { rows } = await db.query<ProductRow>({ ...GET, values: [id] }, READ);
+export function createProductStore(db: Queryable, options: { batching?: ProductBatching | undefined } = {}): ProductStore {
+  async function getOne(id: number, account?: QueryAccount): Promise<Product | undefined> {
+    const { rows } = await db.query<ProductRow>({ ...GET, values: [id] }, readFor(account));
     return rows[0] === undefined ? undefined : toProduct(rows[0]);
   }
 
-  async function getMany(ids: readonly number[]): Promise<ReadonlyMap<number, Product>> {
+  async function getMany(ids: readonly number[], accounts: readonly object[]): Promise<ReadonlyMap<number, Product>> {
     const found = new Map<number, Product>();
+    const account = accounts.length === 0 ? undefined : accounts.length === 1 ? accounts[0] : accounts;
     if (ids.length === 1) {
-      const product = await getOne(ids[0]!);
+      const product = await getOne(ids[0]!, account);
       if (product !== undefined) found.set(product.id, product);
       return found;
     }
-    const { rows } = await db.query<ProductRow>({ ...GET_MANY, values: [ids] }, READ);
+    const { rows } = await db.query<ProductRow>({ ...GET_MANY, values: [ids] }, readFor(account));
     for (const row of rows) found.set(Number(row.id), toProduct(row));
     return found;
   }
@@ -139,19 +142,19 @@ export function createProductStore<S = never>(db: Queryable, options: { batching
   const batching = options.batching;
   let get = getOne;
   if (batching !== undefined) {
-    const loader = createBatchLoader<number, Product, S>({ loadMany: getMany, maxBatch: batching.maxBatch, ...(batching.scope === undefined ? {} : { scope: batching.scope }) });
+    const loader = createBatchLoader<number, Product>({ loadMany: getMany, maxBatch: batching.maxBatch });
     batching.onLoader?.(loader);
-    get = (id) => loader.load(id);
+    get = (id, account) => loader.load(id, account);
   }
 
   async function list(options: ProductListOptions): Promise<ProductPage> {
-    const { category, q, limit, after } = options;
+    const { category, q, limit, after, account } = options;
     const values: unknown[] = [after?.createdAt ?? KEYSET_START.createdAt, after?.id ?? KEYSET_START.id, limit + 1];
     if (category !== undefined) values.push(category);
     if (q !== undefined) values.push(containsPattern(q));
     const statement =
       category !== undefined ? (q !== undefined ? LIST.both : LIST.category) : q !== undefined ? LIST.name : LIST.plain;
-    const { rows } = await db.query<ProductRow>({ ...statement, values }, READ);
+    const { rows } = await db.query<ProductRow>({ ...statement, values }, readFor(account));
     // One extra row tells whether another page exists without a count(*).
     const items = rows.slice(0, limit).map(toProduct);
     const last = items.at(-1);

@@ -15,7 +15,7 @@
  * dearer per row, and over every product it outgrows work_mem and spills.
  * Measured in docs/QUERY-TUNING.md.
  */
-import { READ, type Queryable } from '../db/types.ts';
+import { readFor, type QueryAccount, type Queryable } from '../db/types.ts';
 import { isoTimestamp } from './sql.ts';
 
 export interface TopProduct {
@@ -39,6 +39,8 @@ export interface TopProductsOptions {
   days: number;
   limit: number;
   after?: TopProductKey | undefined;
+  /** Charged with the statement (per-request accounting, src/db/types.ts). */
+  account?: QueryAccount | undefined;
 }
 
 export interface TopProductsPage {
@@ -103,9 +105,9 @@ const TOP_PRODUCTS = {
  */
 export function createReportStore(db: Queryable): ReportStore {
   async function topProducts(options: TopProductsOptions): Promise<TopProductsPage> {
-    const { days, limit, after } = options;
+    const { days, limit, after, account } = options;
     const values = [after?.until ?? null, days, after?.units ?? null, after?.productId ?? null, limit + 1];
-    const { rows } = await db.query<TopProductRow>({ ...TOP_PRODUCTS, values }, READ);
+    const { rows } = await db.query<TopProductRow>({ ...TOP_PRODUCTS, values }, readFor(account));
     const items = rows.slice(0, limit).map((row) => ({
       productId: Number(row.product_id),
       sku: row.sku,

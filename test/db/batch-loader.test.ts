@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createBatchLoader, type BatchScope } from '../../src/db/batch-loader.ts';
+import { createBatchLoader } from '../../src/db/batch-loader.ts';
 
 /** A loadMany that records each batch and answers with key × 10, except keys over 100. */
 function recordingLoad() {
@@ -75,31 +75,19 @@ describe('createBatchLoader', () => {
     expect(await Promise.all([loader.load(3), loader.load(4)])).toEqual([3, 4]);
   });
 
-  it('runs each batch on behalf of the scopes its loads were made in, and outside any scope when none had one', async () => {
-    let current: string | undefined;
-    const runs: string[][] = [];
-    const scope: BatchScope<string> = {
-      capture: () => current,
-      run: (scopes, fn) => {
-        runs.push([...scopes]);
-        return fn();
+  it('charges each batch to the distinct accounts of its loads', async () => {
+    const charged: object[][] = [];
+    const loader = createBatchLoader<number, number>({
+      loadMany: async (keys, accounts) => {
+        charged.push([...accounts]);
+        return new Map(keys.map((k) => [k, k]));
       },
-    };
-    const loader = createBatchLoader<number, number, string>({
-      loadMany: async (keys) => new Map(keys.map((k) => [k, k])),
       maxBatch: 64,
-      scope,
     });
-    const loads: Promise<number | undefined>[] = [];
-    for (const [key, who] of [[1, 'req-a'], [2, 'req-b'], [3, undefined]] as const) {
-      current = who;
-      loads.push(loader.load(key));
-    }
-    current = undefined;
-    await Promise.all(loads);
-    expect(runs).toEqual([['req-a', 'req-b']]);
-
-    await loader.load(9); // no scope at all: loadMany runs directly
-    expect(runs).toHaveLength(1);
+    const a = { request: 'a' };
+    const b = { request: 'b' };
+    await Promise.all([loader.load(1, a), loader.load(2, b), loader.load(3, a), loader.load(4)]);
+    await loader.load(9);
+    expect(charged).toEqual([[a, b], []]);
   });
 });

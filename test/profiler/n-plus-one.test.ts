@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFingerprinter } from '../../src/profiler/fingerprint.ts';
 import { profilerMetrics } from '../../src/profiler/metrics.ts';
+import { queriesOf } from '../../src/profiler/request-plugin.ts';
 import { assertNoNPlusOne, failOnNPlusOne } from '../helpers/n-plus-one.ts';
 import { startProfiledServer, type ProfiledServer } from './harness.ts';
 
@@ -15,31 +16,33 @@ const fingerprints = createFingerprinter();
 let s: ProfiledServer;
 beforeAll(async () => {
   s = await startProfiledServer({ nPlusOneThreshold: 5 }, async (api, { pool }) => {
-    api.get('/naive', async () => {
-      const { rows: orders } = await pool.query<{ id: string; customer_id: string }>({ text: 'SELECT id, customer_id FROM orders ORDER BY id' });
+    api.get('/naive', async (request) => {
+      const account = { account: queriesOf(request) };
+      const { rows: orders } = await pool.query<{ id: string; customer_id: string }>({ text: 'SELECT id, customer_id FROM orders ORDER BY id' }, account);
       const out = [];
       for (const order of orders) {
-        const { rows } = await pool.query<{ name: string }>({ text: PER_ORDER, values: [order.customer_id] });
+        const { rows } = await pool.query<{ name: string }>({ text: PER_ORDER, values: [order.customer_id] }, account);
         out.push({ id: order.id, customer: rows[0]?.name });
       }
       return out;
     });
-    api.get('/batched', async () => {
-      const { rows: orders } = await pool.query<{ id: string; customer_id: string }>({ text: 'SELECT id, customer_id FROM orders ORDER BY id' });
-      const { rows: customers } = await pool.query<{ id: string; name: string }>({
-        text: 'SELECT id, name FROM customers WHERE id = ANY($1::bigint[])',
-        values: [orders.map((o) => o.customer_id)],
-      });
+    api.get('/batched', async (request) => {
+      const account = { account: queriesOf(request) };
+      const { rows: orders } = await pool.query<{ id: string; customer_id: string }>({ text: 'SELECT id, customer_id FROM orders ORDER BY id' }, account);
+      const { rows: customers } = await pool.query<{ id: string; name: string }>(
+        { text: 'SELECT id, name FROM customers WHERE id = ANY($1::bigint[])', values: [orders.map((o) => o.customer_id)] },
+        account,
+      );
       const names = new Map(customers.map((c) => [c.id, c.name]));
       return orders.map((o) => ({ id: o.id, customer: names.get(o.customer_id) }));
     });
-    api.get('/at-threshold', async () => {
-      for (let i = 1; i <= 5; i++) await pool.query({ text: PER_ORDER, values: [i] });
+    api.get('/at-threshold', async (request) => {
+      for (let i = 1; i <= 5; i++) await pool.query({ text: PER_ORDER, values: [i] }, { account: queriesOf(request) });
       return { ok: true };
     });
-    api.get('/transactions', async () => {
+    api.get('/transactions', async (request) => {
       // Eight transactions: BEGIN and COMMIT repeat, but they are never an N+1.
-      for (let i = 0; i < ORDERS; i++) await pool.transaction((tx) => tx.query({ text: `SELECT 1 AS column_${i}` }));
+      for (let i = 0; i < ORDERS; i++) await pool.transaction((tx) => tx.query({ text: `SELECT 1 AS column_${i}` }), { account: queriesOf(request) });
       return { ok: true };
     });
   });

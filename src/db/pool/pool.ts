@@ -29,7 +29,7 @@ import type { PoolSettings } from '../../config/index.ts';
 import { AppError } from '../../errors/app-error.ts';
 import type { Logger } from '../../log/logger.ts';
 import { Histogram, type HistogramSnapshot } from '../../stats/histogram.ts';
-import type { Database, Queryable, QueryOptions, Rows, Statement } from '../types.ts';
+import type { Database, Queryable, QueryAccount, QueryOptions, Rows, Statement } from '../types.ts';
 import type { ConcurrencyLimit } from './adaptive-limit.ts';
 import { PooledConnection, isConnectionError, openClient } from './connection.ts';
 import { WaitQueue, type Waiter } from './wait-queue.ts';
@@ -60,6 +60,8 @@ export interface QueryEvent {
   durationMs: number;
   rowCount: number;
   error?: unknown;
+  /** From the statement's QueryOptions, untouched. */
+  account?: QueryAccount | undefined;
 }
 
 /** A leased connection; call `release` exactly once. */
@@ -276,30 +278,35 @@ export class ConnectionPool implements Database {
   }
 
   async query<R extends QueryResultRow = QueryResultRow>(statement: Statement, options?: QueryOptions): Promise<Rows<R>> {
+    const account = options?.account;
     try {
-      return await this.#queryOnce<R>(statement);
+      return await this.#queryOnce<R>(statement, account);
     } catch (err) {
       if (options?.idempotent && err instanceof AppError && err.code === 'DB_UNAVAILABLE' && !this.#closed) {
-        return this.#queryOnce<R>(statement, performance.now());
+        return this.#queryOnce<R>(statement, account, performance.now());
       }
       throw err;
     }
   }
 
-  async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+  async transaction<T>(fn: (tx: Queryable) => Promise<T>, options?: { account?: QueryAccount | undefined }): Promise<T> {
     const lease = await this.acquire();
+    const account = options?.account;
+    // Every statement of the transaction is charged to its account.
+    const tx: Queryable =
+      account === undefined ? lease : { query: (statement, queryOptions) => lease.query(statement, { ...queryOptions, account }) };
     let discard: unknown;
     try {
-      await lease.query({ text: 'BEGIN' });
-      const result = await fn(lease);
-      await lease.query({ text: 'COMMIT' });
+      await tx.query({ text: 'BEGIN' });
+      const result = await fn(tx);
+      await tx.query({ text: 'COMMIT' });
       return result;
     } catch (err) {
       if (isConnectionLevel(err)) {
         discard = err;
       } else {
         // A connection that can't roll back is in an unknown state: discard it.
-        await lease.query({ text: 'ROLLBACK' }).catch((rollbackErr: unknown) => {
+        await tx.query({ text: 'ROLLBACK' }).catch((rollbackErr: unknown) => {
           discard = rollbackErr;
         });
       }
@@ -469,9 +476,9 @@ export class ConnectionPool implements Database {
     let released = false;
     const pool = this;
     return {
-      query<R extends QueryResultRow = QueryResultRow>(statement: Statement): Promise<Rows<R>> {
+      query<R extends QueryResultRow = QueryResultRow>(statement: Statement, options?: QueryOptions): Promise<Rows<R>> {
         if (released) return Promise.reject(new Error('query on a released connection'));
-        return pool.#run<R>(conn, statement, 0);
+        return pool.#run<R>(conn, statement, 0, options?.account);
       },
       release(err?: unknown): void {
         if (released) return;
@@ -482,7 +489,7 @@ export class ConnectionPool implements Database {
   }
 
   /** With `failedAt`, a retry: runs on a connection opened after that failure. */
-  async #queryOnce<R extends QueryResultRow>(statement: Statement, failedAt?: number): Promise<Rows<R>> {
+  async #queryOnce<R extends QueryResultRow>(statement: Statement, account: QueryAccount | undefined, failedAt?: number): Promise<Rows<R>> {
     const started = performance.now();
     const conn = failedAt === undefined ? await this.#acquireConnection() : await this.#acquireFresh(failedAt);
     const waitMs = performance.now() - started;
@@ -490,13 +497,13 @@ export class ConnectionPool implements Database {
     conn.leasedAt = Date.now();
     try {
       // A connection-level failure marks the connection broken in #run.
-      return await this.#run<R>(conn, statement, waitMs);
+      return await this.#run<R>(conn, statement, waitMs, account);
     } finally {
       this.#release(conn);
     }
   }
 
-  async #run<R extends QueryResultRow>(conn: PooledConnection, statement: Statement, waitMs: number): Promise<Rows<R>> {
+  async #run<R extends QueryResultRow>(conn: PooledConnection, statement: Statement, waitMs: number, account?: QueryAccount): Promise<Rows<R>> {
     const started = performance.now();
     const config =
       statement.name !== undefined && this.#opts.preparedStatements
@@ -505,11 +512,11 @@ export class ConnectionPool implements Database {
     try {
       const result = await conn.client.query<R>(config);
       const durationMs = performance.now() - started;
-      this.#opts.onQuery?.({ statement, waitMs, durationMs, rowCount: result.rowCount ?? 0 });
+      this.#opts.onQuery?.({ statement, waitMs, durationMs, rowCount: result.rowCount ?? 0, account });
       if (this.#opts.limiter !== undefined) this.#feedLimiter(durationMs);
       return { rows: result.rows, rowCount: result.rowCount ?? 0 };
     } catch (err) {
-      this.#opts.onQuery?.({ statement, waitMs, durationMs: performance.now() - started, rowCount: 0, error: err });
+      this.#opts.onQuery?.({ statement, waitMs, durationMs: performance.now() - started, rowCount: 0, error: err, account });
       const translated = translate(err, conn);
       if (conn.broken) this.#suspectIdle();
       throw translated;

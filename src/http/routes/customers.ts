@@ -10,6 +10,7 @@ import { fromTimeKey, isTimeKey, toTimeKey } from '../keys.ts';
 import { CustomerSchema, OrderSchema } from '../models.ts';
 import { page } from '../pagination.ts';
 import { IdParams, Page, PageQuery, problems } from '../schemas.ts';
+import { queriesOf } from '../../profiler/request-plugin.ts';
 
 /**
  * @example
@@ -29,7 +30,7 @@ export function customerRoutes(deps: { customers: CustomerStore; cursors: Cursor
         },
       },
       async function getCustomer(request) {
-        const customer = await customers.get(request.params.id);
+        const customer = await customers.get(request.params.id, queriesOf(request));
         if (customer === undefined) throw new AppError('NOT_FOUND', `customer ${request.params.id} does not exist`);
         return customer;
       },
@@ -51,7 +52,7 @@ export function customerRoutes(deps: { customers: CustomerStore; cursors: Cursor
         const { limit, cursor } = request.query;
         const filters = { customerId };
         const after = cursor === undefined ? undefined : fromTimeKey(cursors.decode('customer-orders', filters, cursor, isTimeKey));
-        const result = await customers.listOrders(customerId, { limit, after });
+        const result = await customers.listOrders(customerId, { limit, after, account: queriesOf(request) });
         if (result === undefined) throw new AppError('NOT_FOUND', `customer ${customerId} does not exist`);
         const next = result.next === null ? null : cursors.encode('customer-orders', filters, toTimeKey(result.next));
         return page(request, reply, result.items, next);

@@ -11,6 +11,7 @@ import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typ
 import type { OrderStore } from '../../store/orders.ts';
 import { OrderSchema } from '../models.ts';
 import { Id, problems } from '../schemas.ts';
+import { queriesOf } from '../../profiler/request-plugin.ts';
 
 const NewOrderBody = Type.Object(
   {
@@ -53,7 +54,7 @@ export function orderRoutes(deps: { orders: OrderStore }): FastifyPluginAsyncTyp
         },
       },
       async function placeOrder(request, reply) {
-        const { order, replayed } = await orders.place(request.body, { idempotencyKey: request.headers['idempotency-key'] });
+        const { order, replayed } = await orders.place(request.body, { idempotencyKey: request.headers['idempotency-key'], account: queriesOf(request) });
         if (replayed) reply.header('idempotent-replayed', 'true');
         return reply.code(201).send(order);
       },
