@@ -94,6 +94,8 @@ export interface Config {
   redis: { url: string | undefined; commandTimeoutMs: number };
   rateLimit: RateLimitSettings;
   pressure: PressureSettings;
+  /** V8's old-generation growth between full GCs, in percent; 0 leaves V8's default (src/runtime/heap-growth.ts). */
+  heapGrowingPercent: number;
   profiler: ProfilerSettings;
   cache: CacheSettings;
   metrics: { token: string | undefined };
@@ -182,6 +184,7 @@ export function loadConfig(env: EnvSource): Config {
       writeMax: s.RATE_LIMIT_WRITE_MAX,
       allow: s.RATE_LIMIT_ALLOW.split(',').map((x) => x.trim()).filter((x) => x !== ''),
     },
+    heapGrowingPercent: s.HEAP_GROWING_PERCENT,
     pressure: {
       sampleMs: s.MEMORY_SAMPLE_MS,
       memoryWarnMb: s.MEMORY_WARN_MB,

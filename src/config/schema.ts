@@ -114,6 +114,7 @@ export const envSchema = z
     RATE_LIMIT_ALLOW: z.string().trim().default(''),
 
     MEMORY_SAMPLE_MS: int(1000, 10),
+    HEAP_GROWING_PERCENT: int(50, 0, 1000),
     MEMORY_WARN_MB: int(512, 1),
     MEMORY_CRITICAL_MB: int(1024, 1),
     HEAP_WARN_FRACTION: fraction(0.8),

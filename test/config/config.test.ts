@@ -39,6 +39,16 @@ describe('loadConfig', () => {
     expect(config.pool.getMode).toBe('nowait');
   });
 
+  it('reads the batched reads and heap growth settings, with their defaults and bounds', () => {
+    const defaults = loadConfig({});
+    expect(defaults.database.batchReads).toEqual({ enabled: true, max: 64 });
+    expect(defaults.heapGrowingPercent).toBe(50);
+    const set = loadConfig({ DB_BATCH_READS: 'false', DB_BATCH_MAX: '16', HEAP_GROWING_PERCENT: '0' });
+    expect(set.database.batchReads).toEqual({ enabled: false, max: 16 });
+    expect(set.heapGrowingPercent).toBe(0);
+    expect(problemsOf({ DB_BATCH_MAX: '1', HEAP_GROWING_PERCENT: '-5' }).map((p) => p.variable).sort()).toEqual(['DB_BATCH_MAX', 'HEAP_GROWING_PERCENT']);
+  });
+
   it('is frozen, deeply', () => {
     const config = loadConfig({});
     expect(Object.isFrozen(config)).toBe(true);
