@@ -19,6 +19,7 @@
  * await compile({ outDir: '/tmp/out' }); // a throwaway build (tests)
  */
 import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { cp, readdir, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -72,13 +73,42 @@ export async function compile(options: { outDir?: string } = {}): Promise<string
 }
 
 let built: Promise<string> | undefined;
+const RUN_PREFIX = '.build-run-';
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function removeOrphanBuilds(): Promise<void> {
+  for (const name of await readdir(ROOT)) {
+    const pid = name.startsWith(RUN_PREFIX) ? Number(name.slice(RUN_PREFIX.length)) : NaN;
+    if (Number.isInteger(pid) && pid !== process.pid && !alive(pid)) await rm(join(ROOT, name), { recursive: true, force: true });
+  }
+}
 
 /**
- * Builds dist/ once per process, for tools that start the compiled service.
+ * Builds the service once per process, for tools that start the compiled
+ * service (the load test, the bench), and returns where.
+ *
+ * Into a directory of this process's own, not into dist/: two such tools
+ * (or two test files) running at once would otherwise delete and rewrite
+ * the tree the other's servers are starting from. It is removed at exit;
+ * a process killed before that (test workers are) leaves it behind, so each
+ * build first removes those whose process is gone.
  *
  * @example
- * await ensureBuilt(); spawn(process.execPath, [compiledPath('src/main.ts')]);
+ * const outDir = await ensureBuilt(); spawn(process.execPath, [compiledPath('src/main.ts', outDir)]);
  */
 export function ensureBuilt(): Promise<string> {
-  return (built ??= compile());
+  if (built === undefined) {
+    const outDir = join(ROOT, `${RUN_PREFIX}${process.pid}`);
+    process.once('exit', () => rmSync(outDir, { recursive: true, force: true }));
+    built = removeOrphanBuilds().then(() => compile({ outDir }));
+  }
+  return built;
 }

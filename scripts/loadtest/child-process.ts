@@ -50,16 +50,16 @@ export interface SpawnOptions {
 }
 
 /**
- * Spawns the compiled `<file>` (built into dist/ once per process, as
- * `npm start` runs it) and waits for its ready line.
+ * Spawns the compiled `<file>` (built once per process by the same build as
+ * `npm start` runs) and waits for its ready line.
  *
  * @example
  * const holdfast = await spawnServer({ name: 'holdfast', file: 'scripts/loadtest/holdfast-child.ts', env });
  */
 export async function spawnServer(options: SpawnOptions): Promise<ChildServer> {
   installExitHook();
-  await ensureBuilt();
-  const child = spawn(process.execPath, [compiledPath(options.file), ...(options.args ?? [])], {
+  const outDir = await ensureBuilt();
+  const child = spawn(process.execPath, [compiledPath(options.file, outDir), ...(options.args ?? [])], {
     cwd: ROOT,
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
