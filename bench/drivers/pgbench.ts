@@ -8,7 +8,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DriverResult } from './types.ts';
-import { runToEnd } from './wrk.ts';
+import { runToEnd } from '../../scripts/process/run-to-end.ts';
 
 /** @example const spec: PgbenchSpec = { databaseUrl, clients: 32, threads: 2, durationMs: 10_000, products: 100_000 }; */
 export interface PgbenchSpec {

@@ -5,11 +5,12 @@
  * picks the random ids and, at the end, prints its summary as one JSON line
  * (exact counts and percentiles, no scraping of wrk's human output).
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { runToEnd } from '../../scripts/process/run-to-end.ts';
 import type { DriverResult, HttpDriver, HttpRunSpec } from './types.ts';
 
 const MARK = '@@wrk ';
@@ -123,29 +124,4 @@ export function createWrkDriver(version: string, threads = 2): HttpDriver {
       }
     },
   };
-}
-
-/**
- * Runs a command to completion (killing it past `limitMs`) and returns its stdout and stderr.
- *
- * @example
- * await runToEnd('wrk', ['-c100', '-d10s', url], 40_000);
- */
-export async function runToEnd(command: string, args: string[], limitMs: number, env?: Record<string, string>): Promise<string> {
-  return await new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (out += c));
-    const timer = setTimeout(() => child.kill('SIGKILL'), limitMs);
-    child.once('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      if (code === 0) resolve(out);
-      else reject(new Error(`${command} exited with ${code}:\n${out.slice(-2000)}`));
-    });
-  });
 }

@@ -18,12 +18,12 @@
  * await compile();                      // → dist/
  * await compile({ outDir: '/tmp/out' }); // a throwaway build (tests)
  */
-import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { cp, readdir, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runToEnd } from '../process/run-to-end.ts';
 
 /** The repository root. */
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -60,13 +60,8 @@ export async function compile(options: { outDir?: string } = {}): Promise<string
   const outDir = options.outDir ?? DIST;
   await rm(outDir, { recursive: true, force: true });
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-  await new Promise<void>((done, fail) => {
-    const child = spawn(process.execPath, [tsc, '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', outDir], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
-    child.once('error', fail);
-    child.once('exit', (code) => (code === 0 ? done() : fail(new Error(`tsc failed (exit ${code}):\n${output}`))));
+  await runToEnd(process.execPath, [tsc, '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', outDir], 300_000).catch((err: unknown) => {
+    throw new Error(`tsc failed: ${(err as Error).message}`);
   });
   await copyAssets(outDir);
   return outDir;
