@@ -33,6 +33,7 @@
  * const [a, b] = await Promise.all([loader.load(1), loader.load(2)]); // one statement
  */
 import DataLoader from 'dataloader';
+import type { QueryAccount } from './types.ts';
 
 export interface BatchLoaderOptions<K, V> {
   /** Reads every key in one statement charged to `accounts`; a key missing from the map has no value. */
@@ -49,7 +50,7 @@ export interface BatchLoaderOptions<K, V> {
 
 export interface BatchLoader<K, V> {
   /** The value for `key`, or undefined when it has none. Rejects when its batch fails. */
-  load(key: K, account?: object): Promise<V | undefined>;
+  load(key: K, account?: QueryAccount): Promise<V | undefined>;
   /** Loads asked for since start. */
   readonly loads: number;
   /** Statements sent for them. */
@@ -58,7 +59,7 @@ export interface BatchLoader<K, V> {
 
 interface Entry<K> {
   key: K;
-  account: object | undefined;
+  account: QueryAccount | undefined;
 }
 
 /**
@@ -82,7 +83,8 @@ export function createBatchLoader<K, V>(options: BatchLoaderOptions<K, V>): Batc
     inFlight++;
     try {
       const keys = [...new Set(entries.map((e) => e.key))];
-      const accounts = [...new Set(entries.map((e) => e.account).filter((a) => a !== undefined))];
+      // One flat list: a load's account may itself name several requests.
+      const accounts = [...new Set(entries.flatMap((e) => (e.account === undefined ? [] : Array.isArray(e.account) ? e.account : [e.account])))];
       const found = await loadMany(keys, accounts);
       return entries.map((e) => found.get(e.key));
     } finally {
@@ -101,7 +103,7 @@ export function createBatchLoader<K, V>(options: BatchLoaderOptions<K, V>): Batc
   const loader = new DataLoader<Entry<K>, V | undefined>(loadBatch, { cache: false, maxBatchSize: options.maxBatch, batchScheduleFn: schedule });
 
   return {
-    load: function load(key: K, account?: object): Promise<V | undefined> {
+    load: function load(key: K, account?: QueryAccount): Promise<V | undefined> {
       loads++;
       return loader.load({ key, account });
     },

@@ -48,7 +48,7 @@ export interface ProductPage {
 
 export interface ProductStore {
   /** `account` is charged with the statement (per-request accounting, src/db/types.ts). */
-  get(id: number, account?: object): Promise<Product | undefined>;
+  get(id: number, account?: QueryAccount): Promise<Product | undefined>;
   list(options: ProductListOptions): Promise<ProductPage>;
 }
 

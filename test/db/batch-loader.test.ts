@@ -86,8 +86,11 @@ describe('createBatchLoader', () => {
     });
     const a = { request: 'a' };
     const b = { request: 'b' };
+    const c = { request: 'c' };
     await Promise.all([loader.load(1, a), loader.load(2, b), loader.load(3, a), loader.load(4)]);
     await loader.load(9);
-    expect(charged).toEqual([[a, b], []]);
+    // A load charged to several requests at once is spread into the same flat list.
+    await Promise.all([loader.load(5, [a, c]), loader.load(6, c)]);
+    expect(charged).toEqual([[a, b], [], [a, c]]);
   });
 });
