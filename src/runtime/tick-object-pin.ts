@@ -25,7 +25,7 @@
  * for its side effect.
  *
  * @example
- * // src/main.ts, first line:
+ * // src/main.ts and scripts/loadtest/holdfast-child.ts, first line:
  * import './runtime/tick-object-pin.ts';
  */
 import { executionAsyncResource } from 'node:async_hooks';
