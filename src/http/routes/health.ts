@@ -11,10 +11,11 @@
  * while the uptime changes once a second, the pressure snapshot once per
  * sample, and the pool gauges only when the database is in use. Every
  * request still reads every value, so no answer is stale; a changed value
- * serializes afresh. Measured with `wrk -t2 -c100 -d6s`, 6 alternating runs
- * each, CPU time of the server per request (medians): 38 µs serializing
- * every time, 31 µs reusing the string, 27 µs for the constant Fastify peer
- * (docs/BENCHMARKS.md).
+ * serializes afresh. Measured with `wrk -t2 -c100 -d6s`, CPU time of the
+ * server per request, alternating runs, medians of 4 and of 6: 36–38 µs
+ * serializing every time, 33–36 µs reusing the string, 22–27 µs for the
+ * constant Fastify peer. Single runs spread ±20% on this machine, so the
+ * saving is about 2–3 µs, not more (docs/BENCHMARKS.md).
  */
 import { Type, type FastifyPluginAsyncTypebox, type Static } from '@fastify/type-provider-typebox';
 import type { ConnectionPool } from '../../db/pool/pool.ts';
