@@ -23,6 +23,7 @@ import type { HttpDriver } from './drivers/types.ts';
 import { createWrkDriver, wrkVersion } from './drivers/wrk.ts';
 import { endpointTitle, pathFor } from './endpoints.ts';
 import { buildPlan, type ServerRun } from './plan.ts';
+import { waitForQuietDatabase } from './quiet-database.ts';
 import { benchMarkdown } from './report.ts';
 import type { BenchReport, CellResult, ResilienceResult } from './results.ts';
 import { HOLDFAST_BENCH_DEFAULTS, startContender } from './servers.ts';
@@ -35,6 +36,9 @@ export interface BenchOutcome {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Longest wait for a stopped contender's statements to finish (see quiet-database.ts). */
+const QUIET_TIMEOUT_MS = 30_000;
 
 async function chooseDriver(choice: BenchOptions['driver']): Promise<HttpDriver> {
   if (choice === 'autocannon') return createAutocannonDriver();
@@ -120,6 +124,9 @@ export async function runBench(options: BenchOptions, print: (line: string) => v
       } finally {
         await server.stop();
       }
+      const quiet = await waitForQuietDatabase(database.url, { timeoutMs: QUIET_TIMEOUT_MS });
+      if (quiet.stillActive > 0) print(`  ! ${quiet.stillActive} statements of ${run.label} still running after ${quiet.waitedMs} ms; going on`);
+      else if (quiet.waitedMs >= 1000) print(`  (waited ${(quiet.waitedMs / 1000).toFixed(1)} s for ${run.label}'s statements to finish)`);
     }
 
     for (const clients of plan.pgbenchClients) {
