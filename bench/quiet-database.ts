@@ -6,9 +6,8 @@
  * backend next tries to write to its closed socket. After the naive peer's
  * OFFSET page at c=1000, 22 backends were still active when it exited, and
  * the last finished about 2.5 s later, on the same two cores as the next
- * contender's start, warm-up and first cell. In one full run the Holdfast
- * variant that followed it served health at 21,440 req/s and the next one,
- * the same health code, at 39,036 (docs/BENCHMARKS.md).
+ * contender's start, warm-up and first cell. A precaution: how much that
+ * moved a cell was not established (docs/BENCHMARKS.md).
  *
  * @example
  * const { waitedMs, stillActive } = await waitForQuietDatabase(database.url, { timeoutMs: 30_000 });

@@ -12,7 +12,7 @@
  * sample, and the pool gauges only when the database is in use. Every
  * request still reads every value, so no answer is stale; a changed value
  * serializes afresh. Measured with `wrk -t2 -c100 -d6s`, CPU time of the
- * server per request, alternating runs, medians of 4 and of 6: 36–38 µs
+ * server per request, alternating runs, medians of 4 and of 6: 36–39 µs
  * serializing every time, 33–36 µs reusing the string, 22–27 µs for the
  * constant Fastify peer. Single runs spread ±20% on this machine, so the
  * saving is about 2–3 µs, not more (docs/BENCHMARKS.md).
