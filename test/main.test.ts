@@ -3,10 +3,10 @@ import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { pathToFileURL } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { compile } from '../scripts/build/compile.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
+import { TSX_LOADER } from './helpers/tsx.ts';
 
 // The real process, as `npm start` runs it, against a test database.
 
@@ -27,7 +27,7 @@ afterEach(async () => {
 
 /** Node's arguments for the sources under tsx; the compiled build passes its own. */
 function fromSources(): string[] {
-  return ['--import', pathToFileURL(resolve('node_modules/tsx/dist/loader.mjs')).href, resolve('src/main.ts')];
+  return ['--import', TSX_LOADER, resolve('src/main.ts')];
 }
 
 async function startProcess(env: Record<string, string>, args: string[] = fromSources()): Promise<Running> {

@@ -2,10 +2,10 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, describeConfig, loadConfig, readEnvironment } from '../../src/config/index.ts';
+import { TSX_LOADER } from '../helpers/tsx.ts';
 
 function problemsOf(env: Record<string, string>): { variable: string; value: string | undefined; message: string }[] {
   try {
@@ -123,8 +123,7 @@ describe('the process with bad configuration', () => {
   it('exits 2 before starting anything, naming both variables', async () => {
     const main = resolve('src/main.ts');
     // Run from an empty directory so no .env is read; tsx is loaded by path for the same reason.
-    const tsx = pathToFileURL(resolve('node_modules/tsx/dist/loader.mjs')).href;
-    const result = await promisify(execFile)(process.execPath, ['--import', tsx, main], {
+    const result = await promisify(execFile)(process.execPath, ['--import', TSX_LOADER, main], {
       env: { PATH: process.env.PATH, DB_POOL_MIN: '50', DB_POOL_MAX: '10', DATA_DIR: '/nonexistent-should-not-be-created' },
       cwd: tmpdir(),
     }).then(

@@ -11,7 +11,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { pathToFileURL } from 'node:url';
 import type pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runMigrations } from '../../src/db/migrate.ts';
@@ -21,6 +20,7 @@ import { acknowledgedOrders, expectStoreConsistent } from './helpers/invariants.
 import { describeOutcome, fire, pause, startLoad, stopAllLoads, tally, waitFor, type Outcome } from './helpers/load.ts';
 import { appBackendsWaitingOnLocks, queryable, startRestartablePostgres, type RestartablePostgres } from './helpers/postgres.ts';
 import { baseEnvironment, orderShot } from './helpers/stack.ts';
+import { TSX_LOADER } from '../helpers/tsx.ts';
 
 /** Orders stuck behind a row lock when the signal arrives. */
 const STUCK = 4;
@@ -68,8 +68,7 @@ interface Running {
 }
 
 async function startProcess(env: Record<string, string>): Promise<Running> {
-  const tsx = pathToFileURL(resolve('node_modules/tsx/dist/loader.mjs')).href;
-  const started = spawn(process.execPath, ['--import', tsx, resolve('src/main.ts')], {
+  const started = spawn(process.execPath, ['--import', TSX_LOADER, resolve('src/main.ts')], {
     env: { PATH: process.env.PATH ?? '', ...baseEnvironment(postgres.url, env) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

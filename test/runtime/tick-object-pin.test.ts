@@ -6,8 +6,8 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { pinnedTickObject } from '../../src/runtime/tick-object-pin.ts';
+import { TSX_LOADER } from '../helpers/tsx.ts';
 
-const tsx = pathToFileURL(resolve('node_modules/tsx/dist/loader.mjs')).href;
 const pinModule = pathToFileURL(resolve('src/runtime/tick-object-pin.ts')).href;
 
 /**
@@ -29,7 +29,6 @@ function probe(pin: boolean): string {
   `;
 }
 
-
 /**
  * The child's stdout is a file, not a pipe: Node makes a stdout pipe
  * non-blocking, and V8 prints through C stdio, which then drops what the
@@ -40,7 +39,7 @@ async function literalIcStates(pin: boolean): Promise<string[]> {
   const file = join(dir, 'debug-print.txt');
   const out = await open(file, 'w');
   try {
-    const child = spawn(process.execPath, ['--allow-natives-syntax', '--expose-gc', '--import', tsx, '--input-type=module', '-e', probe(pin)], {
+    const child = spawn(process.execPath, ['--allow-natives-syntax', '--expose-gc', '--import', TSX_LOADER, '--input-type=module', '-e', probe(pin)], {
       cwd: process.cwd(),
       stdio: ['ignore', out.fd, 'inherit'],
     });
