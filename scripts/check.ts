@@ -11,7 +11,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { ConfigError, loadConfig, readEnvironment, type Config } from '../src/config/index.ts';
-import { startEmbeddedPostgres } from '../src/db/embedded.ts';
+import { startEmbeddedPostgres } from '../src/db/embedded/postgres.ts';
 import { createPool } from '../src/db/pool/pool.ts';
 import { createLogger } from '../src/log/logger.ts';
 

@@ -9,8 +9,8 @@ import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import pg from 'pg';
 import { ConfigError, loadConfig, readEnvironment } from '../src/config/index.ts';
-import { runMigrations } from '../src/db/migrate.ts';
-import { seedStore, type SeedCounts, type SeedProgress, type SeedTable } from '../src/db/seed.ts';
+import { runMigrations } from '../src/db/migrations/migrate.ts';
+import { seedStore, type SeedCounts, type SeedProgress, type SeedTable } from '../src/db/seed/seed.ts';
 import { startDatabaseServer } from '../src/db/server.ts';
 import { createLogger, type Logger } from '../src/log/logger.ts';
 

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { redactUrl } from '../src/config/redact.ts';
-import { startEmbeddedPostgres } from '../src/db/embedded.ts';
+import { startEmbeddedPostgres } from '../src/db/embedded/postgres.ts';
 import { createLogger } from '../src/log/logger.ts';
 import { freePort } from './helpers/free-port.ts';
 

@@ -110,7 +110,7 @@ describe('the compiled process (npm start runs npm run build first)', () => {
 
   it('builds with its run-time files beside the modules, then migrates, serves and stops', async () => {
     await compile({ outDir });
-    for (const file of ['src/main.js', 'src/db/migrations/001_store.sql', 'src/dashboard/public/index.html']) {
+    for (const file of ['src/main.js', 'src/db/migrations/sql/001_store.sql', 'src/dashboard/public/index.html']) {
       expect(existsSync(join(outDir, file)), file).toBe(true);
     }
     const app = await startProcess({ SEED_DEMO: 'true' }, [join(outDir, 'src/main.js')]);

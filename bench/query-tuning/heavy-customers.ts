@@ -13,7 +13,7 @@ const CUSTOMERS = 20;
 const ORDERS_EACH = 150;
 const EMAIL = (i: number) => `bench.heavy.${i}@example.com`;
 
-// One statement per customer, generated in Postgres like src/db/seed.ts does:
+// One statement per customer, generated in Postgres like src/db/seed/seed.ts does:
 // lines are products first, first+step, ... so they never repeat in an order.
 const ADD_ORDERS = `
   WITH p AS MATERIALIZED (

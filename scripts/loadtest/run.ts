@@ -9,7 +9,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { redactUrl } from '../../src/config/redact.ts';
-import type { SeedCounts } from '../../src/db/seed.ts';
+import type { SeedCounts } from '../../src/db/seed/seed.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { formatAb } from './ab.ts';
 import { classifyBottleneck } from './bottleneck.ts';

@@ -123,7 +123,7 @@ export interface Config {
     preparedStatements: boolean;
     /** Connections of the server's max_connections kept free of our pools. */
     connectionHeadroom: number;
-    /** Concurrent product reads by id share one statement, at most `max` ids (src/db/batch-loader.ts). */
+    /** Concurrent product reads by id share one statement, at most `max` ids (src/store/batch/loader.ts). */
     batchReads: { enabled: boolean; max: number };
   };
   pool: PoolSettings;

@@ -5,7 +5,7 @@
  */
 import type { Config } from '../config/index.ts';
 import type { Logger } from '../log/logger.ts';
-import { startEmbeddedPostgres } from './embedded.ts';
+import { startEmbeddedPostgres } from './embedded/postgres.ts';
 
 /**
  * The server the process uses, however it was provided.

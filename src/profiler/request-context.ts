@@ -5,7 +5,7 @@
  * on each request, route handlers hand it to the stores, and the stores pass
  * it as the statement's `account` (src/db/types.ts), which the pool gives
  * back, untouched, to the profiler's `onQuery`. A statement run for several
- * requests at once (a batched read, src/db/batch-loader.ts) carries all of
+ * requests at once (a batched read, src/store/batch/loader.ts) carries all of
  * their contexts, and each of them is charged for it.
  *
  * Why not AsyncLocalStorage, which found the request without any parameter:

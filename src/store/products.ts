@@ -5,7 +5,7 @@
  * name) rather than `($1 IS NULL OR category = $1)`: a generic plan for the
  * catch-all form cannot use the (category, created_at, id) index.
  */
-import { createBatchLoader, type BatchLoader } from '../db/batch-loader.ts';
+import { createBatchLoader, type BatchLoader } from './batch/loader.ts';
 import { readFor, type QueryAccount, type Queryable } from '../db/types.ts';
 import { KEYSET_START, containsPattern, isoTimestamp } from './sql.ts';
 
@@ -52,7 +52,7 @@ export interface ProductStore {
   list(options: ProductListOptions): Promise<ProductPage>;
 }
 
-/** Batching of concurrent `get`s (src/db/batch-loader.ts); absent: one statement per get. */
+/** Batching of concurrent `get`s (src/store/batch/loader.ts); absent: one statement per get. */
 export interface ProductBatching {
   maxBatch: number;
   /** Receives the loader, for its counters (metrics). */

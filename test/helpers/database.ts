@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { inject } from 'vitest';
-import { runMigrations } from '../../src/db/migrate.ts';
+import { runMigrations } from '../../src/db/migrations/migrate.ts';
 import { createLogger } from '../../src/log/logger.ts';
 
 /**

@@ -11,7 +11,7 @@ import { findDeepPage } from '../../bench/deep-page.ts';
 import { pathFor, type DeepPage, type EndpointId, type ServerKind } from '../../bench/endpoints.ts';
 import { startContender } from '../../bench/servers.ts';
 import type { ChildServer } from '../../scripts/loadtest/child-process.ts';
-import { seedStore } from '../../src/db/seed.ts';
+import { seedStore } from '../../src/db/seed/seed.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 
 const SECRET = 'bench-peers-test-secret';

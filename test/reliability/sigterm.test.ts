@@ -13,7 +13,7 @@ import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { runMigrations } from '../../src/db/migrate.ts';
+import { runMigrations } from '../../src/db/migrations/migrate.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { insertCustomer, insertProduct } from '../helpers/store-fixtures.ts';
 import { acknowledgedOrders, expectStoreConsistent } from './helpers/invariants.ts';

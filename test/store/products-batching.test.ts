@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BatchLoader } from '../../src/db/batch-loader.ts';
+import type { BatchLoader } from '../../src/store/batch/loader.ts';
 import type { ConnectionPool, QueryEvent } from '../../src/db/pool/pool.ts';
 import { createProductStore, type Product, type ProductStore } from '../../src/store/products.ts';
 import { startTestPool } from '../helpers/app.ts';

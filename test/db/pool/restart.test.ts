@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmbeddedPostgres, type RunningPostgres } from '../../../src/db/embedded.ts';
+import { startEmbeddedPostgres, type RunningPostgres } from '../../../src/db/embedded/postgres.ts';
 import { createPool, type ConnectionPool } from '../../../src/db/pool/pool.ts';
 import { isAppError } from '../../../src/errors/app-error.ts';
 import { createLogger } from '../../../src/log/logger.ts';

@@ -4,7 +4,7 @@ import { startTestApp, type TestApp } from '../../helpers/app.ts';
 import { insertProducts } from '../../helpers/store-fixtures.ts';
 import { parseServerTiming } from '../../profiler/harness.ts';
 
-// Concurrent GET /api/products/:id share statements (src/db/batch-loader.ts);
+// Concurrent GET /api/products/:id share statements (src/store/batch/loader.ts);
 // each client still sees its own product and the read it waited for.
 
 let app: TestApp;

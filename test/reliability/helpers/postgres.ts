@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { Queryable } from '../../../src/db/types.ts';
-import { startEmbeddedPostgres, type RunningPostgres } from '../../../src/db/embedded.ts';
+import { startEmbeddedPostgres, type RunningPostgres } from '../../../src/db/embedded/postgres.ts';
 import { createLogger } from '../../../src/log/logger.ts';
 import { freePort } from '../../helpers/free-port.ts';
 

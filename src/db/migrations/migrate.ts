@@ -11,9 +11,9 @@
  * longer matches what the code describes, and guessing is worse than failing.
  */
 import pg from 'pg';
-import type { Logger } from '../log/logger.ts';
-import { ADVISORY_LOCKS } from './advisory-locks.ts';
-import { readMigrationFiles, type MigrationFile } from './migration-files.ts';
+import type { Logger } from '../../log/logger.ts';
+import { ADVISORY_LOCKS } from '../advisory-locks.ts';
+import { readMigrationFiles, type MigrationFile } from './files.ts';
 
 const LOCK = ADVISORY_LOCKS.migrations;
 

@@ -10,8 +10,8 @@ import { existsSync } from 'node:fs';
 import { chmod, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
-import type { Logger } from '../log/logger.ts';
-import { EmbeddedPostgresError } from './embedded-error.ts';
+import type { Logger } from '../../log/logger.ts';
+import { EmbeddedPostgresError } from './error.ts';
 
 /**
  * Removes `postmaster.pid` when the process it names is gone (a previous run

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createBatchLoader } from '../../src/db/batch-loader.ts';
+import { createBatchLoader } from '../../../src/store/batch/loader.ts';
 
 /** A loadMany that records each batch and answers with key × 10, except keys over 100. */
 function recordingLoad() {

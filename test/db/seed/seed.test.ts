@@ -5,9 +5,9 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DEMO_COUNTS, seedDemoIfEmpty, seedStore, type SeedProgress } from '../../src/db/seed.ts';
-import { createLogger } from '../../src/log/logger.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
+import { DEMO_COUNTS, seedDemoIfEmpty, seedStore, type SeedProgress } from '../../../src/db/seed/seed.ts';
+import { createLogger } from '../../../src/log/logger.ts';
+import { createTestDatabase, type TestDatabase } from '../../helpers/database.ts';
 
 const silent = createLogger('silent');
 let db: TestDatabase;

@@ -3,8 +3,8 @@
  * scrape time. Mean batch size:
  * `rate(holdfast_db_batched_loads_total[5m]) / rate(holdfast_db_batches_total[5m])`.
  */
-import { observed, type ObservedMetric } from '../metrics/observed.ts';
-import type { BatchLoader } from './batch-loader.ts';
+import { observed, type ObservedMetric } from '../../metrics/observed.ts';
+import type { BatchLoader } from './loader.ts';
 
 /**
  * @example

@@ -33,7 +33,7 @@
  * const [a, b] = await Promise.all([loader.load(1), loader.load(2)]); // one statement
  */
 import DataLoader from 'dataloader';
-import type { QueryAccount } from './types.ts';
+import type { QueryAccount } from '../../db/types.ts';
 
 export interface BatchLoaderOptions<K, V> {
   /** Reads every key in one statement charged to `accounts`; a key missing from the map has no value. */

@@ -12,9 +12,9 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EmbeddedPostgresError, startEmbeddedPostgres, type RunningPostgres } from '../../src/db/embedded.ts';
-import { freePort } from '../helpers/free-port.ts';
-import { captureLogs } from '../helpers/logs.ts';
+import { EmbeddedPostgresError, startEmbeddedPostgres, type RunningPostgres } from '../../../src/db/embedded/postgres.ts';
+import { freePort } from '../../helpers/free-port.ts';
+import { captureLogs } from '../../helpers/logs.ts';
 
 const logs = captureLogs();
 let dataDir: string;
@@ -154,7 +154,7 @@ describe('startEmbeddedPostgres', () => {
 });
 
 describe('startEmbeddedPostgres in a process of its own', () => {
-  const embeddedModule = fileURLToPath(new URL('../../src/db/embedded.ts', import.meta.url));
+  const embeddedModule = fileURLToPath(new URL('../../../src/db/embedded/postgres.ts', import.meta.url));
 
   /** Runs `body` in a fresh Node process with `start` bound to this file's data directory. */
   async function runChild(body: string): Promise<{ code: number; stdout: string }> {

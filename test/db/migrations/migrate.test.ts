@@ -8,11 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MigrationError, runMigrations } from '../../src/db/migrate.ts';
-import { MIGRATIONS_DIR, readMigrationFiles } from '../../src/db/migration-files.ts';
-import { createLogger } from '../../src/log/logger.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
-import { captureLogs } from '../helpers/logs.ts';
+import { MigrationError, runMigrations } from '../../../src/db/migrations/migrate.ts';
+import { MIGRATIONS_DIR, readMigrationFiles } from '../../../src/db/migrations/files.ts';
+import { createLogger } from '../../../src/log/logger.ts';
+import { createTestDatabase, type TestDatabase } from '../../helpers/database.ts';
+import { captureLogs } from '../../helpers/logs.ts';
 
 const silent = createLogger('silent');
 const databases: TestDatabase[] = [];

@@ -10,9 +10,9 @@
  * equals the sum of its lines.
  */
 import type pg from 'pg';
-import type { Logger } from '../log/logger.ts';
-import { ADVISORY_LOCKS } from './advisory-locks.ts';
-import { ADJECTIVES, BRANDS, CATEGORIES, FIRST_NAMES, LAST_NAMES } from './seed-catalogue.ts';
+import type { Logger } from '../../log/logger.ts';
+import { ADVISORY_LOCKS } from '../advisory-locks.ts';
+import { ADJECTIVES, BRANDS, CATEGORIES, FIRST_NAMES, LAST_NAMES } from './catalogue.ts';
 
 /**
  * Rows to add per table.

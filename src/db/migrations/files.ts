@@ -15,9 +15,9 @@ import { fileURLToPath } from 'node:url';
  * Where the application's migrations live.
  *
  * @example
- * MIGRATIONS_DIR // '/srv/holdfast/src/db/migrations/'
+ * MIGRATIONS_DIR // '/srv/holdfast/src/db/migrations/sql/'
  */
-export const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
+export const MIGRATIONS_DIR = fileURLToPath(new URL('.//', import.meta.url));
 
 const FILE_NAME = /^(\d{3,})_([a-z0-9_]+)\.sql$/;
 
