@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
  * @example
  * MIGRATIONS_DIR // '/srv/holdfast/src/db/migrations/sql/'
  */
-export const MIGRATIONS_DIR = fileURLToPath(new URL('.//', import.meta.url));
+export const MIGRATIONS_DIR = fileURLToPath(new URL('./sql/', import.meta.url));
 
 const FILE_NAME = /^(\d{3,})_([a-z0-9_]+)\.sql$/;
 

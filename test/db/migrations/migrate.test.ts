@@ -108,7 +108,7 @@ describe('runMigrations with the application migrations', () => {
     expect(await recorded(await connect(db.url))).toHaveLength(all.length);
   });
 
-  it('finds its SQL files next to the module, whatever the working directory', async () => {
+  it('finds its SQL files beside the module (sql/), whatever the working directory', async () => {
     const db = await freshDatabase();
     const cwd = process.cwd();
     process.chdir(dir);
@@ -117,7 +117,7 @@ describe('runMigrations with the application migrations', () => {
     } finally {
       process.chdir(cwd);
     }
-    expect(MIGRATIONS_DIR).toMatch(/src[/\\]db[/\\]migrations[/\\]?$/);
+    expect(MIGRATIONS_DIR).toMatch(/src[/\\]db[/\\]migrations[/\\]sql[/\\]?$/);
   });
 });
 
