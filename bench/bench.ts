@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { redactUrl } from '../src/config/redact.ts';
 import { createLogger } from '../src/log/logger.ts';
 import { sampleRssPeak, type ChildServer } from '../scripts/loadtest/child-process.ts';
-import { prepareDatabase } from '../scripts/loadtest/database.ts';
+import { prepareLoadDatabase } from '../scripts/loadtest/database.ts';
 import { fileStamp, formatMs, formatRate } from '../scripts/loadtest/format.ts';
 import { expandPath } from '../scripts/loadtest/mix.ts';
 import { runLevel } from '../scripts/loadtest/run-level.ts';
@@ -63,7 +63,7 @@ export async function runBench(options: BenchOptions, print: (line: string) => v
   const loadAverage = loadavg();
   const driver = await chooseDriver(options.driver);
   print(`Driver: ${driver.describe()}. Preparing the database (${options.databaseUrl === undefined ? 'embedded Postgres' : redactUrl(options.databaseUrl)})…`);
-  const database = await prepareDatabase({
+  const database = await prepareLoadDatabase({
     url: options.databaseUrl,
     counts: options.seed,
     logger: createLogger('warn'),

@@ -7,11 +7,9 @@
  */
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
-import pg from 'pg';
 import { ConfigError, loadConfig, readEnvironment } from '../src/config/index.ts';
-import { runMigrations } from '../src/db/migrations/migrate.ts';
-import { seedStore, type SeedCounts, type SeedProgress, type SeedTable } from '../src/db/seed/seed.ts';
-import { startDatabaseServer } from '../src/db/server.ts';
+import { databaseSource, prepareDatabase, type ReadyDatabase } from '../src/db/bootstrap.ts';
+import type { SeedCounts, SeedProgress, SeedTable } from '../src/db/seed/seed.ts';
 import { createLogger, type Logger } from '../src/log/logger.ts';
 
 const USAGE = `Usage: npm run seed -- [--products N] [--customers N] [--orders N] [--reset]
@@ -94,23 +92,26 @@ async function main(): Promise<number> {
 
   const config = loadConfig(readEnvironment());
   const logger = createLogger(config.log.level);
-  const server = await startDatabaseServer(config.database, logger);
-  const client = new pg.Client({ connectionString: server.url });
-  client.on('error', (err) => logger.warn({ err }, 'database connection error'));
   const progress = progressReporter(logger);
   // Ctrl-C mid-seed: stop the embedded server before exiting, or it would
   // keep running after us and hold the data directory.
+  let server: ReadyDatabase | undefined;
   const interrupt = (signal: NodeJS.Signals): void => {
     progress.stop();
     logger.warn({ signal }, 'interrupted; batches committed so far are kept');
-    void server.stop().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+    void (server?.stop() ?? Promise.resolve()).finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
   };
   process.once('SIGINT', interrupt).once('SIGTERM', interrupt);
   try {
-    await client.connect();
-    await runMigrations(client, logger);
     const started = performance.now();
-    await seedStore(client, parsed.counts, { reset: parsed.reset, onProgress: progress.onProgress });
+    server = await prepareDatabase({
+      source: databaseSource(config.database),
+      seed: { kind: 'rows', mode: 'add', counts: parsed.counts, reset: parsed.reset, onProgress: progress.onProgress },
+      logger,
+      onServer: (opened) => {
+        server = opened;
+      },
+    });
     progress.stop();
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     logger.info({ ...parsed.counts, reset: parsed.reset, seconds: Number(seconds) }, 'seed complete');
@@ -118,8 +119,7 @@ async function main(): Promise<number> {
   } finally {
     process.removeListener('SIGINT', interrupt).removeListener('SIGTERM', interrupt);
     progress.stop();
-    await client.end().catch(() => undefined);
-    await server.stop();
+    await server?.stop();
   }
 }
 

@@ -9,18 +9,15 @@
  * await app.stop();
  */
 import type { FastifyInstance } from 'fastify';
-import pg from 'pg';
 import type { Registry } from 'prom-client';
 import type { Config } from './config/index.ts';
-import { startEmbeddedPostgres, type RunningPostgres } from './db/embedded/postgres.ts';
-import { runMigrations } from './db/migrations/migrate.ts';
+import { DEMO_SEED, NO_SEED, databaseSource, prepareDatabase } from './db/bootstrap.ts';
 import { cachedProductStore, cachedReportStore, invalidatingOrderStore } from './cache/cached-stores.ts';
 import { cacheMetrics } from './cache/metrics.ts';
 import { createQueryCache, type QueryCache } from './cache/query-cache.ts';
 import { batchMetrics } from './store/batch/metrics.ts';
 import { createVegasLimit } from './db/pool/adaptive-limit.ts';
 import { createPool, type ConnectionPool, type QueryEvent } from './db/pool/pool.ts';
-import { seedDemoIfEmpty } from './db/seed/seed.ts';
 import { READ } from './db/types.ts';
 import { createPressureMonitor, type PressureMonitor } from './guards/pressure/monitor.ts';
 import { pressureMetrics } from './guards/pressure/metrics.ts';
@@ -79,7 +76,7 @@ export async function startHoldfast(config: Config, logger: Logger, options: Sta
   };
   try {
     const databaseUrl =
-      options.databasePrepared === true && config.database.url !== undefined ? config.database.url : await prepareDatabase(config, logger, cleanup);
+      options.databasePrepared === true && config.database.url !== undefined ? config.database.url : await prepareConfiguredDatabase(config, logger, cleanup);
 
     const profiler = createQueryProfiler({ settings: config.profiler, logger: logger.child({ component: 'profiler' }) });
     const onQuery = options.onQuery;
@@ -162,20 +159,19 @@ export async function startHoldfast(config: Config, logger: Logger, options: Sta
 }
 
 /**
- * Makes the database ready for the pools: the configured server, or an
- * embedded one started here (its stop is pushed onto `cleanup`), migrated,
- * and seeded with demo data when SEED_DEMO is on and it is empty. Returns
- * its URL, which may carry a password: never log it.
+ * The configured database, ready for the pools: migrated, and seeded with
+ * demo data when SEED_DEMO is on and it is empty. An embedded server started
+ * here is stopped by `cleanup`. Returns its URL, which may carry a password:
+ * never log it.
  *
  * @example
  * const cleanup: (() => Promise<void>)[] = [];
- * const url = await prepareDatabase(config, logger, cleanup); // once, in a cluster's primary
+ * const url = await prepareConfiguredDatabase(config, logger, cleanup); // once, in a cluster's primary
  */
-export async function prepareDatabase(config: Config, logger: Logger, cleanup: (() => Promise<void>)[]): Promise<string> {
-  const databaseUrl = await resolveDatabase(config, logger, cleanup);
-  await runMigrations(databaseUrl, logger);
-  if (config.seedDemo) await withClient(databaseUrl, (client) => seedDemoIfEmpty(client, logger));
-  return databaseUrl;
+export async function prepareConfiguredDatabase(config: Config, logger: Logger, cleanup: (() => Promise<void>)[]): Promise<string> {
+  const db = await prepareDatabase({ source: databaseSource(config.database), seed: config.seedDemo ? DEMO_SEED : NO_SEED, logger });
+  cleanup.push(db.stop);
+  return db.url;
 }
 
 /**
@@ -199,29 +195,6 @@ async function warnIfStatementTimeoutLost(pool: ConnectionPool, configuredMs: nu
     );
   } catch (err) {
     logger.warn({ err }, 'could not read the server’s statement_timeout');
-  }
-}
-
-/** The configured server, or an embedded one started (and later stopped) here. */
-async function resolveDatabase(config: Config, logger: Logger, cleanup: (() => Promise<void>)[]): Promise<string> {
-  if (config.database.url !== undefined) return config.database.url;
-  const embedded: RunningPostgres = await startEmbeddedPostgres({
-    dataDir: config.database.dataDir,
-    port: config.database.embeddedPort,
-    logger,
-  });
-  cleanup.push(() => embedded.stop());
-  return embedded.url;
-}
-
-async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  client.on('error', () => {}); // surfaced through the awaited query instead
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
   }
 }
 

@@ -16,7 +16,7 @@ import type { TestProject } from 'vitest/node';
 import { redactUrl } from '../src/config/redact.ts';
 import { startEmbeddedPostgres } from '../src/db/embedded/postgres.ts';
 import { createLogger } from '../src/log/logger.ts';
-import { freePort } from './helpers/free-port.ts';
+import { freePort } from '../src/net/free-port.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -156,23 +156,7 @@ export function sampleRssPeak(read: () => number | undefined, intervalMs = 250):
   };
 }
 
-/**
- * An unused TCP port on 127.0.0.1 (for servers that cannot listen on port 0, like Postgres).
- *
- * @example
- * const port = await freePort();
- */
-export async function freePort(): Promise<number> {
-  return await new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolvePort(port));
-    });
-  });
-}
+export { freePort } from '../../src/net/free-port.ts';
 
 function installExitHook(): void {
   if (exitHookInstalled) return;

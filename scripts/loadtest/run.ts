@@ -14,7 +14,7 @@ import { createLogger } from '../../src/log/logger.ts';
 import { formatAb } from './ab.ts';
 import { classifyBottleneck } from './bottleneck.ts';
 import { sampleRssPeak, spawnServer, type ChildServer } from './child-process.ts';
-import { prepareDatabase, type PreparedDatabase } from './database.ts';
+import { prepareLoadDatabase, type LoadDatabase } from './database.ts';
 import { fileStamp, formatMs, formatPercent, formatRate } from './format.ts';
 import { createPathPicker, describeMix, type IdRanges, type MixEntry } from './mix.ts';
 import { reportHtml } from './report-html.ts';
@@ -109,7 +109,7 @@ export async function runLoadtest(options: LoadtestOptions): Promise<LoadtestOut
   const print = options.print ?? ((text: string) => process.stdout.write(`${text}\n`));
   const startedAt = new Date();
   const logger = createLogger('warn');
-  let database: PreparedDatabase | undefined;
+  let database: LoadDatabase | undefined;
   let child: ChildServer | undefined;
   try {
     let baseUrl = options.url?.replace(/\/+$/, '');
@@ -118,7 +118,7 @@ export async function runLoadtest(options: LoadtestOptions): Promise<LoadtestOut
     let serverEnv: Record<string, string> | undefined;
     if (baseUrl === undefined) {
       print(options.databaseUrl === undefined ? 'Starting embedded Postgres and seeding…' : 'Preparing the database…');
-      database = await prepareDatabase({ url: options.databaseUrl, counts: options.seed ?? DEFAULT_SEED, seed: options.noSeed !== true, logger });
+      database = await prepareLoadDatabase({ url: options.databaseUrl, counts: options.seed ?? DEFAULT_SEED, seed: options.noSeed !== true, logger });
       ranges = database.ranges;
       metricsToken = options.serverEnv?.METRICS_TOKEN ?? metricsToken ?? randomBytes(16).toString('hex');
       serverEnv = options.serverEnv ?? {};

@@ -20,7 +20,7 @@
  * refused as tampered by the next.
  */
 import pg from 'pg';
-import { prepareDatabase } from '../app.ts';
+import { prepareConfiguredDatabase } from '../app.ts';
 import type { Config } from '../config/index.ts';
 import type { Logger } from '../log/logger.ts';
 import { relayFrom, type RelayStats } from './cache-relay.ts';
@@ -81,7 +81,7 @@ export async function runPrimary(config: Config, logger: Logger): Promise<never>
 
   let databaseUrl: string;
   try {
-    databaseUrl = await prepareDatabase(config, log, cleanup);
+    databaseUrl = await prepareConfiguredDatabase(config, log, cleanup);
     await checkBudget(databaseUrl, config, log);
   } catch (err) {
     if (err instanceof ConnectionBudgetError) {

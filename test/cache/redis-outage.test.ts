@@ -12,7 +12,7 @@ import { captureLogs, type CapturedLogs } from '../helpers/logs.ts';
 import { redisServerAvailable, startThrowawayRedis, type ThrowawayRedis } from '../helpers/redis-server.ts';
 import { uniquePrefix } from './helpers/redis.ts';
 import { startTcpProxy, type TcpProxy } from './helpers/tcp-proxy.ts';
-import { freePort } from '../helpers/free-port.ts';
+import { freePort } from '../../src/net/free-port.ts';
 import { fakeRow, sleep, waitFor } from './helpers/waiting.ts';
 
 const canSpawn = redisServerAvailable('the Redis cache outage tests');

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
-import { freePort } from '../helpers/free-port.ts';
+import { freePort } from '../../src/net/free-port.ts';
 import { insertCustomer, insertProduct } from '../helpers/store-fixtures.ts';
 import { alive, fresh, freshFrom, spawnHoldfast, type HoldfastProcess } from './helpers/holdfast-process.ts';
 

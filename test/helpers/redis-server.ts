@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { redactUrl } from '../../src/config/redact.ts';
-import { freePort } from './free-port.ts';
+import { freePort } from '../../src/net/free-port.ts';
 
 /** Where the shared test Redis is expected. */
 export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';

@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmbeddedPostgresError, startEmbeddedPostgres, type RunningPostgres } from '../../../src/db/embedded/postgres.ts';
-import { freePort } from '../../helpers/free-port.ts';
+import { freePort } from '../../../src/net/free-port.ts';
 import { captureLogs } from '../../helpers/logs.ts';
 
 const logs = captureLogs();

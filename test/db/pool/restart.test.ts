@@ -7,7 +7,7 @@ import { createPool, type ConnectionPool } from '../../../src/db/pool/pool.ts';
 import { isAppError } from '../../../src/errors/app-error.ts';
 import { createLogger } from '../../../src/log/logger.ts';
 import { testPoolOptions } from '../../helpers/app.ts';
-import { freePort } from '../../helpers/free-port.ts';
+import { freePort } from '../../../src/net/free-port.ts';
 
 // This suite owns its own Postgres (embedded, in a temp dir) so it can stop
 // and start it; the shared test server is never restarted.

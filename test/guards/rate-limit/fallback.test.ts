@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../helpers/free-port.ts';
+import { freePort } from '../../../src/net/free-port.ts';
 import { clientHeaders, freshIp, hit, startLimitedApp, type LimitedApp } from './harness.ts';
 import { redisServerAvailable, startThrowawayRedis, type ThrowawayRedis } from '../../helpers/redis-server.ts';
 

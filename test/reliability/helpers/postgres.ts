@@ -23,7 +23,7 @@ import pg from 'pg';
 import type { Queryable } from '../../../src/db/types.ts';
 import { startEmbeddedPostgres, type RunningPostgres } from '../../../src/db/embedded/postgres.ts';
 import { createLogger } from '../../../src/log/logger.ts';
-import { freePort } from '../../helpers/free-port.ts';
+import { freePort } from '../../../src/net/free-port.ts';
 
 /** The application name the pool sets on every connection (src/db/pool/pool.ts). */
 export const APP_CONNECTION_NAME = 'holdfast';
