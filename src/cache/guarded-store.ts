@@ -1,24 +1,24 @@
 /**
- * Puts a store behind a breaker so that a failing cache costs a request at
- * most one bounded wait and then nothing at all.
+ * Puts a store behind the Redis breaker (src/redis/fallback.ts) so that a
+ * failing cache costs a request at most one bounded wait and then nothing
+ * at all: while the breaker is open, reads and writes are skipped and
+ * requests go straight to the database.
  *
- * - Every call is bounded by `timeoutMs`. The first failure (or a dropped
- *   connection) opens the breaker: reads and writes are skipped and requests
- *   go straight to the database. One warning is logged per outage.
- * - While open, a probe (and the client's `ready` event) checks the store;
- *   on an answer, invalidations that failed during the outage are replayed
- *   first, and only then are reads served again. One info line on recovery.
- * - Failed invalidations are remembered by tag. Past `maxPendingTags` the
- *   list is dropped in favour of forgetting every entry on recovery: always
- *   correct, merely colder.
- *
- * A hand-rolled breaker rather than opossum or cockatiel: the part that
- * matters here is the replay of invalidations before closing, which no
- * breaker library models, and the rest is a boolean and a timer.
+ * What is the cache's own, on top of the breaker:
+ * - Every call is bounded by `timeoutMs`, and a dropped connection (the
+ *   client's events) opens the breaker before a request pays for it.
+ * - Failed invalidations are remembered by tag, and the probe replays them
+ *   before the breaker closes, so no read is served from a store that still
+ *   holds what an invalidation during the outage dropped. Past
+ *   `maxPendingTags` the list is dropped in favour of forgetting every entry
+ *   on recovery: always correct, merely colder.
+ * - Until the store first answers, the cache bypasses quietly; a connection
+ *   error warns, and the first answer logs `query cache connected`.
  */
 import type { Logger } from '../log/logger.ts';
 import type { CacheStore, NewEntry, ReadResult, Ticket } from './store.ts';
 import { withDeadline } from '../async/deadline.ts';
+import { createRedisFallback } from '../redis/fallback.ts';
 
 export interface GuardOptions {
   logger: Logger;
@@ -54,43 +54,36 @@ export interface GuardedStore {
  * const guarded = guardStore(createRedisStore(...), { logger, timeoutMs: 100, probeIntervalMs: 1000, maxPendingTags: 10_000 });
  */
 export function guardStore(store: CacheStore, options: GuardOptions): GuardedStore {
-  const { logger, timeoutMs } = options;
-  let up = store.ready;
-  let everUp = up;
+  const { timeoutMs } = options;
   let closed = false;
-  /** Whether the current outage has been logged. */
-  let warned = false;
   let errors = 0;
-  let probe: NodeJS.Timeout | undefined;
-  let recovering: Promise<void> | undefined;
   const pendingTags = new Set<string>();
   let pendingAll = false;
 
   const bounded = <T>(promise: Promise<T>, what: string): Promise<T> =>
     timeoutMs === undefined ? promise : withDeadline(promise, timeoutMs, what);
 
-  function startProbe(): void {
-    if (probe !== undefined || closed) return;
-    probe = setInterval(() => {
-      if (store.ready) void recover();
-    }, options.probeIntervalMs);
-    probe.unref();
-  }
-
-  function goDown(err: unknown, during: string): void {
-    if (closed) return;
-    up = false;
-    if (!warned) {
-      warned = true;
-      // The message only: an error object from a client may carry its options, URL and password included.
-      logger.warn({ cache: store.kind, during, err: errorMessage(err) }, 'query cache unavailable; bypassing it until it recovers');
-    }
-    startProbe();
-  }
+  const breaker = createRedisFallback({
+    logger: options.logger,
+    probeIntervalMs: options.probeIntervalMs,
+    startHealthy: store.ready,
+    canProbe: () => store.ready,
+    probe: async () => {
+      await bounded(store.ping(), 'ping');
+      // Checked again after each await: an invalidation may have failed meanwhile, and must not be skipped.
+      while (pendingAll || pendingTags.size > 0) await replayOnce();
+    },
+    context: () => ({ cache: store.kind }),
+    messages: {
+      unavailable: 'query cache unavailable; bypassing it until it recovers',
+      recovered: 'query cache recovered',
+      connected: 'query cache connected',
+    },
+  });
 
   function fail(err: unknown, during: string): void {
     errors++;
-    goDown(err, during);
+    breaker.fail(err, during);
   }
 
   function remember(tags: readonly string[]): void {
@@ -121,42 +114,19 @@ export function guardStore(store: CacheStore, options: GuardOptions): GuardedSto
     }
   }
 
-  function recover(): Promise<void> {
-    if (closed || up) return Promise.resolve();
-    recovering ??= (async () => {
-      try {
-        await bounded(store.ping(), 'ping');
-        // Checked again after each await: an invalidation may have failed meanwhile, and must not be skipped.
-        while (pendingAll || pendingTags.size > 0) await replayOnce();
-        if (closed) return;
-        up = true;
-        warned = false;
-        if (probe !== undefined) clearInterval(probe);
-        probe = undefined;
-        logger.info({ cache: store.kind }, everUp ? 'query cache recovered' : 'query cache connected');
-        everUp = true;
-      } catch (err) {
-        goDown(err, 'recovery');
-      } finally {
-        recovering = undefined;
-      }
-    })();
-    return recovering;
-  }
-
   store.watch?.({
-    up: () => void recover(),
+    up: () => void breaker.recover(),
     down: (err) => {
-      if (up) errors++;
-      goDown(err, 'connection');
+      if (breaker.healthy) errors++;
+      breaker.fail(err, 'connection');
     },
   });
-  // Not connected yet: bypass quietly; `ready` or the probe brings it in, a connection error warns.
-  if (!up) startProbe();
+
+  const usable = (): boolean => breaker.healthy && !closed;
 
   return {
     get mode() {
-      return up ? store.kind : 'bypass';
+      return usable() ? store.kind : 'bypass';
     },
     get errors() {
       return errors;
@@ -165,7 +135,7 @@ export function guardStore(store: CacheStore, options: GuardOptions): GuardedSto
       return pendingTags.size + (pendingAll ? 1 : 0);
     },
     async read(key, tags, lifetimeMs) {
-      if (!up) return undefined;
+      if (!usable()) return undefined;
       try {
         return await bounded(store.read(key, tags, lifetimeMs), 'read');
       } catch (err) {
@@ -174,7 +144,7 @@ export function guardStore(store: CacheStore, options: GuardOptions): GuardedSto
       }
     },
     async write(key, entry, ticket) {
-      if (!up) return;
+      if (!usable()) return;
       try {
         await bounded(store.write(key, entry, ticket), 'write');
       } catch (err) {
@@ -185,7 +155,7 @@ export function guardStore(store: CacheStore, options: GuardOptions): GuardedSto
     async invalidate(tags) {
       if (closed || tags.length === 0) return;
       // Tried even while bypassing if the client is connected: another instance may be serving the entry.
-      if (up || store.ready) {
+      if (breaker.healthy || store.ready) {
         try {
           await bounded(store.invalidate(tags), 'invalidate');
           return;
@@ -198,14 +168,8 @@ export function guardStore(store: CacheStore, options: GuardOptions): GuardedSto
     async close() {
       if (closed) return;
       closed = true;
-      up = false;
-      if (probe !== undefined) clearInterval(probe);
-      probe = undefined;
+      breaker.close();
       await store.close();
     },
   };
-}
-
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

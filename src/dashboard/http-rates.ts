@@ -10,7 +10,7 @@
  * a bucket and is an estimate, like Prometheus' own histogram_quantile.
  */
 import type { Registry } from 'prom-client';
-import { diffCounts, quantileOfBuckets } from './quantile.ts';
+import { diffCounts, interpolatedQuantile } from '../stats/quantiles.ts';
 
 export const HTTP_DURATION_METRIC = 'holdfast_http_request_duration_seconds';
 
@@ -128,9 +128,9 @@ function compare(current: Reading, previous: Reading | undefined): HttpInterval 
     if (route === undefined) byRoute.set(series.route, (route = []));
     addInto(route, perBucket);
   }
-  result.p99Ms = roundMs(quantileOfBuckets(current.boundsMs, overall, 0.99));
+  result.p99Ms = roundMs(interpolatedQuantile(current.boundsMs, overall, 0.99));
   result.routes = [...byRoute]
-    .map(([route, counts]) => ({ route, requests: sum(counts), p99Ms: roundMs(quantileOfBuckets(current.boundsMs, counts, 0.99)) }))
+    .map(([route, counts]) => ({ route, requests: sum(counts), p99Ms: roundMs(interpolatedQuantile(current.boundsMs, counts, 0.99)) }))
     .sort((a, b) => b.requests - a.requests || a.route.localeCompare(b.route))
     .slice(0, MAX_ROUTES);
   return result;

@@ -16,7 +16,7 @@ import type { RateLimitStats } from '../guards/rate-limit/index.ts';
 import type { QueryProfiler } from '../profiler/profiler.ts';
 import { overallState, type DashboardFrame, type SlowQueryRow } from './frame.ts';
 import { createHttpRates } from './http-rates.ts';
-import { diffCounts, quantileOfBuckets } from './quantile.ts';
+import { diffCounts, interpolatedQuantile } from '../stats/quantiles.ts';
 
 /** What a frame is built from; every member is read, never written. */
 export interface DashboardSources {
@@ -71,7 +71,7 @@ export function createFrameSampler(sources: DashboardSources, options: { now?: (
       const timeouts = base === undefined ? 0 : Math.max(0, counters.timeouts - base.timeouts);
       const hits = base === undefined ? 0 : Math.max(0, counters.hits - base.hits);
       const misses = base === undefined ? 0 : Math.max(0, counters.misses - base.misses);
-      const acquireP99 = base === undefined ? undefined : quantileOfBuckets(acquire.bounds, diffCounts(acquire.counts, base.acquireCounts), 0.99);
+      const acquireP99 = base === undefined ? undefined : interpolatedQuantile(acquire.bounds, diffCounts(acquire.counts, base.acquireCounts), 0.99);
 
       const p = pressure.snapshot();
       const t = pressure.thresholds();

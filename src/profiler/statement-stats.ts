@@ -196,7 +196,7 @@ function snapshot(e: Entry): StatementSnapshot {
     rows: e.rows,
     totalMs: round(e.durations.sum),
     meanMs: round(e.durations.mean),
-    p95Ms: round(e.durations.percentile(0.95)),
+    p95Ms: round(e.durations.percentileUpperBound(0.95)),
     maxMs: round(e.durations.max),
     wait: { totalMs: round(e.waitTotalMs), meanMs: round(calls === 0 ? 0 : e.waitTotalMs / calls), maxMs: round(e.waitMaxMs) },
     slowCalls: e.slowCalls,

@@ -5,12 +5,14 @@
  * profiler record on the hot path and also need percentiles in-process
  * (health, /admin/queries); prom-client's histogram has no percentile read
  * and the exporter copies these buckets into it at scrape time instead.
+ * Percentiles are read as bucket upper bounds (see quantiles.ts).
  *
  * @example
  * const h = new Histogram();
  * h.record(3.2);
- * h.percentile(0.99); // upper bound of the bucket holding the 99th percentile
+ * h.percentileUpperBound(0.99); // upper bound of the bucket holding the 99th percentile
  */
+import { upperBoundQuantile } from './quantiles.ts';
 
 /** Bucket upper bounds in milliseconds, roughly ×2 apart from 50 µs to 60 s. */
 export const DEFAULT_BUCKETS_MS: readonly number[] = [
@@ -67,17 +69,10 @@ export class Histogram {
 
   /**
    * The upper bound of the bucket that holds quantile `q` (0..1), capped at
-   * the largest value seen; 0 when empty.
+   * the largest value seen; 0 when empty. Never below the true percentile.
    */
-  percentile(q: number): number {
-    if (this.#count === 0) return 0;
-    const rank = Math.max(1, Math.ceil(q * this.#count));
-    let seen = 0;
-    for (let i = 0; i < this.#counts.length; i++) {
-      seen += this.#counts[i]!;
-      if (seen >= rank) return Math.min(this.bounds[i] ?? this.#max, this.#max);
-    }
-    return this.#max;
+  percentileUpperBound(q: number): number {
+    return upperBoundQuantile(this.bounds, this.#counts, q, this.#max);
   }
 
   snapshot(): HistogramSnapshot {

@@ -9,7 +9,7 @@ import { readCookie, sessionCookie } from '../../src/dashboard/cookies.ts';
 import { createDashboardFeed } from '../../src/dashboard/feed.ts';
 import { overallState, type DashboardFrame } from '../../src/dashboard/frame.ts';
 import { createHttpRates, HTTP_DURATION_METRIC } from '../../src/dashboard/http-rates.ts';
-import { diffCounts, quantileOfBuckets } from '../../src/dashboard/quantile.ts';
+import { diffCounts, interpolatedQuantile } from '../../src/stats/quantiles.ts';
 import type { DashboardSources, FrameSampler } from '../../src/dashboard/sampler.ts';
 import { createSessionKeeper, SESSION_TTL_MS } from '../../src/dashboard/session.ts';
 
@@ -63,14 +63,14 @@ describe('the session cookie', () => {
 
 describe('interval percentiles', () => {
   it('interpolates within the bucket, as histogram_quantile does', () => {
-    expect(quantileOfBuckets([1, 2, 5], [0, 10, 0, 0], 0.5)).toBe(1.5);
-    expect(quantileOfBuckets([1, 2, 5], [100, 0, 0, 0], 0.99)).toBeCloseTo(0.99);
-    expect(quantileOfBuckets([1, 2, 5], [98, 0, 2, 0], 0.99)).toBeCloseTo(3.5);
+    expect(interpolatedQuantile([1, 2, 5], [0, 10, 0, 0], 0.5)).toBe(1.5);
+    expect(interpolatedQuantile([1, 2, 5], [100, 0, 0, 0], 0.99)).toBeCloseTo(0.99);
+    expect(interpolatedQuantile([1, 2, 5], [98, 0, 2, 0], 0.99)).toBeCloseTo(3.5);
   });
 
   it('reads the +Inf bucket as the largest bound, and nothing as undefined', () => {
-    expect(quantileOfBuckets([1, 2, 5], [0, 0, 0, 3], 0.99)).toBe(5);
-    expect(quantileOfBuckets([1, 2, 5], [0, 0, 0, 0], 0.99)).toBeUndefined();
+    expect(interpolatedQuantile([1, 2, 5], [0, 0, 0, 3], 0.99)).toBe(5);
+    expect(interpolatedQuantile([1, 2, 5], [0, 0, 0, 0], 0.99)).toBeUndefined();
   });
 
   it('diffs counters without going negative', () => {

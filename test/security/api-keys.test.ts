@@ -156,4 +156,31 @@ describe('rate limiting on the verified identity', () => {
     await postJson(`${app.baseUrl}/api/orders`, order, { 'x-forwarded-for': '198.51.100.2', ...bearer(KEYS.writer) });
     expectProblem(await postJson(`${app.baseUrl}/api/orders`, order, { 'x-forwarded-for': '198.51.100.3', ...bearer(KEYS.writer) }), 429, 'RATE_LIMITED');
   });
+
+  it('reads a key with punctuation (!#$) the same way for API_KEYS and RATE_LIMIT_ALLOW: authenticated and never limited', async () => {
+    const partner = 'pk_live!#$%&*+/=?^`{|}~0123';
+    const app = await startTestApp({
+      env: {
+        API_KEYS: `${API_KEYS_ENV},partner:${partner}:write`,
+        RATE_LIMIT_ALLOW: partner,
+        RATE_LIMIT_ENABLED: 'true',
+        RATE_LIMIT_MAX: '2',
+        RATE_LIMIT_WRITE_MAX: '1',
+        TRUST_PROXY: 'true',
+      },
+    });
+    apps.push(app);
+    const store = await smallStore(app.pool);
+    const order = { customerId: store.customerId, items: [{ productId: store.productIds[0], quantity: 1 }] };
+    const from = { 'x-forwarded-for': '203.0.113.30', ...bearer(partner) };
+    for (let i = 0; i < 3; i++) {
+      const res = await postJson(`${app.baseUrl}/api/orders`, order, from);
+      expect(res.status, res.text).toBe(201);
+      expect(res.headers.get('ratelimit')).toBeNull();
+    }
+    for (let i = 0; i < 4; i++) expect((await request(`${app.baseUrl}/api/products`, { headers: from })).status).toBe(200);
+    // The same address without the key is limited as usual.
+    expect((await postJson(`${app.baseUrl}/api/orders`, order, { 'x-forwarded-for': '203.0.113.30' })).status).toBe(401);
+    expect((await postJson(`${app.baseUrl}/api/orders`, order, { 'x-forwarded-for': '203.0.113.30' })).status).toBe(429);
+  });
 });

@@ -3,12 +3,15 @@
  * network (CIDR, IPv4 or IPv6) or by API key.
  *
  * An entry whose text before any `/` is an IP address is an address or a
- * network; anything else is an API key (keys may contain `/`). A network
- * with a bad prefix length is an error at start rather than a silently
- * ignored entry. Networks are matched by Node's `BlockList`; keys are kept
- * only as hashes (see api-key.ts).
+ * network; anything else is an API key (keys may contain `/` and any other
+ * visible character, as in API_KEYS). A network with a bad prefix length,
+ * or a key no `Authorization: Bearer` value could carry (a space, say), is
+ * an error at start rather than a silently ignored entry. Networks are
+ * matched by Node's `BlockList`; keys are kept only as hashes (see
+ * api-key.ts).
  */
 import { BlockList } from 'node:net';
+import { isBearerCredential } from '../../http/auth/bearer.ts';
 import { hashApiKey } from './api-key.ts';
 import { parseIp, type ParsedIp } from './ip.ts';
 
@@ -29,10 +32,12 @@ export function createAllowList(entries: readonly string[]): AllowList {
   const networks = new BlockList();
   const keyHashes = new Set<string>();
   let hasNetworks = false;
-  for (const entry of entries) {
+  for (const [index, entry] of entries.entries()) {
     const slash = entry.indexOf('/');
     const ip = parseIp(slash === -1 ? entry : entry.slice(0, slash));
     if (ip === undefined) {
+      // The entry itself is a secret: say where, never what.
+      if (!isBearerCredential(entry)) throw new Error(`RATE_LIMIT_ALLOW entry ${index + 1} is neither an address nor an API key: keys are visible ASCII characters only`);
       keyHashes.add(hashApiKey(entry));
       continue;
     }

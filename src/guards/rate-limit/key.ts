@@ -9,7 +9,8 @@
  * value that did not verify counts against the address, so made-up keys do
  * not buy fresh quotas (see docs/RATE-LIMITING.md).
  */
-import { bearerToken, hashApiKey } from './api-key.ts';
+import { bearerToken } from '../../http/auth/bearer.ts';
+import { hashApiKey } from './api-key.ts';
 import type { AllowList } from './allow-list.ts';
 import { clientOfIp, parseIp } from './ip.ts';
 

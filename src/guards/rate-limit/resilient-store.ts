@@ -2,15 +2,18 @@
  * Redis when it answers, memory when it does not: the store that keeps rate
  * limiting on (and requests flowing) through a Redis outage.
  *
- * A Redis error or timeout turns that decision, and every later one, into an
- * in-memory decision, with one warning for the transition rather than one
- * per request. While degraded, requests do not touch Redis at all (a hung
- * Redis would otherwise cost each of them the full timeout); a background
- * probe runs the real script every `probeIntervalMs` and, once it succeeds,
- * switches back with one info line. During the outage each instance limits
- * on its own, so N instances admit up to N times the limit: a softer limit
- * for a while, never an outage of the API.
+ * The degrade–probe–recover cycle is the shared Redis breaker
+ * (src/redis/fallback.ts): a Redis error or timeout turns that decision, and
+ * every later one, into an in-memory decision without touching Redis, with
+ * one warning; a background probe runs the real script (not PING, so a
+ * Redis that answers but cannot write does not count as back) and, once it
+ * succeeds, switches back with one info line. What is the limiter's own:
+ * the memory store is cleared on recovery, its counts being stale once Redis
+ * decides again, and fallback decisions are counted. During the outage each
+ * instance limits on its own, so N instances admit up to N times the limit:
+ * a softer limit for a while, never an outage of the API.
  */
+import { createRedisFallback } from '../../redis/fallback.ts';
 import type { Decision, Policy } from './gcra.ts';
 import type { RateLimitLogger } from './store.ts';
 
@@ -32,40 +35,19 @@ export interface ResilientStoreOptions {
  * store.close();
  */
 export function createResilientStore(options: ResilientStoreOptions) {
-  const { primary, fallback, logger } = options;
-  const probeIntervalMs = options.probeIntervalMs ?? 1000;
-  const context = options.logContext ?? (() => ({}));
-  let degraded = false;
-  let closed = false;
+  const { primary, fallback } = options;
   let fallbackDecisions = 0;
-  let probeTimer: NodeJS.Timeout | undefined;
-
-  function degrade(err: unknown): void {
-    if (degraded || closed) return;
-    degraded = true;
-    logger.warn(
-      { ...context(), reason: err instanceof Error ? err.message : String(err) },
-      'Redis unavailable for rate limiting: limiting in memory on this instance until it answers again',
-    );
-    scheduleProbe();
-  }
-
-  function scheduleProbe(): void {
-    probeTimer = setTimeout(() => {
-      primary.probe().then(recover, () => {
-        if (!closed) scheduleProbe();
-      });
-    }, probeIntervalMs);
-    probeTimer.unref();
-  }
-
-  function recover(): void {
-    if (closed || !degraded) return;
-    degraded = false;
-    // What memory counted during the outage is stale once Redis decides again.
-    fallback.clear();
-    logger.info({ ...context() }, 'Redis answers again: rate limiting is shared across instances again');
-  }
+  const breaker = createRedisFallback({
+    logger: options.logger,
+    probeIntervalMs: options.probeIntervalMs ?? 1000,
+    probe: () => primary.probe(),
+    onRecover: () => fallback.clear(),
+    context: options.logContext,
+    messages: {
+      unavailable: 'Redis unavailable for rate limiting: limiting in memory on this instance until it answers again',
+      recovered: 'Redis answers again: rate limiting is shared across instances again',
+    },
+  });
 
   function decideInMemory(key: string, policy: Policy): Decision {
     fallbackDecisions += 1;
@@ -73,29 +55,24 @@ export function createResilientStore(options: ResilientStoreOptions) {
   }
 
   function take(key: string, policy: Policy): Decision | Promise<Decision> {
-    if (degraded) return decideInMemory(key, policy);
-    return primary.take(key, policy).catch((err: unknown) => {
-      degrade(err);
-      return decideInMemory(key, policy);
-    });
+    return breaker.run(
+      () => primary.take(key, policy),
+      () => decideInMemory(key, policy),
+      'take',
+    );
   }
 
   /** One probe at start, so the first requests already use the right store. */
   async function start(): Promise<void> {
-    await primary.probe().catch(degrade);
-  }
-
-  function close(): void {
-    closed = true;
-    clearTimeout(probeTimer);
+    await primary.probe().catch((err: unknown) => breaker.fail(err, 'start'));
   }
 
   return {
     take,
     start,
-    close,
+    close: () => breaker.close(),
     get mode(): 'redis' | 'fallback' {
-      return degraded ? 'fallback' : 'redis';
+      return breaker.healthy ? 'redis' : 'fallback';
     },
     get fallbackDecisions(): number {
       return fallbackDecisions;

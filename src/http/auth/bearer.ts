@@ -1,5 +1,12 @@
 /**
- * Bearer-token checking for operator routes, in constant time.
+ * The one reading of `Authorization: Bearer <credential>` (operator tokens,
+ * API_KEYS, and API keys in RATE_LIMIT_ALLOW), and bearer-token checking
+ * for operator routes, in constant time.
+ *
+ * The credential is one run of visible ASCII characters (RFC 5234 VCHAR),
+ * not only RFC 6750's b64token: API_KEYS accepts every visible character
+ * but its separators (`,` and `:`), so a narrower reading here would
+ * accept a key in config that no request could ever present.
  *
  * Both sides are hashed to SHA-256 before `timingSafeEqual`, so neither the
  * token's content nor its length shows in how long a wrong guess takes
@@ -13,9 +20,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 
 // RFC 7235: the scheme is case-insensitive and followed by one or more spaces.
-// The credential is any run of visible characters, not only RFC 6750's
-// b64token: API_KEYS and the operator tokens allow every visible character.
-const BEARER = /^Bearer +(\S+) *$/i;
+const CREDENTIAL = /^[\x21-\x7e]+$/;
+const BEARER = /^Bearer +([\x21-\x7e]+) *$/i;
 
 function digest(value: string): Buffer {
   return createHash('sha256').update(value, 'utf8').digest();
@@ -32,6 +38,18 @@ function digest(value: string): Buffer {
 export function bearerToken(authorization: string | undefined): string | undefined {
   if (authorization === undefined) return undefined;
   return BEARER.exec(authorization)?.[1];
+}
+
+/**
+ * Whether `value` could be presented as a bearer credential at all, e.g. to
+ * refuse at start an allow-list entry that no request could ever match.
+ *
+ * @example
+ * isBearerCredential('k!#$0123'); // true
+ * isBearerCredential('two words'); // false
+ */
+export function isBearerCredential(value: string): boolean {
+  return CREDENTIAL.test(value);
 }
 
 /**

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createAllowList } from '../../../src/guards/rate-limit/allow-list.ts';
-import { bearerToken } from '../../../src/guards/rate-limit/api-key.ts';
+import { bearerToken } from '../../../src/http/auth/bearer.ts';
+import { hashApiKey } from '../../../src/guards/rate-limit/api-key.ts';
 import { clientOfIp, parseIp } from '../../../src/guards/rate-limit/ip.ts';
 import { createKeyer } from '../../../src/guards/rate-limit/key.ts';
 
@@ -88,6 +89,20 @@ describe('RATE_LIMIT_ALLOW', () => {
     expect(allowed('203.0.113.7', 'Bearer internal-key2')).toBe(false);
     // An allowed address is never limited, whatever key it sends.
     expect(allowed('10.0.0.1', 'Bearer anything')).toBe(true);
+  });
+
+  it('exempts a key with any visible character, read from the header as API_KEYS reads it', () => {
+    const punctuated = createKeyer(createAllowList(['pk!#$%&*+/=?^`{|}~0123']));
+    expect(punctuated({ ip: '203.0.113.7', headers: { authorization: 'Bearer pk!#$%&*+/=?^`{|}~0123' } })).toBeUndefined();
+    expect(punctuated({ ip: '203.0.113.7', headers: { authorization: 'Bearer pk!#$%&*+/=?^`{|}~0124' } })).toBe('ip:203.0.113.7');
+    expect(bearerToken('Bearer pk!#$0123')).toBe('pk!#$0123');
+  });
+
+  it('refuses at start a key entry no request could present, without echoing it', () => {
+    expect(() => createAllowList(['10.0.0.0/8', 'secret with space'])).toThrow(/RATE_LIMIT_ALLOW entry 2 is neither an address nor an API key/);
+    expect(() => createAllowList(['secret with space'])).not.toThrow(/secret/);
+    expect(() => createAllowList(['clé-secrète'])).toThrow(/entry 1/);
+    expect(createAllowList(['k!#$']).allowsKeyHash(hashApiKey('k!#$'))).toBe(true);
   });
 
   it('refuses a network with a bad prefix at start', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bearerCheck, bearerToken } from '../../../src/http/auth/bearer.ts';
+import { bearerCheck, bearerToken, isBearerCredential } from '../../../src/http/auth/bearer.ts';
 
 describe('bearerCheck', () => {
   it('accepts exactly `Bearer <token>`', () => {
@@ -23,5 +23,18 @@ describe('bearerToken', () => {
     expect(bearerToken('Bearer ')).toBeUndefined();
     expect(bearerToken('Basic abc')).toBeUndefined();
     expect(bearerToken(undefined)).toBeUndefined();
+  });
+});
+
+describe('isBearerCredential', () => {
+  it('is true exactly for what bearerToken can return: visible ASCII, no space', () => {
+    for (const ok of ['abc-._~+/=', 'k!#$%&*', '"quoted"', ',:;<>@[]\\']) {
+      expect(isBearerCredential(ok), ok).toBe(true);
+      expect(bearerToken(`Bearer ${ok}`), ok).toBe(ok);
+    }
+    for (const bad of ['', 'a b', 'tab\there', 'clé', 'non\u00a0breaking']) {
+      expect(isBearerCredential(bad), bad).toBe(false);
+      expect(bearerToken(`Bearer ${bad}`), bad).toBeUndefined();
+    }
   });
 });
