@@ -155,6 +155,7 @@ describe('startEmbeddedPostgres', () => {
 
 describe('startEmbeddedPostgres in a process of its own', () => {
   const embeddedModule = fileURLToPath(new URL('../../../src/db/embedded/postgres.ts', import.meta.url));
+  const loggerModule = fileURLToPath(new URL('../../../src/log/logger.ts', import.meta.url));
 
   /** Runs `body` in a fresh Node process with `start` bound to this file's data directory. */
   async function runChild(body: string): Promise<{ code: number; stdout: string }> {
@@ -162,7 +163,7 @@ describe('startEmbeddedPostgres in a process of its own', () => {
     await writeFile(
       script,
       `import { startEmbeddedPostgres } from ${JSON.stringify(embeddedModule)};
-       import { createLogger } from ${JSON.stringify(embeddedModule.replace(/db[/\\]embedded\.ts$/, 'log/logger.ts'))};
+       import { createLogger } from ${JSON.stringify(loggerModule)};
        const start = () => startEmbeddedPostgres({ dataDir: ${JSON.stringify(dataDir)}, port: ${port}, logger: createLogger('silent') });
        ${body}`,
     );
