@@ -179,9 +179,9 @@ export function createPressureMonitor(settings: PressureMonitorSettings, options
   /**
    * Everything a snapshot reads changes only in `tick` (state, reasons, the
    * sample, the leak verdict), so it is built once per sample rather than
-   * on every read: GET /api/health reads it per request, at ~20k req/s, and
-   * rebuilding it (an ISO date, a copied array, six roundings) was the
-   * biggest cost of that route after the socket write. Frozen, because every
+   * on every read: GET /api/health reads it per request, and rebuilding it
+   * (an ISO date, a copied array, six roundings) was the biggest cost of that
+   * route after the socket write (docs/BENCHMARKS.md). Frozen, because every
    * reader shares the one object.
    */
   let current: PressureSnapshot | undefined;

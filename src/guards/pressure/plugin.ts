@@ -3,7 +3,7 @@
  * request except the operational routes is refused with `503 OVERLOADED`
  * and `Retry-After` before any routing work, body parsing or database call.
  *
- * It runs on every request of a service that must do ~16k req/s, so when
+ * It runs on every request of the service's hottest routes, so when
  * not critical its whole cost is one boolean read (a callback hook: no
  * promise per request). Exemptions are by path, not per-route config, so a
  * route added later is shed by default and only operations routes are let
