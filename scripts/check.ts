@@ -10,12 +10,14 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { backgroundContext } from '../src/context/context.ts';
 import { ConfigError, loadConfig, readEnvironment, type Config } from '../src/config/index.ts';
 import { startEmbeddedPostgres } from '../src/db/embedded/postgres.ts';
 import { createPool } from '../src/db/pool/pool.ts';
 import { createLogger } from '../src/log/logger.ts';
 
 const env = readEnvironment();
+const CHECK = backgroundContext('pool check');
 
 if (process.argv.includes('--print-pool-config')) {
   // Child mode for the override check: print what this environment resolves to.
@@ -73,12 +75,12 @@ async function main(): Promise<void> {
   try {
     await pool.start();
     check(pool.size === p.min, `pool initialized with ${pool.size} connections`, `expected DB_POOL_MIN = ${p.min}`);
-    const leases = await Promise.all(Array.from({ length: p.max }, () => pool.acquire()));
+    const leases = await Promise.all(Array.from({ length: p.max }, () => pool.acquire(CHECK)));
     check(pool.size === p.max && pool.active === p.max, `acquired ${leases.length} connections concurrently`, `size ${pool.size}, max ${p.max}`);
     const answers = await Promise.all(leases.map((l) => l.query<{ one: number }>({ text: 'select 1 as one' })));
     check(answers.every((a) => a.rows[0]?.one === 1), `every one of the ${p.max} connections answers a query`);
     if (p.getMode === 'wait' && p.queueMax > 0) {
-      const extra = pool.acquire();
+      const extra = pool.acquire(CHECK);
       await new Promise((r) => setTimeout(r, 50));
       check(pool.waiting === 1 && pool.size === p.max, 'one request beyond max queues instead of failing', `waiting ${pool.waiting}`);
       leases.pop()!.release();

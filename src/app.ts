@@ -18,6 +18,7 @@ import { createQueryCache, type QueryCache } from './cache/query-cache.ts';
 import { batchMetrics } from './store/batch/metrics.ts';
 import { createVegasLimit } from './db/pool/adaptive-limit.ts';
 import { createPool, type ConnectionPool, type QueryEvent } from './db/pool/pool.ts';
+import { backgroundContext } from './context/context.ts';
 import { READ } from './db/types.ts';
 import { createPressureMonitor, type PressureMonitor } from './guards/pressure/monitor.ts';
 import { pressureMetrics } from './guards/pressure/metrics.ts';
@@ -183,6 +184,7 @@ export async function prepareConfiguredDatabase(config: Config, logger: Logger, 
 async function warnIfStatementTimeoutLost(pool: ConnectionPool, configuredMs: number, logger: Logger): Promise<void> {
   try {
     const { rows } = await pool.query<{ ms: number }>(
+      backgroundContext('statement timeout check'),
       unprofiled({ text: "SELECT setting::int AS ms FROM pg_settings WHERE name = 'statement_timeout'" }),
       READ,
     );

@@ -105,8 +105,8 @@ async function main(): Promise<void> {
   // Unfiltered, every filter is undefined: the route signs over { category, q }.
   const cursor = createCursorCodec(values.secret).encode('products', { category: undefined, q: undefined }, toTimeKey(after));
 
-  const first = await captureStatement((db) => createProductStore(db).list({ limit }));
-  const deep = await captureStatement((db) => createProductStore(db).list({ limit, after }));
+  const first = await captureStatement((db, ctx) => createProductStore(db).list(ctx, { limit }));
+  const deep = await captureStatement((db, ctx) => createProductStore(db).list(ctx, { limit, after }));
   const keyset: Variant[] = [
     { name: 'keyset as shipped, page 1', text: first.text, values: first.values ?? [] },
     { name: `keyset as shipped, page ${page}`, text: deep.text, values: deep.values ?? [] },

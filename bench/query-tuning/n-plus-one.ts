@@ -17,6 +17,7 @@
  */
 import { createServer, type ServerResponse } from 'node:http';
 import pg from 'pg';
+import { backgroundContext, type Context } from '../../src/context/context.ts';
 import type { Queryable, Rows, Statement } from '../../src/db/types.ts';
 import { createCustomerStore } from '../../src/store/customers.ts';
 import type { Order } from '../../src/store/orders.ts';
@@ -41,6 +42,9 @@ const LINES = {
 
 const EXISTS = { name: 'naive-customer-exists', text: 'SELECT 1 FROM customers WHERE id = $1' };
 
+/** This bench's requests keep their own tally (below), so their statements are charged to no account. */
+const BENCH = backgroundContext('n-plus-one bench');
+
 /** Counts and times one request's statements, for Server-Timing. */
 interface Tally {
   queries: number;
@@ -49,7 +53,7 @@ interface Tally {
 
 function counted(pool: pg.Pool, tally: Tally): Queryable {
   return {
-    async query<R extends pg.QueryResultRow>(statement: Statement): Promise<Rows<R>> {
+    async query<R extends pg.QueryResultRow>(_ctx: Context, statement: Statement): Promise<Rows<R>> {
       const started = performance.now();
       try {
         const result = await pool.query<R>({ name: statement.name, text: statement.text, values: statement.values ? [...statement.values] : [] });
@@ -66,17 +70,17 @@ function counted(pool: pg.Pool, tally: Tally): Queryable {
  * The 1 + N way: the page, then each order's lines on their own.
  *
  * @example
- * const page = await naiveListOrders(db, 7, 20); // 21 statements for a full page
+ * const page = await naiveListOrders(ctx, db, 7, 20); // 21 statements for a full page
  */
-export async function naiveListOrders(db: Queryable, customerId: number, limit: number): Promise<Order[] | undefined> {
-  const page = await db.query<{ id: string; customer_id: string; total_cents: string; created_at: string }>({
+export async function naiveListOrders(ctx: Context, db: Queryable, customerId: number, limit: number): Promise<Order[] | undefined> {
+  const page = await db.query<{ id: string; customer_id: string; total_cents: string; created_at: string }>(ctx, {
     ...PAGE,
     values: [customerId, KEYSET_START.createdAt, KEYSET_START.id, limit],
   });
-  if (page.rows.length === 0 && (await db.query({ ...EXISTS, values: [customerId] })).rowCount === 0) return undefined;
+  if (page.rows.length === 0 && (await db.query(ctx, { ...EXISTS, values: [customerId] })).rowCount === 0) return undefined;
   const orders: Order[] = [];
   for (const row of page.rows) {
-    const lines = await db.query<{ product_id: string; name: string; quantity: number; unit_price_cents: number }>({
+    const lines = await db.query<{ product_id: string; name: string; quantity: number; unit_price_cents: number }>(ctx, {
       ...LINES,
       values: [row.id],
     });
@@ -114,9 +118,9 @@ async function main(): Promise<void> {
     const db = counted(pool, tally);
     const work =
       way === 'naive'
-        ? naiveListOrders(db, Number(id), limit)
+        ? naiveListOrders(BENCH, db, Number(id), limit)
         : createCustomerStore(db)
-            .listOrders(Number(id), { limit })
+            .listOrders(BENCH, Number(id), { limit })
             .then((page) => page?.items);
     work.then(
       (items) => (items === undefined ? send(res, 404, { error: 'no such customer' }, tally) : send(res, 200, { items }, tally)),

@@ -55,7 +55,7 @@ async function main(): Promise<void> {
   }
   const days = Number(values.days);
   const limit = Number(values.limit);
-  const after = await captureStatement((db) => createReportStore(db).topProducts({ days, limit }));
+  const after = await captureStatement((db, ctx) => createReportStore(db).topProducts(ctx, { days, limit }));
   const variants: Variant[] = [
     { name: 'before (ranked ⋈ products, revenue in the aggregate)', text: BEFORE, values: [null, days, null, null, limit + 1] },
     { name: 'after (rank on units, then decorate the page)', text: after.text, values: after.values ?? [] },

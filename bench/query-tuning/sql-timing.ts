@@ -10,6 +10,7 @@
  * happened to be running. The first rounds are warm-up and are discarded.
  */
 import pg from 'pg';
+import { backgroundContext, type Context } from '../../src/context/context.ts';
 import type { Queryable, Rows, Statement } from '../../src/db/types.ts';
 
 /**
@@ -118,17 +119,17 @@ export function timingTable(timings: readonly Timing[]): string {
  * the store changes.
  *
  * @example
- * const statement = await captureStatement((db) => createProductStore(db).list({ limit: 20 }));
+ * const statement = await captureStatement((db, ctx) => createProductStore(db).list(ctx, { limit: 20 }));
  */
-export async function captureStatement(use: (db: Queryable) => Promise<unknown>): Promise<Statement> {
+export async function captureStatement(use: (db: Queryable, ctx: Context) => Promise<unknown>): Promise<Statement> {
   let seen: Statement | undefined;
   const recorder: Queryable = {
-    query: async <R extends pg.QueryResultRow>(statement: Statement): Promise<Rows<R>> => {
+    query: async <R extends pg.QueryResultRow>(_ctx: Context, statement: Statement): Promise<Rows<R>> => {
       seen ??= statement;
       return { rows: [], rowCount: 0 };
     },
   };
-  await use(recorder);
+  await use(recorder, backgroundContext('statement capture'));
   if (seen === undefined) throw new Error('the store sent no statement');
   return seen;
 }

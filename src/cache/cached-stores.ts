@@ -21,15 +21,15 @@ type Ttl = CacheSettings['ttl'];
 /** Product by id and product-list pages, each with its own TTL. */
 export function cachedProductStore(store: ProductStore, cache: QueryCache, ttl: Ttl): ProductStore {
   return {
-    // A miss is charged to the request that ran the query; callers that
-    // joined it in flight, or hit, are charged nothing.
-    get: function getCached(id, account) {
+    // A miss is charged to the request (ctx) that ran the query; callers
+    // that joined it in flight, or hit, are charged nothing.
+    get: function getCached(ctx, id) {
       const { key, tags } = productEntry(id);
-      return cache.wrap(key, { ttlMs: ttl.productS * 1000, tags }, () => store.get(id, account));
+      return cache.wrap(key, { ttlMs: ttl.productS * 1000, tags }, () => store.get(ctx, id));
     },
-    list: function listCached(options) {
+    list: function listCached(ctx, options) {
       const { key, tags } = productListEntry(options);
-      return cache.wrap(key, { ttlMs: ttl.listS * 1000, tags }, () => store.list(options));
+      return cache.wrap(key, { ttlMs: ttl.listS * 1000, tags }, () => store.list(ctx, options));
     },
   };
 }
@@ -37,9 +37,9 @@ export function cachedProductStore(store: ProductStore, cache: QueryCache, ttl: 
 /** The top-products report: an aggregate, so served stale for a while during its refresh. */
 export function cachedReportStore(store: ReportStore, cache: QueryCache, ttl: Ttl): ReportStore {
   return {
-    topProducts: function topProductsCached(options) {
+    topProducts: function topProductsCached(ctx, options) {
       const { key, tags } = topProductsEntry(options);
-      return cache.wrap(key, { ttlMs: ttl.reportS * 1000, tags, staleMs: ttl.reportS * 500 }, () => store.topProducts(options));
+      return cache.wrap(key, { ttlMs: ttl.reportS * 1000, tags, staleMs: ttl.reportS * 500 }, () => store.topProducts(ctx, options));
     },
   };
 }
@@ -50,8 +50,8 @@ export function cachedReportStore(store: ReportStore, cache: QueryCache, ttl: Tt
  */
 export function invalidatingOrderStore(store: OrderStore, cache: QueryCache): OrderStore {
   return {
-    place: async function placeAndInvalidate(input, options) {
-      const placed = await store.place(input, options);
+    place: async function placeAndInvalidate(ctx, input, options) {
+      const placed = await store.place(ctx, input, options);
       if (!placed.replayed) await cache.invalidateTags(orderWriteTags(placed.order.items.map((item) => item.productId)));
       return placed;
     },

@@ -16,7 +16,7 @@
  * other instances' budgets if you count them there).
  */
 
-/** Anything that runs one statement: a `pg.Client`, or the pool. */
+/** Anything that runs one statement without a request context: a `pg.Client`. */
 export interface SettingsSource {
   query(statement: { text: string }): Promise<{ rows: unknown[] }>;
 }

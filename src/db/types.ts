@@ -1,4 +1,5 @@
 import type { QueryResultRow } from 'pg';
+import type { Context } from '../context/context.ts';
 
 /**
  * A statement to run. Give hot statements a `name`: the pool then prepares
@@ -18,13 +19,6 @@ export interface Rows<R extends QueryResultRow = QueryResultRow> {
   rowCount: number;
 }
 
-/**
- * Whom a statement is charged to: handed through the pool, untouched, to its
- * `onQuery` hook (the profiler's per-request accounting, src/profiler). Several
- * when one statement serves several requests (a batched read).
- */
-export type QueryAccount = object | readonly object[];
-
 export interface QueryOptions {
   /**
    * The statement has no side effects: if its connection breaks, the pool
@@ -32,25 +26,25 @@ export interface QueryOptions {
    * Inside a transaction it is ignored: the transaction as a whole failed.
    */
   idempotent?: boolean;
-  /** Charged with the statement; see {@link QueryAccount}. */
-  account?: QueryAccount | undefined;
-}
-
-/**
- * A read's options, charged to `account`.
- *
- * @example
- * await db.query(GET, readFor(account));
- */
-export function readFor(account: QueryAccount | undefined): QueryOptions {
-  return account === undefined ? READ : { idempotent: true, account };
 }
 
 /** Passed with every read, so a read survives one broken connection. */
 export const READ: Readonly<QueryOptions> = Object.freeze({ idempotent: true });
 
-/** Anything that runs statements: the pool itself, or one transaction. */
+/**
+ * Anything that runs statements for a context (src/context/context.ts): the
+ * pool hands `ctx` with each statement to its `onQuery` hook, where the
+ * profiler charges the accounts it carries.
+ *
+ * @example
+ * await db.query(ctx, { ...GET, values: [id] }, READ);
+ */
 export interface Queryable {
+  query<R extends QueryResultRow = QueryResultRow>(ctx: Context, statement: Statement, options?: QueryOptions): Promise<Rows<R>>;
+}
+
+/** One transaction (or leased connection), bound to the context it was opened for: its statements take no ctx. */
+export interface Transaction {
   query<R extends QueryResultRow = QueryResultRow>(statement: Statement, options?: QueryOptions): Promise<Rows<R>>;
 }
 
@@ -58,7 +52,11 @@ export interface Queryable {
 export interface Database extends Queryable {
   /**
    * Runs `fn` inside BEGIN/COMMIT on one connection, with ROLLBACK when it
-   * throws, and releases the connection on every path.
+   * throws, and releases the connection on every path. Every statement of
+   * the transaction, BEGIN and COMMIT included, runs under `ctx`.
+   *
+   * @example
+   * await db.transaction(ctx, async (tx) => { await tx.query({ text: 'update …' }); });
    */
-  transaction<T>(fn: (tx: Queryable) => Promise<T>, options?: { account?: QueryAccount | undefined }): Promise<T>;
+  transaction<T>(ctx: Context, fn: (tx: Transaction) => Promise<T>): Promise<T>;
 }

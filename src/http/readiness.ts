@@ -8,6 +8,7 @@
  * new one starts, so a hung database cannot pile up probe queries in the
  * pool's wait queue.
  */
+import { backgroundContext } from '../context/context.ts';
 import type { Queryable } from '../db/types.ts';
 
 export interface Readiness {
@@ -26,6 +27,8 @@ export interface ReadinessOptions {
 }
 
 const PROBE = { name: 'readiness-probe', text: 'SELECT 1' };
+/** One probe answers many requests (cached, shared), so it is charged to none of them. */
+const READINESS_PROBE = backgroundContext('readiness probe');
 
 /**
  * @example
@@ -40,7 +43,7 @@ export function createReadinessCheck(options: ReadinessOptions): () => Promise<R
 
   async function probe(): Promise<Readiness> {
     if (abandoned !== undefined) return { ready: false, reason: 'the previous database check has not finished' };
-    const query = db.query(PROBE, { idempotent: true });
+    const query = db.query(READINESS_PROBE, PROBE, { idempotent: true });
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(resolve, timeoutMs, 'timeout');

@@ -22,6 +22,7 @@
 import type {} from '@fastify/swagger'; // route schema `hide`
 import type { FastifyPluginAsync } from 'fastify';
 import type { Queryable } from '../db/types.ts';
+import { contextOf } from '../http/context.ts';
 import { AppError } from '../errors/app-error.ts';
 import { sendProblem } from '../http/problem.ts';
 import { bearerCheck } from '../http/auth/bearer.ts';
@@ -69,7 +70,7 @@ export function adminQueriesRoutes(deps: AdminQueriesDeps): FastifyPluginAsync {
           new AppError('VALIDATION_FAILED', `query.limit must be a whole number from 1 to ${MAX_LIMIT}`, { field: 'query.limit' }),
         );
       }
-      const report: QueriesReport = { ...profiler.report(limit), pgStatStatements: await readPgStatStatements(db, limit) };
+      const report: QueriesReport = { ...profiler.report(limit), pgStatStatements: await readPgStatStatements(contextOf(request), db, limit) };
       return reply.header('cache-control', 'no-store').type('application/json; charset=utf-8').send(report);
     });
   };

@@ -17,15 +17,15 @@
  *
  * @example
  * const detector = createNPlusOneDetector({ threshold: 5, logger });
- * detector.observe(ctx, fingerprint, 6); // logs and counts once for this request
+ * detector.observe(account, fingerprint, 6); // logs and counts once for this request
  */
 import type { Logger } from '../log/logger.ts';
 import type { Fingerprint } from './fingerprint.ts';
-import type { NPlusOneViolation, RequestQueries } from './request-context.ts';
+import type { NPlusOneViolation, QueryAccount } from './query-account.ts';
 
 export interface NPlusOneDetector {
   /** Called with the request's running count for `fingerprint`. */
-  observe(ctx: RequestQueries, fingerprint: Fingerprint, count: number): void;
+  observe(account: QueryAccount, fingerprint: Fingerprint, count: number): void;
   /** Requests × fingerprints reported since start. */
   readonly total: number;
   /** The most recent violations, oldest first. */
@@ -42,29 +42,29 @@ export function createNPlusOneDetector(options: { threshold: number; logger: Log
   const recent: NPlusOneViolation[] = [];
   let total = 0;
   return {
-    observe: function observeRun(ctx: RequestQueries, fingerprint: Fingerprint, count: number): void {
+    observe: function observeRun(account: QueryAccount, fingerprint: Fingerprint, count: number): void {
       if (count <= threshold || fingerprint.transactionControl) return;
-      const known = ctx.violations.get(fingerprint.id);
+      const known = account.violations.get(fingerprint.id);
       if (known !== undefined) {
         known.count = count;
         return;
       }
       const violation: NPlusOneViolation = {
         at: new Date().toISOString(),
-        requestId: ctx.requestId,
-        route: ctx.route,
+        requestId: account.requestId,
+        route: account.route,
         fingerprintId: fingerprint.id,
         fingerprint: fingerprint.text,
         count,
         threshold,
       };
-      ctx.violations.set(fingerprint.id, violation);
+      account.violations.set(fingerprint.id, violation);
       total++;
       recent.push(violation);
       if (recent.length > keep) recent.shift();
       logger.warn(
-        { nPlusOne: { fingerprintId: fingerprint.id, fingerprint: fingerprint.text, threshold }, requestId: ctx.requestId, route: ctx.route },
-        `N+1 query in ${ctx.route}: the same statement ran more than ${threshold} times in one request`,
+        { nPlusOne: { fingerprintId: fingerprint.id, fingerprint: fingerprint.text, threshold }, requestId: account.requestId, route: account.route },
+        `N+1 query in ${account.route}: the same statement ran more than ${threshold} times in one request`,
       );
     },
     get total() {

@@ -11,9 +11,10 @@
  * The reads are marked unprofiled so the page does not profile itself.
  *
  * @example
- * const pgss = await readPgStatStatements(pool, 20);
+ * const pgss = await readPgStatStatements(contextOf(request), pool, 20);
  * if (pgss.available) console.table(pgss.statements);
  */
+import type { Context } from '../context/context.ts';
 import type { Queryable } from '../db/types.ts';
 import { unprofiled } from './unprofiled.ts';
 
@@ -35,12 +36,13 @@ const MAX_QUERY_TEXT = 2000;
 
 /**
  * @example
- * await readPgStatStatements(pool, 20); // { available: false, reason: 'extension pg_stat_statements is not installed' }
+ * await readPgStatStatements(ctx, pool, 20); // { available: false, reason: 'extension pg_stat_statements is not installed' }
  */
-export async function readPgStatStatements(db: Queryable, limit: number): Promise<PgStatStatements> {
+export async function readPgStatStatements(ctx: Context, db: Queryable, limit: number): Promise<PgStatStatements> {
   let schema: string;
   try {
     const { rows } = await db.query<{ schema: string }>(
+      ctx,
       unprofiled({
         text: `SELECT n.nspname AS schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_stat_statements'`,
       }),
@@ -60,6 +62,7 @@ export async function readPgStatStatements(db: Queryable, limit: number): Promis
       max_ms: number;
       rows: string;
     }>(
+      ctx,
       unprofiled({
         text:
           `SELECT queryid::text AS queryid, query, calls, total_exec_time AS total_ms, mean_exec_time AS mean_ms, ` +

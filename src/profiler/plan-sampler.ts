@@ -27,6 +27,7 @@
  * job?.();                                                 // enqueue (after the response)
  */
 import { LRUCache } from 'lru-cache';
+import { backgroundContext } from '../context/context.ts';
 import { READ, type Queryable, type Statement } from '../db/types.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Fingerprint } from './fingerprint.ts';
@@ -69,6 +70,9 @@ export interface PlanSamplerOptions {
   maxTracked?: number;
 }
 
+/** Captures run off the request path, charged to no request. */
+const PLAN_SAMPLING = backgroundContext('plan sampling');
+
 /**
  * @example
  * createPlanSampler({ intervalS: config.profiler.explainIntervalS, logger, store: stats.setPlan });
@@ -104,7 +108,7 @@ export function createPlanSampler(options: PlanSamplerOptions): PlanSampler {
   async function capture(job: Job): Promise<void> {
     const statement = unprofiled({ text: `EXPLAIN (FORMAT JSON) ${job.statement.text}`, values: job.statement.values });
     try {
-      const { rows } = await db!.query<{ 'QUERY PLAN': unknown }>(statement, READ);
+      const { rows } = await db!.query<{ 'QUERY PLAN': unknown }>(PLAN_SAMPLING, statement, READ);
       const plan: CapturedPlan = {
         capturedAt: new Date().toISOString(),
         triggerMs: Math.round(job.triggerMs * 10) / 10,

@@ -21,12 +21,13 @@
  */
 import type { ProfilerSettings } from '../config/index.ts';
 import type { QueryEvent } from '../db/pool/pool.ts';
+import type { Context } from '../context/context.ts';
 import type { Queryable } from '../db/types.ts';
 import type { Logger } from '../log/logger.ts';
 import { createFingerprinter } from './fingerprint.ts';
 import { createNPlusOneDetector } from './n-plus-one.ts';
 import { createPlanSampler } from './plan-sampler.ts';
-import { requestsCharged, type NPlusOneViolation, type RequestQueries } from './request-context.ts';
+import type { NPlusOneViolation } from './query-account.ts';
 import { createSlowQueryLog } from './slow-log.ts';
 import { createStatementStats, type StatementSnapshot } from './statement-stats.ts';
 import { isUnprofiled } from './unprofiled.ts';
@@ -62,7 +63,7 @@ export interface QueryProfiler {
   /** The database plans are captured on (usually the pool itself). */
   attachDatabase(db: Queryable): void;
   /** Called by the HTTP plugin once a request's response is out: starts its deferred plan captures. */
-  requestFinished(ctx: RequestQueries): void;
+  requestFinished(ctx: Context): void;
   report(limit?: number): ProfilerReport;
   statement(id: string): StatementSnapshot | undefined;
   /** Resolves when no plan capture is queued or running. */
@@ -102,17 +103,17 @@ export function createQueryProfiler(options: QueryProfilerOptions): QueryProfile
       const fingerprint = fingerprints.of(event.statement.text);
       const failed = event.error !== undefined;
       stats.record(fingerprint, { durationMs: event.durationMs, waitMs: event.waitMs, rows: event.rowCount, failed });
-      const charged = requestsCharged(event.account);
-      for (const ctx of charged) {
-        ctx.queries++;
-        ctx.dbMs += event.durationMs;
-        ctx.waitMs += event.waitMs;
-        const count = (ctx.perFingerprint.get(fingerprint.id) ?? 0) + 1;
-        ctx.perFingerprint.set(fingerprint.id, count);
-        detector.observe(ctx, fingerprint, count);
+      const charged = event.ctx.accounts;
+      for (const account of charged) {
+        account.queries++;
+        account.dbMs += event.durationMs;
+        account.waitMs += event.waitMs;
+        const count = (account.perFingerprint.get(fingerprint.id) ?? 0) + 1;
+        account.perFingerprint.set(fingerprint.id, count);
+        detector.observe(account, fingerprint, count);
       }
       // The slow log names one request; a batched read's first is as good as any.
-      const ctx = charged[0];
+      const account = charged[0];
       if (event.durationMs > settings.slowQueryMs) {
         slow++;
         stats.markSlow(fingerprint.id);
@@ -123,12 +124,12 @@ export function createQueryProfiler(options: QueryProfilerOptions): QueryProfile
           waitMs: event.waitMs,
           rows: event.rowCount,
           error: event.error,
-          request: ctx,
+          request: account,
         });
         const capture = failed ? undefined : plans.offer(fingerprint, event.statement, event.durationMs);
         if (capture !== undefined) {
-          if (ctx === undefined || ctx.responded) capture();
-          else ctx.afterResponse.push(capture);
+          if (account === undefined || account.responded) capture();
+          else account.afterResponse.push(capture);
         }
       }
     } catch (err) {
@@ -145,9 +146,11 @@ export function createQueryProfiler(options: QueryProfilerOptions): QueryProfile
     attachDatabase: function attachDatabase(db: Queryable): void {
       plans.attach(db);
     },
-    requestFinished: function requestFinished(ctx: RequestQueries): void {
-      ctx.responded = true;
-      for (const capture of ctx.afterResponse.splice(0)) capture();
+    requestFinished: function requestFinished(ctx: Context): void {
+      for (const account of ctx.accounts) {
+        account.responded = true;
+        for (const capture of account.afterResponse.splice(0)) capture();
+      }
     },
     report: function report(limit = 50): ProfilerReport {
       return {

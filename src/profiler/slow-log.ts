@@ -15,12 +15,12 @@
  *
  * @example
  * const slowLog = createSlowQueryLog({ logger, thresholdMs: 100 });
- * slowLog.write({ fingerprint, durationMs: 312, waitMs: 0.4, rows: 1, statement, request: ctx });
+ * slowLog.write({ fingerprint, durationMs: 312, waitMs: 0.4, rows: 1, statement, request: account });
  */
 import type { Statement } from '../db/types.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Fingerprint } from './fingerprint.ts';
-import type { RequestQueries } from './request-context.ts';
+import type { QueryAccount } from './query-account.ts';
 
 /** Types listed per slow line at most; the count is always exact. */
 const MAX_PARAM_TYPES = 20;
@@ -57,7 +57,8 @@ export interface SlowQuery {
   waitMs: number;
   rows: number;
   error?: unknown;
-  request: RequestQueries | undefined;
+  /** The account of the request charged first, if any. */
+  request: QueryAccount | undefined;
 }
 
 export interface SlowQueryLog {

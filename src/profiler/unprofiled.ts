@@ -9,7 +9,7 @@
  * them, and costs nothing once they are collected.
  *
  * @example
- * await pool.query(unprofiled({ text: 'EXPLAIN (FORMAT JSON) select 1' }));
+ * await pool.query(ctx, unprofiled({ text: 'EXPLAIN (FORMAT JSON) select 1' }));
  */
 import type { Statement } from '../db/types.ts';
 

@@ -8,7 +8,8 @@
  * The customer is looked up only when the page is empty: an order proves its
  * customer exists, so a non-empty page needs no second query.
  */
-import { readFor, type QueryAccount, type Queryable } from '../db/types.ts';
+import type { Context } from '../context/context.ts';
+import { READ, type Queryable } from '../db/types.ts';
 import { KEYSET_START, isoTimestamp } from './sql.ts';
 import type { Order } from './orders.ts';
 
@@ -31,11 +32,10 @@ export interface OrderPage {
 }
 
 export interface CustomerStore {
-  /** `account` is charged with the statements (per-request accounting, src/db/types.ts). */
-  get(id: number, account?: QueryAccount): Promise<Customer | undefined>;
-  exists(id: number, account?: QueryAccount): Promise<boolean>;
+  get(ctx: Context, id: number): Promise<Customer | undefined>;
+  exists(ctx: Context, id: number): Promise<boolean>;
   /** The page, or undefined when the customer does not exist. */
-  listOrders(customerId: number, options: { limit: number; after?: OrderKey | undefined; account?: QueryAccount | undefined }): Promise<OrderPage | undefined>;
+  listOrders(ctx: Context, customerId: number, options: { limit: number; after?: OrderKey | undefined }): Promise<OrderPage | undefined>;
 }
 
 interface CustomerRow {
@@ -93,28 +93,29 @@ const ORDERS_PAGE = {
  *
  * @example
  * const customers = createCustomerStore(pool);
- * const page = await customers.listOrders(7, { limit: 20 }); // undefined: no customer 7
+ * const page = await customers.listOrders(ctx, 7, { limit: 20 }); // undefined: no customer 7
  */
 export function createCustomerStore(db: Queryable): CustomerStore {
-  async function get(id: number, account?: QueryAccount): Promise<Customer | undefined> {
-    const { rows } = await db.query<CustomerRow>({ ...GET, values: [id] }, readFor(account));
+  async function get(ctx: Context, id: number): Promise<Customer | undefined> {
+    const { rows } = await db.query<CustomerRow>(ctx, { ...GET, values: [id] }, READ);
     const row = rows[0];
     return row === undefined ? undefined : { id: Number(row.id), email: row.email, name: row.name, createdAt: row.created_at };
   }
 
-  async function exists(id: number, account?: QueryAccount): Promise<boolean> {
-    const { rowCount } = await db.query({ ...EXISTS, values: [id] }, readFor(account));
+  async function exists(ctx: Context, id: number): Promise<boolean> {
+    const { rowCount } = await db.query(ctx, { ...EXISTS, values: [id] }, READ);
     return rowCount > 0;
   }
 
   async function listOrders(
+    ctx: Context,
     customerId: number,
-    options: { limit: number; after?: OrderKey | undefined; account?: QueryAccount | undefined },
+    options: { limit: number; after?: OrderKey | undefined },
   ): Promise<OrderPage | undefined> {
-    const { limit, after, account } = options;
+    const { limit, after } = options;
     const values = [customerId, after?.createdAt ?? KEYSET_START.createdAt, after?.id ?? KEYSET_START.id, limit + 1];
-    const { rows } = await db.query<OrderRow>({ ...ORDERS_PAGE, values }, readFor(account));
-    if (rows.length === 0 && !(await exists(customerId, account))) return undefined;
+    const { rows } = await db.query<OrderRow>(ctx, { ...ORDERS_PAGE, values }, READ);
+    if (rows.length === 0 && !(await exists(ctx, customerId))) return undefined;
     const items: Order[] = rows.slice(0, limit).map((row) => ({
       id: Number(row.id),
       customerId: Number(row.customer_id),

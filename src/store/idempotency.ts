@@ -10,15 +10,15 @@
  */
 import { createHash } from 'node:crypto';
 import { AppError } from '../errors/app-error.ts';
-import type { Queryable } from '../db/types.ts';
+import type { Transaction } from '../db/types.ts';
 
 export type Claim<T> = { status: 'claimed' } | { status: 'replay'; response: T };
 
 export interface IdempotencyStore {
   /** Claims `key` for this transaction, or returns the answer stored for it. */
-  claim<T>(tx: Queryable, key: string, requestHash: string): Promise<Claim<T>>;
+  claim<T>(tx: Transaction, key: string, requestHash: string): Promise<Claim<T>>;
   /** Stores the answer for a claimed key, in the same transaction as the work. */
-  remember(tx: Queryable, key: string, orderId: number, response: unknown): Promise<void>;
+  remember(tx: Transaction, key: string, orderId: number, response: unknown): Promise<void>;
 }
 
 const CLAIM = {
@@ -50,7 +50,7 @@ export function requestHash(value: unknown): string {
 /**
  * @example
  * const keys = createIdempotencyStore();
- * await pool.transaction(async (tx) => {
+ * await pool.transaction(ctx, async (tx) => {
  *   const claim = await keys.claim<Order>(tx, key, requestHash(body));
  *   if (claim.status === 'replay') return claim.response;
  *   const order = await insertOrder(tx);
@@ -59,7 +59,7 @@ export function requestHash(value: unknown): string {
  * });
  */
 export function createIdempotencyStore(): IdempotencyStore {
-  async function claim<T>(tx: Queryable, key: string, hash: string): Promise<Claim<T>> {
+  async function claim<T>(tx: Transaction, key: string, hash: string): Promise<Claim<T>> {
     const inserted = await tx.query({ ...CLAIM, values: [key, hash] });
     if (inserted.rowCount === 1) return { status: 'claimed' };
     const { rows } = await tx.query<{ request_hash: string; response: T | null }>({ ...LOOKUP, values: [key] });
@@ -77,7 +77,7 @@ export function createIdempotencyStore(): IdempotencyStore {
     return { status: 'replay', response: row.response };
   }
 
-  async function remember(tx: Queryable, key: string, orderId: number, response: unknown): Promise<void> {
+  async function remember(tx: Transaction, key: string, orderId: number, response: unknown): Promise<void> {
     await tx.query({ ...REMEMBER, values: [key, orderId, JSON.stringify(response)] });
   }
 

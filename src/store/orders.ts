@@ -8,7 +8,8 @@
  * their row locks in the same order and cannot deadlock.
  */
 import { AppError } from '../errors/app-error.ts';
-import type { Database, QueryAccount, Queryable } from '../db/types.ts';
+import type { Context } from '../context/context.ts';
+import type { Database, Transaction } from '../db/types.ts';
 import { createIdempotencyStore, requestHash, type IdempotencyStore } from './idempotency.ts';
 import { isoTimestamp } from './sql.ts';
 
@@ -44,8 +45,7 @@ export interface OrderStore {
    * Throws AppError: VALIDATION_FAILED (a product twice), UNKNOWN_REFERENCE
    * (no such customer or product), OUT_OF_STOCK, IDEMPOTENCY_MISMATCH.
    */
-  /** `account` is charged with the transaction's statements (per-request accounting, src/db/types.ts). */
-  place(input: NewOrder, options?: { idempotencyKey?: string | undefined; account?: QueryAccount | undefined }): Promise<PlacedOrder>;
+  place(ctx: Context, input: NewOrder, options?: { idempotencyKey?: string | undefined }): Promise<PlacedOrder>;
 }
 
 const CUSTOMER_EXISTS = {
@@ -98,7 +98,7 @@ function linesOf(input: NewOrder): Line[] {
   return lines;
 }
 
-async function takeStock(tx: Queryable, line: Line): Promise<OrderItem> {
+async function takeStock(tx: Transaction, line: Line): Promise<OrderItem> {
   const { rows } = await tx.query<{ name: string; price_cents: number }>({ ...TAKE_STOCK, values: [line.productId, line.quantity] });
   const row = rows[0];
   if (row !== undefined) return { productId: line.productId, name: row.name, quantity: line.quantity, unitPriceCents: row.price_cents };
@@ -121,18 +121,19 @@ async function takeStock(tx: Queryable, line: Line): Promise<OrderItem> {
  * @example
  * const orders = createOrderStore(pool);
  * const { order, replayed } = await orders.place(
+ *   ctx,
  *   { customerId: 1, items: [{ productId: 7, quantity: 2 }] },
  *   { idempotencyKey: 'checkout-5f1c' },
  * );
  */
 export function createOrderStore(db: Database, idempotency: IdempotencyStore = createIdempotencyStore()): OrderStore {
-  async function place(input: NewOrder, options: { idempotencyKey?: string | undefined; account?: QueryAccount | undefined } = {}): Promise<PlacedOrder> {
+  async function place(ctx: Context, input: NewOrder, options: { idempotencyKey?: string | undefined } = {}): Promise<PlacedOrder> {
     const lines = linesOf(input);
     const key = options.idempotencyKey;
     // Canonical (sorted) so that listing the same items in another order is the same request.
     const hash = key === undefined ? '' : requestHash({ customerId: input.customerId, items: lines.map((l) => [l.productId, l.quantity]) });
 
-    return db.transaction(async (tx) => {
+    return db.transaction(ctx, async (tx) => {
       if (key !== undefined) {
         const claim = await idempotency.claim<Order>(tx, key, hash);
         if (claim.status === 'replay') return { order: claim.response, replayed: true };
@@ -165,7 +166,7 @@ export function createOrderStore(db: Database, idempotency: IdempotencyStore = c
 
       if (key !== undefined) await idempotency.remember(tx, key, order.id, order);
       return { order, replayed: false };
-    }, { account: options.account });
+    });
   }
 
   return { place };

@@ -6,7 +6,8 @@
  * catch-all form cannot use the (category, created_at, id) index.
  */
 import { createBatchLoader, type BatchLoader } from './batch/loader.ts';
-import { readFor, type QueryAccount, type Queryable } from '../db/types.ts';
+import { batchContext, type Context } from '../context/context.ts';
+import { READ, type Queryable } from '../db/types.ts';
 import { KEYSET_START, containsPattern, isoTimestamp } from './sql.ts';
 
 export interface Product {
@@ -36,8 +37,6 @@ export interface ProductListOptions extends ProductFilter {
   limit: number;
   /** Return rows strictly after this key; the first page when absent. */
   after?: ProductKey | undefined;
-  /** Charged with the statement (per-request accounting). */
-  account?: QueryAccount | undefined;
 }
 
 export interface ProductPage {
@@ -47,9 +46,8 @@ export interface ProductPage {
 }
 
 export interface ProductStore {
-  /** `account` is charged with the statement (per-request accounting, src/db/types.ts). */
-  get(id: number, account?: QueryAccount): Promise<Product | undefined>;
-  list(options: ProductListOptions): Promise<ProductPage>;
+  get(ctx: Context, id: number): Promise<Product | undefined>;
+  list(ctx: Context, options: ProductListOptions): Promise<ProductPage>;
 }
 
 /** Batching of concurrent `get`s (src/store/batch/loader.ts); absent: one statement per get. */
@@ -117,24 +115,24 @@ function toProduct(row: ProductRow): Product {
  *
  * @example
  * const products = createProductStore(pool, { batching: { maxBatch: 64 } });
- * const first = await products.list({ category: 'tools', limit: 20 });
- * const second = await products.list({ category: 'tools', limit: 20, after: first.next ?? undefined });
+ * const first = await products.list(ctx, { category: 'tools', limit: 20 });
+ * const second = await products.list(ctx, { category: 'tools', limit: 20, after: first.next ?? undefined });
  */
 export function createProductStore(db: Queryable, options: { batching?: ProductBatching | undefined } = {}): ProductStore {
-  async function getOne(id: number, account?: QueryAccount): Promise<Product | undefined> {
-    const { rows } = await db.query<ProductRow>({ ...GET, values: [id] }, readFor(account));
+  async function getOne(ctx: Context, id: number): Promise<Product | undefined> {
+    const { rows } = await db.query<ProductRow>(ctx, { ...GET, values: [id] }, READ);
     return rows[0] === undefined ? undefined : toProduct(rows[0]);
   }
 
-  async function getMany(ids: readonly number[], accounts: readonly object[]): Promise<ReadonlyMap<number, Product>> {
+  async function getMany(ctxs: readonly Context[], ids: readonly number[]): Promise<ReadonlyMap<number, Product>> {
     const found = new Map<number, Product>();
-    const account = accounts.length === 0 ? undefined : accounts.length === 1 ? accounts[0] : accounts;
+    const ctx = batchContext(ctxs);
     if (ids.length === 1) {
-      const product = await getOne(ids[0]!, account);
+      const product = await getOne(ctx, ids[0]!);
       if (product !== undefined) found.set(product.id, product);
       return found;
     }
-    const { rows } = await db.query<ProductRow>({ ...GET_MANY, values: [ids] }, readFor(account));
+    const { rows } = await db.query<ProductRow>(ctx, { ...GET_MANY, values: [ids] }, READ);
     for (const row of rows) found.set(Number(row.id), toProduct(row));
     return found;
   }
@@ -144,17 +142,17 @@ export function createProductStore(db: Queryable, options: { batching?: ProductB
   if (batching !== undefined) {
     const loader = createBatchLoader<number, Product>({ loadMany: getMany, maxBatch: batching.maxBatch });
     batching.onLoader?.(loader);
-    get = (id, account) => loader.load(id, account);
+    get = (ctx, id) => loader.load(ctx, id);
   }
 
-  async function list(options: ProductListOptions): Promise<ProductPage> {
-    const { category, q, limit, after, account } = options;
+  async function list(ctx: Context, options: ProductListOptions): Promise<ProductPage> {
+    const { category, q, limit, after } = options;
     const values: unknown[] = [after?.createdAt ?? KEYSET_START.createdAt, after?.id ?? KEYSET_START.id, limit + 1];
     if (category !== undefined) values.push(category);
     if (q !== undefined) values.push(containsPattern(q));
     const statement =
       category !== undefined ? (q !== undefined ? LIST.both : LIST.category) : q !== undefined ? LIST.name : LIST.plain;
-    const { rows } = await db.query<ProductRow>({ ...statement, values }, readFor(account));
+    const { rows } = await db.query<ProductRow>(ctx, { ...statement, values }, READ);
     // One extra row tells whether another page exists without a count(*).
     const items = rows.slice(0, limit).map(toProduct);
     const last = items.at(-1);

@@ -15,7 +15,8 @@
  * dearer per row, and over every product it outgrows work_mem and spills.
  * Measured in docs/QUERY-TUNING.md.
  */
-import { readFor, type QueryAccount, type Queryable } from '../db/types.ts';
+import type { Context } from '../context/context.ts';
+import { READ, type Queryable } from '../db/types.ts';
 import { isoTimestamp } from './sql.ts';
 
 export interface TopProduct {
@@ -39,8 +40,6 @@ export interface TopProductsOptions {
   days: number;
   limit: number;
   after?: TopProductKey | undefined;
-  /** Charged with the statement (per-request accounting, src/db/types.ts). */
-  account?: QueryAccount | undefined;
 }
 
 export interface TopProductsPage {
@@ -49,7 +48,7 @@ export interface TopProductsPage {
 }
 
 export interface ReportStore {
-  topProducts(options: TopProductsOptions): Promise<TopProductsPage>;
+  topProducts(ctx: Context, options: TopProductsOptions): Promise<TopProductsPage>;
 }
 
 interface TopProductRow {
@@ -100,14 +99,14 @@ const TOP_PRODUCTS = {
 /**
  * @example
  * const reports = createReportStore(pool);
- * const first = await reports.topProducts({ days: 30, limit: 10 });
- * const second = await reports.topProducts({ days: 30, limit: 10, after: first.next ?? undefined });
+ * const first = await reports.topProducts(ctx, { days: 30, limit: 10 });
+ * const second = await reports.topProducts(ctx, { days: 30, limit: 10, after: first.next ?? undefined });
  */
 export function createReportStore(db: Queryable): ReportStore {
-  async function topProducts(options: TopProductsOptions): Promise<TopProductsPage> {
-    const { days, limit, after, account } = options;
+  async function topProducts(ctx: Context, options: TopProductsOptions): Promise<TopProductsPage> {
+    const { days, limit, after } = options;
     const values = [after?.until ?? null, days, after?.units ?? null, after?.productId ?? null, limit + 1];
-    const { rows } = await db.query<TopProductRow>({ ...TOP_PRODUCTS, values }, readFor(account));
+    const { rows } = await db.query<TopProductRow>(ctx, { ...TOP_PRODUCTS, values }, READ);
     const items = rows.slice(0, limit).map((row) => ({
       productId: Number(row.product_id),
       sku: row.sku,

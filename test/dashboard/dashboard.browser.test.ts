@@ -16,6 +16,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { insertProducts } from '../helpers/store-fixtures.ts';
+import { TEST } from '../helpers/context.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const TOKEN = 'browser-test-admin-token-0123456789';
@@ -48,7 +49,7 @@ describe.skipIf(!haveChromium)('the dashboard in Chromium', () => {
     app = await startTestApp({ env: { ADMIN_TOKEN: TOKEN, DASHBOARD_MAX_STREAMS: '20', DASHBOARD_INTERVAL_MS: '1000', SLOW_QUERY_MS: '50' } });
     await insertProducts(app.pool, 200, (i) => new Date(Date.UTC(2025, 0, 1) + i * 60_000).toISOString());
     // One slow read, so the statements table has a plan to expand.
-    await app.pool.query({ text: 'SELECT pg_sleep(0.08), count(*) FROM products' });
+    await app.pool.query(TEST, { text: 'SELECT pg_sleep(0.08), count(*) FROM products' });
     await app.profiler.settled();
 
     userDataDir = await mkdtemp(join(tmpdir(), 'holdfast-chromium-'));

@@ -10,6 +10,7 @@ import { dashboardRoutes, type DashboardDeps, type DashboardFrame } from '../../
 import { expectProblem, request } from '../helpers/http.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { insertProducts } from '../helpers/store-fixtures.ts';
+import { TEST } from '../helpers/context.ts';
 
 const TOKEN = 'dashboard-admin-token-0123456789';
 
@@ -258,7 +259,7 @@ describe('the event stream', () => {
   });
 
   it('serves a captured plan on demand', async () => {
-    await app.pool.query({ text: 'SELECT pg_sleep(0.08), count(*) FROM products' });
+    await app.pool.query(TEST, { text: 'SELECT pg_sleep(0.08), count(*) FROM products' });
     await app.profiler.settled();
     const statement = app.profiler.report(50).statements.find((s) => s.fingerprint.startsWith('select pg_sleep'))!;
     expect(statement.plan).not.toBeNull();

@@ -13,7 +13,7 @@
  * failOnNPlusOne(() => app.profiler); // in a describe block or at file level
  */
 import { afterEach, beforeEach } from 'vitest';
-import type { NPlusOneViolation } from '../../src/profiler/request-context.ts';
+import type { NPlusOneViolation } from '../../src/profiler/query-account.ts';
 
 export interface NPlusOneSource {
   readonly nPlusOneTotal: number;

@@ -3,6 +3,7 @@
  * exactly the data it depends on (prices, stock, timestamps).
  */
 import type { Queryable } from '../../src/db/types.ts';
+import { TEST } from './context.ts';
 
 let sequence = 0;
 /** Unique per process, so fixtures never collide on sku or email. */
@@ -28,7 +29,7 @@ export interface ProductFixture {
  * const id = await insertProduct(pool, { stock: 50, priceCents: 1999 });
  */
 export async function insertProduct(db: Queryable, product: ProductFixture = {}): Promise<number> {
-  const { rows } = await db.query<{ id: string }>({
+  const { rows } = await db.query<{ id: string }>(TEST, {
     text: `INSERT INTO products (sku, name, category, price_cents, stock, created_at)
            VALUES ($1, $2, $3, $4, $5, coalesce($6::timestamptz, now())) RETURNING id`,
     values: [
@@ -57,7 +58,7 @@ export async function insertProducts(
 ): Promise<number[]> {
   const stamps = Array.from({ length: count }, (_, i) => createdAt(i));
   const prefix = unique('bulk');
-  const { rows } = await db.query<{ id: string }>({
+  const { rows } = await db.query<{ id: string }>(TEST, {
     text: `INSERT INTO products (sku, name, category, price_cents, stock, created_at)
            SELECT $1 || '-' || n, 'Bulk item ' || n, $2, 100, 10, ts
            FROM unnest($3::timestamptz[]) WITH ORDINALITY AS t(ts, n)
@@ -72,7 +73,7 @@ export async function insertProducts(
  * const customerId = await insertCustomer(pool);
  */
 export async function insertCustomer(db: Queryable, customer: { name?: string; email?: string } = {}): Promise<number> {
-  const { rows } = await db.query<{ id: string }>({
+  const { rows } = await db.query<{ id: string }>(TEST, {
     text: 'INSERT INTO customers (email, name) VALUES ($1, $2) RETURNING id',
     values: [customer.email ?? `${unique('customer')}@example.test`, customer.name ?? 'Test Customer'],
   });
@@ -92,7 +93,7 @@ export async function insertOrder(
   createdAt?: string,
 ): Promise<number> {
   const total = lines.reduce((sum, l) => sum + l.quantity * l.unitPriceCents, 0);
-  const { rows } = await db.query<{ id: string }>({
+  const { rows } = await db.query<{ id: string }>(TEST, {
     text: `WITH o AS (
              INSERT INTO orders (customer_id, total_cents, created_at) VALUES ($1, $2, coalesce($3::timestamptz, now())) RETURNING id
            ), l AS (
@@ -114,6 +115,6 @@ export async function insertOrder(
 
 /** @example expect(await stockOf(pool, productId)).toBe(0); */
 export async function stockOf(db: Queryable, productId: number): Promise<number> {
-  const { rows } = await db.query<{ stock: number }>({ text: 'SELECT stock FROM products WHERE id = $1', values: [productId] });
+  const { rows } = await db.query<{ stock: number }>(TEST, { text: 'SELECT stock FROM products WHERE id = $1', values: [productId] });
   return rows[0]!.stock;
 }

@@ -3,10 +3,11 @@ import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { insertCustomer, insertOrder, insertProduct } from '../helpers/store-fixtures.ts';
 import { parseServerTiming } from '../profiler/harness.ts';
 
-// Statements are charged to their request explicitly (the stores pass the
-// request's account; src/profiler/request-context.ts). A route that forgot
-// to would run statements its Server-Timing, N+1 check and slow log never
-// see. So: for every route that reads or writes, one request at a time, the
+// Statements are charged to their request explicitly: the route passes its
+// Context (src/context/context.ts) first to the store, which runs every
+// statement under it. A route that passed another context (a background
+// one, say) would run statements its Server-Timing, N+1 check and slow log
+// never see. So: for every route that reads or writes, one request at a time, the
 // statements the pool ran are exactly the ones the response was charged.
 
 let app: TestApp;

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { expectProblem, request } from '../helpers/http.ts';
+import { TEST } from '../helpers/context.ts';
 
 let app: TestApp;
 beforeAll(async () => {
@@ -32,7 +33,7 @@ describe('the HTTP server', () => {
   it('answers an unexpected failure with 500 INTERNAL, logs the stack, and sends no internals', async () => {
     const local = await startTestApp();
     try {
-      await local.pool.query({ text: 'DROP TABLE order_items, idempotency_keys, orders, products CASCADE' });
+      await local.pool.query(TEST, { text: 'DROP TABLE order_items, idempotency_keys, orders, products CASCADE' });
       const res = await request(`${local.baseUrl}/api/products`, { headers: { 'x-request-id': 'boom-1' } });
       const problem = expectProblem(res, 500, 'INTERNAL');
       expect(Object.keys(problem).sort()).toEqual(['code', 'detail', 'instance', 'requestId', 'status', 'title', 'type']);

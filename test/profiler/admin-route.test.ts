@@ -10,6 +10,7 @@ import { adminQueriesRoutes } from '../../src/profiler/admin-route.ts';
 import { formatQueriesReport } from '../../src/profiler/report-table.ts';
 import { expectProblem, request } from '../helpers/http.ts';
 import { startProfiledServer, type ProfiledServer } from './harness.ts';
+import { TEST } from '../helpers/context.ts';
 
 const TOKEN = 'admin-token-for-tests-0123456789';
 const run = promisify(execFile);
@@ -20,8 +21,8 @@ beforeAll(async () => {
     { slowQueryMs: 30 },
     async (api, { pool }) => {
       api.get('/work', async () => {
-        for (let i = 0; i < 3; i++) await pool.query({ text: 'SELECT $1::int AS i', values: [i] });
-        await pool.query({ text: 'SELECT pg_sleep(0.04), count(*) FROM customers' });
+        for (let i = 0; i < 3; i++) await pool.query(TEST, { text: 'SELECT $1::int AS i', values: [i] });
+        await pool.query(TEST, { text: 'SELECT pg_sleep(0.04), count(*) FROM customers' });
         return { ok: true };
       });
     },
@@ -77,7 +78,7 @@ describe('GET /admin/queries', () => {
     const absent = (await request<QueriesReport>(`${s.baseUrl}/admin/queries`, { headers: auth })).body.pgStatStatements;
     expect(absent).toEqual({ available: false, reason: expect.stringMatching(/not installed/) });
 
-    await s.pool.query({ text: 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements' });
+    await s.pool.query(TEST, { text: 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements' });
     const installed = (await request<QueriesReport>(`${s.baseUrl}/admin/queries`, { headers: auth })).body.pgStatStatements;
     if (installed.available) {
       // A server with pg_stat_statements in shared_preload_libraries.

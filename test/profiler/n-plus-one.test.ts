@@ -5,7 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFingerprinter } from '../../src/profiler/fingerprint.ts';
 import { profilerMetrics } from '../../src/profiler/metrics.ts';
-import { queriesOf } from '../../src/profiler/request-plugin.ts';
+import { contextOf } from '../../src/http/context.ts';
+import { TEST } from '../helpers/context.ts';
 import { assertNoNPlusOne, failOnNPlusOne } from '../helpers/n-plus-one.ts';
 import { startProfiledServer, type ProfiledServer } from './harness.ts';
 
@@ -17,37 +18,37 @@ let s: ProfiledServer;
 beforeAll(async () => {
   s = await startProfiledServer({ nPlusOneThreshold: 5 }, async (api, { pool }) => {
     api.get('/naive', async (request) => {
-      const account = { account: queriesOf(request) };
-      const { rows: orders } = await pool.query<{ id: string; customer_id: string }>({ text: 'SELECT id, customer_id FROM orders ORDER BY id' }, account);
+      const ctx = contextOf(request);
+      const { rows: orders } = await pool.query<{ id: string; customer_id: string }>(ctx, { text: 'SELECT id, customer_id FROM orders ORDER BY id' });
       const out = [];
       for (const order of orders) {
-        const { rows } = await pool.query<{ name: string }>({ text: PER_ORDER, values: [order.customer_id] }, account);
+        const { rows } = await pool.query<{ name: string }>(ctx, { text: PER_ORDER, values: [order.customer_id] });
         out.push({ id: order.id, customer: rows[0]?.name });
       }
       return out;
     });
     api.get('/batched', async (request) => {
-      const account = { account: queriesOf(request) };
-      const { rows: orders } = await pool.query<{ id: string; customer_id: string }>({ text: 'SELECT id, customer_id FROM orders ORDER BY id' }, account);
-      const { rows: customers } = await pool.query<{ id: string; name: string }>(
-        { text: 'SELECT id, name FROM customers WHERE id = ANY($1::bigint[])', values: [orders.map((o) => o.customer_id)] },
-        account,
-      );
+      const ctx = contextOf(request);
+      const { rows: orders } = await pool.query<{ id: string; customer_id: string }>(ctx, { text: 'SELECT id, customer_id FROM orders ORDER BY id' });
+      const { rows: customers } = await pool.query<{ id: string; name: string }>(ctx, {
+        text: 'SELECT id, name FROM customers WHERE id = ANY($1::bigint[])',
+        values: [orders.map((o) => o.customer_id)],
+      });
       const names = new Map(customers.map((c) => [c.id, c.name]));
       return orders.map((o) => ({ id: o.id, customer: names.get(o.customer_id) }));
     });
     api.get('/at-threshold', async (request) => {
-      for (let i = 1; i <= 5; i++) await pool.query({ text: PER_ORDER, values: [i] }, { account: queriesOf(request) });
+      for (let i = 1; i <= 5; i++) await pool.query(contextOf(request), { text: PER_ORDER, values: [i] });
       return { ok: true };
     });
     api.get('/transactions', async (request) => {
       // Eight transactions: BEGIN and COMMIT repeat, but they are never an N+1.
-      for (let i = 0; i < ORDERS; i++) await pool.transaction((tx) => tx.query({ text: `SELECT 1 AS column_${i}` }), { account: queriesOf(request) });
+      for (let i = 0; i < ORDERS; i++) await pool.transaction(contextOf(request), (tx) => tx.query({ text: `SELECT 1 AS column_${i}` }));
       return { ok: true };
     });
   });
-  await s.pool.query({ text: `INSERT INTO customers (email, name) SELECT 'c' || g || '@example.com', 'C' || g FROM generate_series(1, ${ORDERS}) g` });
-  await s.pool.query({ text: `INSERT INTO orders (customer_id, total_cents) SELECT id, 100 FROM customers` });
+  await s.pool.query(TEST, { text: `INSERT INTO customers (email, name) SELECT 'c' || g || '@example.com', 'C' || g FROM generate_series(1, ${ORDERS}) g` });
+  await s.pool.query(TEST, { text: `INSERT INTO orders (customer_id, total_cents) SELECT id, 100 FROM customers` });
 });
 afterAll(() => s?.close());
 

@@ -17,7 +17,7 @@ function fakeDatabase(delayMs = 5) {
   let running = 0;
   let maxConcurrent = 0;
   const db: Queryable = {
-    async query(statement) {
+    async query(_ctx, statement) {
       seen.push(statement);
       running++;
       maxConcurrent = Math.max(maxConcurrent, running);

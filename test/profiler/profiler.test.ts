@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createFingerprinter } from '../../src/profiler/fingerprint.ts';
 import { startProfiledPool, type ProfiledPool } from './harness.ts';
+import { TEST } from '../helpers/context.ts';
 
 const SECRET = 'hunter2-do-not-log@example.com';
 const fingerprints = createFingerprinter();
@@ -13,8 +14,8 @@ const isExplain = (text: string) => text.startsWith('EXPLAIN');
 let h: ProfiledPool;
 beforeAll(async () => {
   h = await startProfiledPool({ slowQueryMs: 30, explainIntervalS: 60 });
-  await h.pool.query({ text: `INSERT INTO customers (email, name) SELECT 'c' || g || '@example.com', 'C' || g FROM generate_series(1, 50) g` });
-  await h.pool.query({ text: 'INSERT INTO customers (email, name) VALUES ($1, $2)', values: [SECRET, 'Secret'] });
+  await h.pool.query(TEST, { text: `INSERT INTO customers (email, name) SELECT 'c' || g || '@example.com', 'C' || g FROM generate_series(1, 50) g` });
+  await h.pool.query(TEST, { text: 'INSERT INTO customers (email, name) VALUES ($1, $2)', values: [SECRET, 'Secret'] });
 });
 afterAll(() => h?.close());
 
@@ -22,8 +23,8 @@ const slowLines = () => h.logs.lines.filter((l) => typeof l.msg === 'string' && 
 
 describe('statistics', () => {
   it('counts calls, rows and errors per fingerprint, with p95', async () => {
-    for (let i = 1; i <= 5; i++) await h.pool.query({ text: 'SELECT id FROM customers WHERE id <= $1', values: [i] });
-    await expect(h.pool.query({ text: 'SELECT id FROM customers WHERE id <= $1', values: ['not a number'] })).rejects.toThrow();
+    for (let i = 1; i <= 5; i++) await h.pool.query(TEST, { text: 'SELECT id FROM customers WHERE id <= $1', values: [i] });
+    await expect(h.pool.query(TEST, { text: 'SELECT id FROM customers WHERE id <= $1', values: ['not a number'] })).rejects.toThrow();
     const s = h.profiler.statement(fingerprints.of('select id from customers where id <= ?').id)!;
     expect(s).toMatchObject({ calls: 6, errors: 1, rows: 1 + 2 + 3 + 4 + 5 });
     expect(s.p95Ms).toBeGreaterThan(0);
@@ -35,10 +36,10 @@ describe('statistics', () => {
 describe('slow-query log', () => {
   it('logs one structured warning above the threshold, and nothing for fast statements', async () => {
     const before = slowLines().length;
-    await h.pool.query({ text: 'SELECT 1 AS fast' });
+    await h.pool.query(TEST, { text: 'SELECT 1 AS fast' });
     expect(slowLines().length).toBe(before);
 
-    await h.pool.query({ text: 'SELECT pg_sleep(0.05), id FROM customers WHERE email = $1', values: [SECRET] });
+    await h.pool.query(TEST, { text: 'SELECT pg_sleep(0.05), id FROM customers WHERE email = $1', values: [SECRET] });
     const lines = slowLines().slice(before);
     expect(lines).toHaveLength(1);
     const line = lines[0]!;
@@ -63,7 +64,7 @@ describe('slow-query log', () => {
     const before = slowLines().length;
     // 22P02: invalid input syntax for type integer: "hunter2-…" — the message carries the value.
     const failing = { text: 'SELECT (pg_sleep(0.05)::text || $1::text)::int', values: [SECRET] };
-    await expect(h.pool.query(failing)).rejects.toThrow(/invalid input syntax.*hunter2/);
+    await expect(h.pool.query(TEST, failing)).rejects.toThrow(/invalid input syntax.*hunter2/);
     const line = slowLines().slice(before)[0]!;
     expect(line.slowQuery).toMatchObject({ error: { code: '22P02' }, params: { count: 1, types: ['string'] } });
     await h.profiler.settled();
@@ -78,7 +79,7 @@ describe('plan capture', () => {
     const fp = fingerprints.of(text);
     const explainsBefore = h.events.filter((e) => isExplain(e.statement.text)).length;
 
-    await h.pool.query({ text, values: [SECRET] });
+    await h.pool.query(TEST, { text, values: [SECRET] });
     // Still on the query's own tick: nothing explained yet.
     expect(h.events.filter((e) => isExplain(e.statement.text)).length).toBe(explainsBefore);
     expect(h.profiler.statement(fp.id)!.plan).toBeNull();
@@ -107,14 +108,14 @@ describe('plan capture', () => {
   it('captures at most one plan per fingerprint per interval', async () => {
     const text = 'SELECT pg_sleep(0.04), count(*) FROM customers';
     const before = h.events.filter((e) => isExplain(e.statement.text)).length;
-    for (let i = 0; i < 3; i++) await h.pool.query({ text });
+    for (let i = 0; i < 3; i++) await h.pool.query(TEST, { text });
     await h.profiler.settled();
     expect(h.events.filter((e) => isExplain(e.statement.text)).length - before).toBe(1);
   });
 
   it('never EXPLAINs writes', async () => {
     const before = h.events.filter((e) => isExplain(e.statement.text)).length;
-    await h.pool.query({ text: 'UPDATE customers SET name = name WHERE pg_sleep(0.04) IS NOT NULL AND id = $1', values: [1] });
+    await h.pool.query(TEST, { text: 'UPDATE customers SET name = name WHERE pg_sleep(0.04) IS NOT NULL AND id = $1', values: [1] });
     await h.profiler.settled();
     expect(h.events.filter((e) => isExplain(e.statement.text)).length).toBe(before);
     expect(h.events.every((e) => !/EXPLAIN ANALYZE/i.test(e.statement.text))).toBe(true);

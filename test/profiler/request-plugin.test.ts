@@ -7,7 +7,7 @@ import { request as httpRequest } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyRequest } from 'fastify';
-import { queriesOf } from '../../src/profiler/request-plugin.ts';
+import { contextOf } from '../../src/http/context.ts';
 import { parseServerTiming, startProfiledServer, type ProfiledServer } from './harness.ts';
 
 let s: ProfiledServer;
@@ -16,7 +16,7 @@ const countExplains = () => s.events.filter((e) => e.statement.text.startsWith('
 
 beforeAll(async () => {
   s = await startProfiledServer({ slowQueryMs: 30 }, async (api, { pool }) => {
-    const one = (request: FastifyRequest, tag: string) => pool.query({ text: `SELECT $1::text AS tag`, values: [tag] }, { account: queriesOf(request) });
+    const one = (request: FastifyRequest, tag: string) => pool.query(contextOf(request), { text: `SELECT $1::text AS tag`, values: [tag] });
     api.get('/none', async () => ({ ok: true }));
     api.get('/three', async (request) => {
       await one(request, 'a');
@@ -25,8 +25,8 @@ beforeAll(async () => {
       return { ok: true };
     });
     api.get('/sleepy', async (request) => {
-      await pool.query({ text: 'SELECT pg_sleep(0.03)' }, { account: queriesOf(request) });
-      await pool.query({ text: 'SELECT pg_sleep(0.03)' }, { account: queriesOf(request) });
+      await pool.query(contextOf(request), { text: 'SELECT pg_sleep(0.03)' });
+      await pool.query(contextOf(request), { text: 'SELECT pg_sleep(0.03)' });
       return { ok: true };
     });
     api.get('/parallel', async (request) => {
@@ -78,11 +78,11 @@ beforeAll(async () => {
       return { ok: true };
     });
     api.get('/whoami', async (request) => {
-      const ctx = queriesOf(request);
-      return { route: ctx?.route, requestId: ctx?.requestId };
+      const ctx = contextOf(request);
+      return { route: ctx.route, requestId: ctx.id, accountRequestId: ctx.accounts[0]?.requestId };
     });
     api.get('/slow-read', async (request) => {
-      await pool.query({ text: 'SELECT pg_sleep(0.04), $1::int AS n', values: [7] }, { account: queriesOf(request) });
+      await pool.query(contextOf(request), { text: 'SELECT pg_sleep(0.04), $1::int AS n', values: [7] });
       return { ok: true };
     });
     api.addHook('onResponse', async (request) => {
@@ -172,9 +172,10 @@ describe('the context on the request, with Fastify 5', () => {
 
   it('names the route pattern and the request id', async () => {
     const res = await fetch(`${s.baseUrl}/api/whoami`, { headers: { 'x-request-id': 'abc-123' } });
-    const body = (await res.json()) as { route: string; requestId: string };
+    const body = (await res.json()) as { route: string; requestId: string; accountRequestId: string };
     expect(body.route).toBe('GET /api/whoami');
     expect(body.requestId).toMatch(/^req-/); // the harness keeps Fastify's own ids
+    expect(body.accountRequestId).toBe(body.requestId);
   });
 
   it('keeps concurrent requests apart', async () => {

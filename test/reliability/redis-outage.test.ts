@@ -14,6 +14,7 @@ import { describeOutcome, durationOf, fire, startLoad, stopAllLoads, tally, wait
 import { redisServerAvailable, startThrowawayRedis, type ThrowawayRedis } from '../helpers/redis-server.ts';
 import { countKeys, redisActivity } from './helpers/redis.ts';
 import { metricValue, orderShot, scrape, seedStore, startStack, type Stack, type Store } from './helpers/stack.ts';
+import { TEST } from '../helpers/context.ts';
 
 const haveRedis = redisServerAvailable('the Redis outage reliability test');
 
@@ -133,7 +134,7 @@ describe.skipIf(!haveRedis)('Redis killed while it holds the rate limits and the
 
     // The client that ordered during the outage reads its own write.
     const read = await fire({ label: 'product', url: `${stack.base}/api/products/${product}` });
-    const { rows } = await stack.app.pool.query<{ stock: number }>({ text: 'SELECT stock FROM products WHERE id = $1', values: [product] });
+    const { rows } = await stack.app.pool.query<{ stock: number }>(TEST, { text: 'SELECT stock FROM products WHERE id = $1', values: [product] });
     expect(read.body.stock).toBe(rows[0]!.stock);
     expect(read.body.stock).toBe(store.initialStock.get(product)! - 3);
   }, 90_000);

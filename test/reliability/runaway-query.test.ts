@@ -16,6 +16,7 @@ import { insertCustomer, insertProduct } from '../helpers/store-fixtures.ts';
 import { describeOutcome, durationOf, fire, startLoad, stopAllLoads, tally, waitFor, type Outcome, type Shot } from './helpers/load.ts';
 import { appBackendsWaitingOnLocks } from './helpers/postgres.ts';
 import { orderShot, seedStore, startStack, type Stack, type Store } from './helpers/stack.ts';
+import { TEST } from '../helpers/context.ts';
 
 const STATEMENT_TIMEOUT_MS = 1000;
 const POOL_TIMEOUT_S = 5;
@@ -58,7 +59,7 @@ function runaways(count: number): Promise<Runaway[]> {
     Array.from({ length: count }, async () => {
       const started = performance.now();
       try {
-        await stack.app.pool.query({ text: 'select pg_sleep(30)' });
+        await stack.app.pool.query(TEST, { text: 'select pg_sleep(30)' });
         return { code: 'completed', ms: performance.now() - started };
       } catch (err) {
         return { code: isAppError(err) ? err.code : String(err), ms: performance.now() - started };

@@ -6,6 +6,7 @@ import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { captureLogs, type CapturedLogs } from '../helpers/logs.ts';
 import { insertCustomer, insertProduct, stockOf } from '../helpers/store-fixtures.ts';
 import { cannotStart, findPgBouncer, startPgBouncer, type PgBouncer } from './helpers/pgbouncer.ts';
+import { TEST } from '../helpers/context.ts';
 
 // Holdfast through PgBouncer in transaction mode with DB_PREPARED_STATEMENTS=false.
 // PgBouncer gets fewer server connections (3) than the app's pool (10), so
@@ -110,9 +111,9 @@ describe.skipIf(bouncer === undefined)('through PgBouncer (transaction mode)', (
 
   it('drops the statement_timeout startup parameter: the database setting applies, and start-up says so', async () => {
     const app = apps[0]!;
-    const { rows } = await app.pool.query<{ t: string }>({ text: "SELECT current_setting('statement_timeout') AS t" });
+    const { rows } = await app.pool.query<{ t: string }>(TEST, { text: "SELECT current_setting('statement_timeout') AS t" });
     expect(rows[0]!.t).toBe('1500ms'); // not DB_STATEMENT_TIMEOUT_MS=10000
-    await expect(app.pool.query({ text: 'SELECT pg_sleep(3)' })).rejects.toMatchObject({ code: 'QUERY_TIMEOUT' }); // 503 QUERY_TIMEOUT, from the database's 1.5 s
+    await expect(app.pool.query(TEST, { text: 'SELECT pg_sleep(3)' })).rejects.toMatchObject({ code: 'QUERY_TIMEOUT' }); // 503 QUERY_TIMEOUT, from the database's 1.5 s
     expect(logs.lines.some((l) => String(l.msg).startsWith('DB_STATEMENT_TIMEOUT_MS=10000 is not in effect: the server applies statement_timeout 1500 ms'))).toBe(true);
   });
 

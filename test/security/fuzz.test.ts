@@ -21,6 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_CATALOGUE, ERROR_CODES } from '../../src/errors/catalogue.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { API_KEYS_ENV, KEYS, smallStore, writeSnapshot, type SmallStore } from './helpers.ts';
+import { TEST } from '../helpers/context.ts';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
 const SEED = process.env.FUZZ_SEED === undefined ? undefined : Number(process.env.FUZZ_SEED);
@@ -195,7 +196,7 @@ describe('fuzzed requests', () => {
       }),
       { numRuns: RUNS, seed: SEED, endOnFailure: true },
     );
-    const { rows } = await app.pool.query<{ n: string }>({ text: 'SELECT count(*) AS n FROM orders' });
+    const { rows } = await app.pool.query<{ n: string }>(TEST, { text: 'SELECT count(*) AS n FROM orders' });
     expect(Number(rows[0]!.n)).toBe(created);
     expect(performance.now() - started).toBeLessThan(20_000);
     // The generator reaches every layer: routing, auth, media types, parsing, validation, handlers.

@@ -9,6 +9,7 @@ import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { expectProblem, postJson, request, type Answer } from '../helpers/http.ts';
 import { API_CSP, DOCS_CSP } from '../../src/http/hardening.ts';
 import { API_KEYS_ENV } from './helpers.ts';
+import { TEST } from '../helpers/context.ts';
 
 const ADMIN_TOKEN = 'adm_9d8c7b6a5f4e3d2c1b0a';
 const METRICS_TOKEN = 'met_0a1b2c3d4e5f6a7b8c9d';
@@ -239,7 +240,7 @@ describe('request ids', () => {
     for (const line of lines) expect(line, JSON.stringify(line)).toMatchObject({ requestId: id });
 
     // An INTERNAL error: its line, and the slow line of the failed statement, both carry the id.
-    await app.pool.query({ text: 'ALTER TABLE customers RENAME TO customers_gone' });
+    await app.pool.query(TEST, { text: 'ALTER TABLE customers RENAME TO customers_gone' });
     try {
       const failing = 'trace-logged-request-2';
       const at = app.logs.lines.length;
@@ -249,7 +250,7 @@ describe('request ids', () => {
       expect(failed.some((l) => l.msg === 'unhandled error')).toBe(true);
       for (const line of failed) expect(line, JSON.stringify(line)).toMatchObject({ requestId: failing });
     } finally {
-      await app.pool.query({ text: 'ALTER TABLE customers_gone RENAME TO customers' });
+      await app.pool.query(TEST, { text: 'ALTER TABLE customers_gone RENAME TO customers' });
     }
   });
 });

@@ -4,6 +4,7 @@
  */
 import type { Queryable } from '../../src/db/types.ts';
 import { insertCustomer, insertProduct } from '../helpers/store-fixtures.ts';
+import { TEST } from '../helpers/context.ts';
 
 /** Row counts of everything an order writes, and every product's stock. */
 export interface WriteSnapshot {
@@ -23,7 +24,7 @@ export interface WriteSnapshot {
  * expect(await writeSnapshot(app.pool)).toEqual(before);
  */
 export async function writeSnapshot(db: Queryable): Promise<WriteSnapshot> {
-  const { rows } = await db.query<{ orders: string; order_items: string; idempotency_keys: string; customers: string; products: string; stock: string | null }>({
+  const { rows } = await db.query<{ orders: string; order_items: string; idempotency_keys: string; customers: string; products: string; stock: string | null }>(TEST, {
     text: `SELECT (SELECT count(*) FROM orders) AS orders,
                   (SELECT count(*) FROM order_items) AS order_items,
                   (SELECT count(*) FROM idempotency_keys) AS idempotency_keys,

@@ -5,6 +5,7 @@ import { createCustomerStore, type CustomerStore } from '../../src/store/custome
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { testPoolOptions } from '../helpers/app.ts';
 import { insertCustomer, insertOrder, insertProduct } from '../helpers/store-fixtures.ts';
+import { TEST } from '../helpers/context.ts';
 
 let database: TestDatabase;
 let pool: ConnectionPool;
@@ -25,8 +26,8 @@ afterAll(async () => {
 describe('customer store', () => {
   it('gets a customer, or undefined', async () => {
     const id = await insertCustomer(pool, { name: 'Grace', email: 'grace@example.test' });
-    expect(await customers.get(id)).toEqual({ id, name: 'Grace', email: 'grace@example.test', createdAt: expect.stringMatching(/Z$/) });
-    expect(await customers.get(id + 1000)).toBeUndefined();
+    expect(await customers.get(TEST, id)).toEqual({ id, name: 'Grace', email: 'grace@example.test', createdAt: expect.stringMatching(/Z$/) });
+    expect(await customers.get(TEST, id + 1000)).toBeUndefined();
   });
 
   it('lists orders with lines and names in one query when the page is not empty', async () => {
@@ -34,7 +35,7 @@ describe('customer store', () => {
     const product = await insertProduct(pool, { name: 'Chisel' });
     const orderId = await insertOrder(pool, customer, [{ productId: product, quantity: 4, unitPriceCents: 250 }], '2024-02-02T02:02:02.020202Z');
     statements.length = 0;
-    const page = await customers.listOrders(customer, { limit: 10 });
+    const page = await customers.listOrders(TEST, customer, { limit: 10 });
     expect(statements).toHaveLength(1);
     expect(page).toEqual({
       items: [
@@ -52,8 +53,8 @@ describe('customer store', () => {
 
   it('tells an unknown customer (undefined) from one without orders (empty page)', async () => {
     const customer = await insertCustomer(pool);
-    expect(await customers.listOrders(customer, { limit: 10 })).toEqual({ items: [], next: null });
-    expect(await customers.listOrders(customer + 1000, { limit: 10 })).toBeUndefined();
+    expect(await customers.listOrders(TEST, customer, { limit: 10 })).toEqual({ items: [], next: null });
+    expect(await customers.listOrders(TEST, customer + 1000, { limit: 10 })).toBeUndefined();
   });
 
   it('returns the key of the last order when more follow', async () => {
@@ -62,10 +63,10 @@ describe('customer store', () => {
     const line = [{ productId: product, quantity: 1, unitPriceCents: 1 }];
     const older = await insertOrder(pool, customer, line, '2024-01-01T00:00:00Z');
     const newer = await insertOrder(pool, customer, line, '2024-01-02T00:00:00Z');
-    const first = await customers.listOrders(customer, { limit: 1 });
+    const first = await customers.listOrders(TEST, customer, { limit: 1 });
     expect(first?.items.map((o) => o.id)).toEqual([newer]);
     expect(first?.next).toEqual({ createdAt: '2024-01-02T00:00:00.000000Z', id: newer });
-    const second = await customers.listOrders(customer, { limit: 1, after: first!.next! });
+    const second = await customers.listOrders(TEST, customer, { limit: 1, after: first!.next! });
     expect(second?.items.map((o) => o.id)).toEqual([older]);
     expect(second?.next).toBeNull();
   });

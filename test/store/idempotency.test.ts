@@ -4,6 +4,7 @@ import { isAppError } from '../../src/errors/app-error.ts';
 import { createIdempotencyStore, requestHash } from '../../src/store/idempotency.ts';
 import { startTestPool } from '../helpers/app.ts';
 import { insertCustomer } from '../helpers/store-fixtures.ts';
+import { TEST } from '../helpers/context.ts';
 
 let pool: ConnectionPool;
 let close: () => Promise<void>;
@@ -13,13 +14,13 @@ const keys = createIdempotencyStore();
 beforeAll(async () => {
   ({ pool, close } = await startTestPool());
   const customer = await insertCustomer(pool);
-  const { rows } = await pool.query<{ id: string }>({ text: 'INSERT INTO orders (customer_id, total_cents) VALUES ($1, 0) RETURNING id', values: [customer] });
+  const { rows } = await pool.query<{ id: string }>(TEST, { text: 'INSERT INTO orders (customer_id, total_cents) VALUES ($1, 0) RETURNING id', values: [customer] });
   orderId = Number(rows[0]!.id);
 });
 afterAll(() => close?.());
 
 async function begin(): Promise<Lease> {
-  const lease = await pool.acquire();
+  const lease = await pool.acquire(TEST);
   await lease.query({ text: 'BEGIN' });
   return lease;
 }
@@ -71,15 +72,15 @@ describe('idempotency store', () => {
   });
 
   it('refuses a different request hash, and a key committed without an answer', async () => {
-    await pool.transaction(async (tx) => {
+    await pool.transaction(TEST, async (tx) => {
       await keys.claim(tx, 'answered', 'h1');
       await keys.remember(tx, 'answered', orderId, { id: orderId });
     });
-    const mismatch = await pool.transaction((tx) => keys.claim(tx, 'answered', 'h2')).catch((err: unknown) => err);
+    const mismatch = await pool.transaction(TEST, (tx) => keys.claim(tx, 'answered', 'h2')).catch((err: unknown) => err);
     expect(isAppError(mismatch, 'IDEMPOTENCY_MISMATCH')).toBe(true);
 
-    await pool.transaction((tx) => keys.claim(tx, 'unanswered', 'h1'));
-    const unanswered = await pool.transaction((tx) => keys.claim(tx, 'unanswered', 'h1')).catch((err: unknown) => err);
+    await pool.transaction(TEST, (tx) => keys.claim(tx, 'unanswered', 'h1'));
+    const unanswered = await pool.transaction(TEST, (tx) => keys.claim(tx, 'unanswered', 'h1')).catch((err: unknown) => err);
     expect(isAppError(unanswered, 'IDEMPOTENCY_IN_PROGRESS')).toBe(true);
   });
 });

@@ -4,6 +4,7 @@ import type { ConnectionPool, QueryEvent } from '../../src/db/pool/pool.ts';
 import { createProductStore, type Product, type ProductStore } from '../../src/store/products.ts';
 import { startTestPool } from '../helpers/app.ts';
 import { insertProducts } from '../helpers/store-fixtures.ts';
+import { TEST } from '../helpers/context.ts';
 
 let pool: ConnectionPool;
 let close: () => Promise<void>;
@@ -24,9 +25,9 @@ afterAll(() => close?.());
 describe('product store with batched gets', () => {
   it('answers concurrent gets, duplicates and missing ids included, exactly as one get each would', async () => {
     const asked = [...ids, ids[0]!, ids[1]!, 999_999_999];
-    const expected = await Promise.all(asked.map((id) => plain.get(id)));
+    const expected = await Promise.all(asked.map((id) => plain.get(TEST, id)));
     statements.length = 0;
-    const got = await Promise.all(asked.map((id) => batched.get(id)));
+    const got = await Promise.all(asked.map((id) => batched.get(TEST, id)));
     expect(got).toEqual(expected);
     expect(got.at(-1)).toBeUndefined();
     // 43 gets, at most 16 ids a statement: 3 statements instead of 43.
@@ -37,14 +38,14 @@ describe('product store with batched gets', () => {
 
   it('sends a lone get as the single-row statement', async () => {
     statements.length = 0;
-    expect((await batched.get(ids[5]!))?.id).toBe(ids[5]);
+    expect((await batched.get(TEST, ids[5]!))?.id).toBe(ids[5]);
     expect(statements).toEqual([expect.stringContaining('WHERE id = $1')]);
   });
 
   it('reads after the get was asked: a committed update is seen by the next get', async () => {
     const id = ids[7]!;
-    await pool.query({ text: 'UPDATE products SET stock = 3 WHERE id = $1', values: [id] });
-    const [a, b] = await Promise.all([batched.get(id), batched.get(ids[8]!)]);
+    await pool.query(TEST, { text: 'UPDATE products SET stock = 3 WHERE id = $1', values: [id] });
+    const [a, b] = await Promise.all([batched.get(TEST, id), batched.get(TEST, ids[8]!)]);
     expect(a?.stock).toBe(3);
     expect(b?.id).toBe(ids[8]);
   });

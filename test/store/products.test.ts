@@ -3,6 +3,7 @@ import type { ConnectionPool } from '../../src/db/pool/pool.ts';
 import { createProductStore, type ProductStore } from '../../src/store/products.ts';
 import { startTestPool } from '../helpers/app.ts';
 import { insertProduct, insertProducts } from '../helpers/store-fixtures.ts';
+import { TEST } from '../helpers/context.ts';
 
 let pool: ConnectionPool;
 let close: () => Promise<void>;
@@ -16,7 +17,7 @@ afterAll(() => close?.());
 describe('product store', () => {
   it('gets a product as a plain object with numeric id and microsecond timestamp', async () => {
     const id = await insertProduct(pool, { name: 'Level', sku: 'LVL-1', createdAt: '2024-06-01T12:34:56.789012+02' });
-    expect(await products.get(id)).toEqual({
+    expect(await products.get(TEST, id)).toEqual({
       id,
       sku: 'LVL-1',
       name: 'Level',
@@ -25,7 +26,7 @@ describe('product store', () => {
       stock: 100,
       createdAt: '2024-06-01T10:34:56.789012Z',
     });
-    expect(await products.get(id + 1000)).toBeUndefined();
+    expect(await products.get(TEST, id + 1000)).toBeUndefined();
   });
 
   it('pages by (createdAt, id) without losing rows one microsecond apart', async () => {
@@ -34,7 +35,7 @@ describe('product store', () => {
     const walked: number[] = [];
     let after;
     do {
-      const page = await products.list({ category, limit: 4, after });
+      const page = await products.list(TEST, { category, limit: 4, after });
       walked.push(...page.items.map((p) => p.id));
       after = page.next ?? undefined;
     } while (after !== undefined);
@@ -48,7 +49,7 @@ describe('product store', () => {
   it('reports no next key on the last page, including an exactly full one', async () => {
     const category = 'exact';
     await insertProducts(pool, 3, () => '2024-01-01T00:00:00Z', category);
-    const page = await products.list({ category, limit: 3 });
+    const page = await products.list(TEST, { category, limit: 3 });
     expect(page.items).toHaveLength(3);
     expect(page.next).toBeNull();
   });
@@ -57,7 +58,7 @@ describe('product store', () => {
     const both = await insertProduct(pool, { category: 'combo', name: 'Red Drill' });
     await insertProduct(pool, { category: 'combo', name: 'Blue Saw' });
     await insertProduct(pool, { category: 'other', name: 'Red Hammer' });
-    const page = await products.list({ category: 'combo', q: 'red', limit: 10 });
+    const page = await products.list(TEST, { category: 'combo', q: 'red', limit: 10 });
     expect(page.items.map((p) => p.id)).toEqual([both]);
   });
 
@@ -73,11 +74,11 @@ describe('product store', () => {
     });
     try {
       const store = createProductStore(traced);
-      await store.list({ limit: 5 });
-      await store.list({ category: 'general', limit: 5 });
+      await store.list(TEST, { limit: 5 });
+      await store.list(TEST, { category: 'general', limit: 5 });
       const statements = seen.splice(0);
       expect(statements.length).toBe(2);
-      const lease = await traced.acquire();
+      const lease = await traced.acquire(TEST);
       try {
         await lease.query({ text: 'SET enable_sort = off' });
         for (const statement of statements) {

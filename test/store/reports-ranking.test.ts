@@ -9,6 +9,7 @@ import type { ConnectionPool } from '../../src/db/pool/pool.ts';
 import { createReportStore, type ReportStore, type TopProduct } from '../../src/store/reports.ts';
 import { startTestPool } from '../helpers/app.ts';
 import { insertCustomer, insertOrder, insertProduct } from '../helpers/store-fixtures.ts';
+import { TEST } from '../helpers/context.ts';
 
 const DAY_MS = 86_400_000;
 const WINDOW_DAYS = 30;
@@ -80,10 +81,10 @@ describe('top-products ranking', () => {
 
   it.each([1, 3, 7, 100])('matches the reference ranking, revenue included, walked %i at a time', async (limit) => {
     const seen: TopProduct[] = [];
-    let page = await reports.topProducts({ days: WINDOW_DAYS, limit });
+    let page = await reports.topProducts(TEST, { days: WINDOW_DAYS, limit });
     seen.push(...page.items);
     while (page.next !== null) {
-      page = await reports.topProducts({ days: WINDOW_DAYS, limit, after: page.next });
+      page = await reports.topProducts(TEST, { days: WINDOW_DAYS, limit, after: page.next });
       expect(page.items.length).toBeGreaterThan(0);
       seen.push(...page.items);
     }

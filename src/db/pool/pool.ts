@@ -20,8 +20,8 @@
  * @example
  * const pool = createPool({ ...config.pool, connectionString, statementTimeoutMs: 10_000, logger });
  * await pool.start();
- * const { rows } = await pool.query({ name: 'product-by-id', text: 'select * from products where id = $1', values: [7] });
- * await pool.transaction(async (tx) => { await tx.query({ text: 'update …' }); });
+ * const { rows } = await pool.query(ctx, { name: 'product-by-id', text: 'select * from products where id = $1', values: [7] });
+ * await pool.transaction(ctx, async (tx) => { await tx.query({ text: 'update …' }); });
  * await pool.end();
  */
 import type { QueryResultRow } from 'pg';
@@ -29,7 +29,8 @@ import type { PoolSettings } from '../../config/index.ts';
 import { AppError } from '../../errors/app-error.ts';
 import type { Logger } from '../../log/logger.ts';
 import { Histogram, type HistogramSnapshot } from '../../stats/histogram.ts';
-import type { Database, Queryable, QueryAccount, QueryOptions, Rows, Statement } from '../types.ts';
+import type { Context } from '../../context/context.ts';
+import type { Database, QueryOptions, Rows, Statement, Transaction } from '../types.ts';
 import type { ConcurrencyLimit } from './adaptive-limit.ts';
 import { PooledConnection, isConnectionError, openClient } from './connection.ts';
 import { WaitQueue, type Waiter } from './wait-queue.ts';
@@ -60,12 +61,12 @@ export interface QueryEvent {
   durationMs: number;
   rowCount: number;
   error?: unknown;
-  /** From the statement's QueryOptions, untouched. */
-  account?: QueryAccount | undefined;
+  /** The context the statement ran under, untouched (the profiler charges its accounts). */
+  ctx: Context;
 }
 
-/** A leased connection; call `release` exactly once. */
-export interface Lease extends Queryable {
+/** A leased connection, bound to the context it was acquired for; call `release` exactly once. */
+export interface Lease extends Transaction {
   /** Returns the connection; pass an error to discard it instead (as pg-pool does). */
   release(err?: unknown): void;
 }
@@ -270,31 +271,28 @@ export class ConnectionPool implements Database {
   }
 
   /** Leases a connection. Prefer {@link query} or {@link transaction}, which always release. */
-  async acquire(): Promise<Lease> {
+  async acquire(ctx: Context): Promise<Lease> {
     const started = performance.now();
     const conn = await this.#acquireConnection();
     this.acquireWait.record(performance.now() - started);
-    return this.#lease(conn);
+    return this.#lease(conn, ctx);
   }
 
-  async query<R extends QueryResultRow = QueryResultRow>(statement: Statement, options?: QueryOptions): Promise<Rows<R>> {
-    const account = options?.account;
+  async query<R extends QueryResultRow = QueryResultRow>(ctx: Context, statement: Statement, options?: QueryOptions): Promise<Rows<R>> {
     try {
-      return await this.#queryOnce<R>(statement, account);
+      return await this.#queryOnce<R>(statement, ctx);
     } catch (err) {
       if (options?.idempotent && err instanceof AppError && err.code === 'DB_UNAVAILABLE' && !this.#closed) {
-        return this.#queryOnce<R>(statement, account, performance.now());
+        return this.#queryOnce<R>(statement, ctx, performance.now());
       }
       throw err;
     }
   }
 
-  async transaction<T>(fn: (tx: Queryable) => Promise<T>, options?: { account?: QueryAccount | undefined }): Promise<T> {
-    const lease = await this.acquire();
-    const account = options?.account;
-    // Every statement of the transaction is charged to its account.
-    const tx: Queryable =
-      account === undefined ? lease : { query: (statement, queryOptions) => lease.query(statement, { ...queryOptions, account }) };
+  async transaction<T>(ctx: Context, fn: (tx: Transaction) => Promise<T>): Promise<T> {
+    const lease = await this.acquire(ctx);
+    // The lease is bound to ctx: every statement of the transaction runs under it.
+    const tx: Transaction = lease;
     let discard: unknown;
     try {
       await tx.query({ text: 'BEGIN' });
@@ -465,7 +463,7 @@ export class ConnectionPool implements Database {
     }
   }
 
-  #lease(conn: PooledConnection): Lease {
+  #lease(conn: PooledConnection, ctx: Context): Lease {
     conn.leasedAt = Date.now();
     conn.leakReported = false;
     if (this.#opts.leakMs > 0) {
@@ -476,9 +474,9 @@ export class ConnectionPool implements Database {
     let released = false;
     const pool = this;
     return {
-      query<R extends QueryResultRow = QueryResultRow>(statement: Statement, options?: QueryOptions): Promise<Rows<R>> {
+      query<R extends QueryResultRow = QueryResultRow>(statement: Statement, _options?: QueryOptions): Promise<Rows<R>> {
         if (released) return Promise.reject(new Error('query on a released connection'));
-        return pool.#run<R>(conn, statement, 0, options?.account);
+        return pool.#run<R>(conn, statement, 0, ctx);
       },
       release(err?: unknown): void {
         if (released) return;
@@ -489,7 +487,7 @@ export class ConnectionPool implements Database {
   }
 
   /** With `failedAt`, a retry: runs on a connection opened after that failure. */
-  async #queryOnce<R extends QueryResultRow>(statement: Statement, account: QueryAccount | undefined, failedAt?: number): Promise<Rows<R>> {
+  async #queryOnce<R extends QueryResultRow>(statement: Statement, ctx: Context, failedAt?: number): Promise<Rows<R>> {
     const started = performance.now();
     const conn = failedAt === undefined ? await this.#acquireConnection() : await this.#acquireFresh(failedAt);
     const waitMs = performance.now() - started;
@@ -497,13 +495,13 @@ export class ConnectionPool implements Database {
     conn.leasedAt = Date.now();
     try {
       // A connection-level failure marks the connection broken in #run.
-      return await this.#run<R>(conn, statement, waitMs, account);
+      return await this.#run<R>(conn, statement, waitMs, ctx);
     } finally {
       this.#release(conn);
     }
   }
 
-  async #run<R extends QueryResultRow>(conn: PooledConnection, statement: Statement, waitMs: number, account?: QueryAccount): Promise<Rows<R>> {
+  async #run<R extends QueryResultRow>(conn: PooledConnection, statement: Statement, waitMs: number, ctx: Context): Promise<Rows<R>> {
     const started = performance.now();
     const config =
       statement.name !== undefined && this.#opts.preparedStatements
@@ -512,11 +510,11 @@ export class ConnectionPool implements Database {
     try {
       const result = await conn.client.query<R>(config);
       const durationMs = performance.now() - started;
-      this.#opts.onQuery?.({ statement, waitMs, durationMs, rowCount: result.rowCount ?? 0, account });
+      this.#opts.onQuery?.({ statement, waitMs, durationMs, rowCount: result.rowCount ?? 0, ctx });
       if (this.#opts.limiter !== undefined) this.#feedLimiter(durationMs);
       return { rows: result.rows, rowCount: result.rowCount ?? 0 };
     } catch (err) {
-      this.#opts.onQuery?.({ statement, waitMs, durationMs: performance.now() - started, rowCount: 0, error: err, account });
+      this.#opts.onQuery?.({ statement, waitMs, durationMs: performance.now() - started, rowCount: 0, error: err, ctx });
       const translated = translate(err, conn);
       if (conn.broken) this.#suspectIdle();
       throw translated;

@@ -10,7 +10,7 @@ import { fromTimeKey, isTimeKey, toTimeKey } from '../keys.ts';
 import { CustomerSchema, OrderSchema } from '../models.ts';
 import { page } from '../pagination.ts';
 import { IdParams, Page, PageQuery, problems } from '../schemas.ts';
-import { queriesOf } from '../../profiler/request-plugin.ts';
+import { contextOf } from '../context.ts';
 
 /**
  * @example
@@ -30,7 +30,7 @@ export function customerRoutes(deps: { customers: CustomerStore; cursors: Cursor
         },
       },
       async function getCustomer(request) {
-        const customer = await customers.get(request.params.id, queriesOf(request));
+        const customer = await customers.get(contextOf(request), request.params.id);
         if (customer === undefined) throw new AppError('NOT_FOUND', `customer ${request.params.id} does not exist`);
         return customer;
       },
@@ -52,7 +52,7 @@ export function customerRoutes(deps: { customers: CustomerStore; cursors: Cursor
         const { limit, cursor } = request.query;
         const filters = { customerId };
         const after = cursor === undefined ? undefined : fromTimeKey(cursors.decode('customer-orders', filters, cursor, isTimeKey));
-        const result = await customers.listOrders(customerId, { limit, after, account: queriesOf(request) });
+        const result = await customers.listOrders(contextOf(request), customerId, { limit, after });
         if (result === undefined) throw new AppError('NOT_FOUND', `customer ${customerId} does not exist`);
         const next = result.next === null ? null : cursors.encode('customer-orders', filters, toTimeKey(result.next));
         return page(request, reply, result.items, next);

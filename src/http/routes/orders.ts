@@ -11,7 +11,7 @@ import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typ
 import type { OrderStore } from '../../store/orders.ts';
 import { OrderSchema } from '../models.ts';
 import { Id, problems } from '../schemas.ts';
-import { queriesOf } from '../../profiler/request-plugin.ts';
+import { contextOf } from '../context.ts';
 
 const NewOrderBody = Type.Object(
   {
@@ -54,7 +54,7 @@ export function orderRoutes(deps: { orders: OrderStore }): FastifyPluginAsyncTyp
         },
       },
       async function placeOrder(request, reply) {
-        const { order, replayed } = await orders.place(request.body, { idempotencyKey: request.headers['idempotency-key'], account: queriesOf(request) });
+        const { order, replayed } = await orders.place(contextOf(request), request.body, { idempotencyKey: request.headers['idempotency-key'] });
         if (replayed) reply.header('idempotent-replayed', 'true');
         return reply.code(201).send(order);
       },

@@ -10,7 +10,7 @@ import { fromTimeKey, isTimeKey, toTimeKey } from '../keys.ts';
 import { ProductSchema } from '../models.ts';
 import { page } from '../pagination.ts';
 import { IdParams, Page, PageQuery, filterText, problems } from '../schemas.ts';
-import { queriesOf } from '../../profiler/request-plugin.ts';
+import { contextOf } from '../context.ts';
 
 const ListQuery = Type.Object({
   category: Type.Optional(filterText('Exact category.')),
@@ -39,7 +39,7 @@ export function productRoutes(deps: { products: ProductStore; cursors: CursorCod
         const { category, q, limit, cursor } = request.query;
         const filters = { category, q };
         const after = cursor === undefined ? undefined : fromTimeKey(cursors.decode('products', filters, cursor, isTimeKey));
-        const { items, next } = await products.list({ category, q, limit, after, account: queriesOf(request) });
+        const { items, next } = await products.list(contextOf(request), { category, q, limit, after });
         return page(request, reply, items, next === null ? null : cursors.encode('products', filters, toTimeKey(next)));
       },
     );
@@ -55,7 +55,7 @@ export function productRoutes(deps: { products: ProductStore; cursors: CursorCod
         },
       },
       async function getProduct(request) {
-        const product = await products.get(request.params.id, queriesOf(request));
+        const product = await products.get(contextOf(request), request.params.id);
         if (product === undefined) throw new AppError('NOT_FOUND', `product ${request.params.id} does not exist`);
         return product;
       },

@@ -9,7 +9,7 @@ import { fromRankKey, isRankKey, toRankKey } from '../keys.ts';
 import { TopProductSchema } from '../models.ts';
 import { page } from '../pagination.ts';
 import { Page, PageQuery, problems } from '../schemas.ts';
-import { queriesOf } from '../../profiler/request-plugin.ts';
+import { contextOf } from '../context.ts';
 
 const TopProductsQuery = Type.Object({
   days: Type.Integer({ minimum: 1, maximum: 365, default: 30, description: 'Window length, ending now (pinned by the cursor).' }),
@@ -37,7 +37,7 @@ export function reportRoutes(deps: { reports: ReportStore; cursors: CursorCodec 
         const { days, limit, cursor } = request.query;
         const filters = { days };
         const after = cursor === undefined ? undefined : fromRankKey(cursors.decode('top-products', filters, cursor, isRankKey));
-        const result = await reports.topProducts({ days, limit, after, account: queriesOf(request) });
+        const result = await reports.topProducts(contextOf(request), { days, limit, after });
         const next = result.next === null ? null : cursors.encode('top-products', filters, toRankKey(result.next));
         return page(request, reply, result.items, next);
       },

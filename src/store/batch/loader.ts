@@ -24,20 +24,24 @@
  *    slot is bounded by the batches ahead, each bounded by the pool's
  *    acquire timeout and the statement timeout.
  *
- * Each load may name the account it is for (the caller's per-request
- * accounting, src/db/types.ts); the batch's statement is charged to all of
- * them, so each request still sees the statement it waited on.
+ * Each load names the context it is for (src/context/context.ts);
+ * `loadMany` gets the contexts of every load in the batch and runs its one
+ * statement under their `batchContext`, so each request is still charged
+ * for the statement it waited on.
  *
  * @example
- * const loader = createBatchLoader<number, Product>({ loadMany: (ids, accounts) => getMany(ids, accounts), maxBatch: 64 });
- * const [a, b] = await Promise.all([loader.load(1), loader.load(2)]); // one statement
+ * const loader = createBatchLoader<number, Product>({ loadMany: (ctxs, ids) => getMany(ctxs, ids), maxBatch: 64 });
+ * const [a, b] = await Promise.all([loader.load(ctxA, 1), loader.load(ctxB, 2)]); // one statement
  */
 import DataLoader from 'dataloader';
-import type { QueryAccount } from '../../db/types.ts';
+import type { Context } from '../../context/context.ts';
 
 export interface BatchLoaderOptions<K, V> {
-  /** Reads every key in one statement charged to `accounts`; a key missing from the map has no value. */
-  loadMany(keys: readonly K[], accounts: readonly object[]): Promise<ReadonlyMap<K, V>>;
+  /**
+   * Reads every key in one statement, run under `batchContext(ctxs)`; a key
+   * missing from the map has no value. `ctxs` holds each load's context once.
+   */
+  loadMany(ctxs: readonly Context[], keys: readonly K[]): Promise<ReadonlyMap<K, V>>;
   /** Most keys in one statement; more loads in one turn make several batches. */
   maxBatch: number;
   /**
@@ -50,7 +54,7 @@ export interface BatchLoaderOptions<K, V> {
 
 export interface BatchLoader<K, V> {
   /** The value for `key`, or undefined when it has none. Rejects when its batch fails. */
-  load(key: K, account?: QueryAccount): Promise<V | undefined>;
+  load(ctx: Context, key: K): Promise<V | undefined>;
   /** Loads asked for since start. */
   readonly loads: number;
   /** Statements sent for them. */
@@ -58,14 +62,14 @@ export interface BatchLoader<K, V> {
 }
 
 interface Entry<K> {
+  ctx: Context;
   key: K;
-  account: QueryAccount | undefined;
 }
 
 /**
  * @example
  * const loader = createBatchLoader({ loadMany: getMany, maxBatch: 64 });
- * await loader.load(7, requestContext);
+ * await loader.load(ctx, 7);
  */
 export function createBatchLoader<K, V>(options: BatchLoaderOptions<K, V>): BatchLoader<K, V> {
   const { loadMany } = options;
@@ -83,9 +87,8 @@ export function createBatchLoader<K, V>(options: BatchLoaderOptions<K, V>): Batc
     inFlight++;
     try {
       const keys = [...new Set(entries.map((e) => e.key))];
-      // One flat list: a load's account may itself name several requests.
-      const accounts = [...new Set(entries.flatMap((e) => (e.account === undefined ? [] : Array.isArray(e.account) ? e.account : [e.account])))];
-      const found = await loadMany(keys, accounts);
+      const ctxs = [...new Set(entries.map((e) => e.ctx))];
+      const found = await loadMany(ctxs, keys);
       return entries.map((e) => found.get(e.key));
     } finally {
       inFlight--;
@@ -103,9 +106,9 @@ export function createBatchLoader<K, V>(options: BatchLoaderOptions<K, V>): Batc
   const loader = new DataLoader<Entry<K>, V | undefined>(loadBatch, { cache: false, maxBatchSize: options.maxBatch, batchScheduleFn: schedule });
 
   return {
-    load: function load(key: K, account?: QueryAccount): Promise<V | undefined> {
+    load: function load(ctx: Context, key: K): Promise<V | undefined> {
       loads++;
-      return loader.load({ key, account });
+      return loader.load({ ctx, key });
     },
     get loads() {
       return loads;

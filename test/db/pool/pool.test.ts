@@ -5,6 +5,7 @@ import { isAppError } from '../../../src/errors/app-error.ts';
 import { createTestDatabase } from '../../helpers/database.ts';
 import { testPoolOptions } from '../../helpers/app.ts';
 import { captureLogs } from '../../helpers/logs.ts';
+import { TEST } from '../../helpers/context.ts';
 
 const pools: ConnectionPool[] = [];
 const cleanups: (() => Promise<void>)[] = [];
@@ -70,10 +71,10 @@ describe('ConnectionPool: size', () => {
 
   it('grows on demand up to max and never beyond', async () => {
     const pool = await startPool({ min: 1, max: 4 });
-    const leases = await Promise.all(Array.from({ length: 4 }, () => pool.acquire()));
+    const leases = await Promise.all(Array.from({ length: 4 }, () => pool.acquire(TEST)));
     expect(pool.size).toBe(4);
     expect(pool.active).toBe(4);
-    const fifth = pool.acquire();
+    const fifth = pool.acquire(TEST);
     await sleep(50);
     expect(pool.size).toBe(4);
     expect(pool.waiting).toBe(1);
@@ -86,9 +87,9 @@ describe('ConnectionPool: size', () => {
 
   it('serves waiters first-in, first-out', async () => {
     const pool = await startPool({ min: 1, max: 1 });
-    const held = await pool.acquire();
+    const held = await pool.acquire(TEST);
     const order: number[] = [];
-    const waits = [1, 2, 3].map((n) => pool.acquire().then((lease) => (order.push(n), lease.release())));
+    const waits = [1, 2, 3].map((n) => pool.acquire(TEST).then((lease) => (order.push(n), lease.release())));
     await sleep(20);
     held.release();
     await Promise.all(waits);
@@ -97,13 +98,13 @@ describe('ConnectionPool: size', () => {
 
   it('reuses idle connections last-in, first-out', async () => {
     const pool = await startPool({ min: 0, max: 3 });
-    const [a, b, c] = await Promise.all([pool.acquire(), pool.acquire(), pool.acquire()]);
+    const [a, b, c] = await Promise.all([pool.acquire(TEST), pool.acquire(TEST), pool.acquire(TEST)]);
     const pidOf = async (lease: typeof a) => (await lease!.query<{ pid: number }>({ text: 'select pg_backend_pid() as pid' })).rows[0]!.pid;
     const pids = [await pidOf(a), await pidOf(b), await pidOf(c)];
     a!.release();
     b!.release();
     c!.release(); // c is now on top of the stack
-    const again = await pool.acquire();
+    const again = await pool.acquire(TEST);
     expect(await pidOf(again)).toBe(pids[2]);
     again.release();
   });
@@ -112,9 +113,9 @@ describe('ConnectionPool: size', () => {
 describe('ConnectionPool: waiting', () => {
   it('fails an acquire after the timeout with POOL_TIMEOUT and cleans up the waiter', async () => {
     const pool = await startPool({ min: 1, max: 1, acquireTimeoutMs: 150 });
-    const held = await pool.acquire();
+    const held = await pool.acquire(TEST);
     const started = Date.now();
-    const err = await errorOf(pool.acquire());
+    const err = await errorOf(pool.acquire(TEST));
     const waited = Date.now() - started;
     expect(isAppError(err, 'POOL_TIMEOUT')).toBe(true);
     expect(waited).toBeGreaterThanOrEqual(140);
@@ -127,10 +128,10 @@ describe('ConnectionPool: waiting', () => {
 
   it('refuses at once when queueMax requests already wait (POOL_QUEUE_FULL)', async () => {
     const pool = await startPool({ min: 1, max: 1, queueMax: 2, acquireTimeoutMs: 5000 });
-    const held = await pool.acquire();
-    const queued = [pool.acquire(), pool.acquire()];
+    const held = await pool.acquire(TEST);
+    const queued = [pool.acquire(TEST), pool.acquire(TEST)];
     const started = Date.now();
-    const err = await errorOf(pool.acquire());
+    const err = await errorOf(pool.acquire(TEST));
     expect(Date.now() - started).toBeLessThan(50);
     expect(isAppError(err, 'POOL_QUEUE_FULL')).toBe(true);
     expect(pool.queueFull).toBe(1);
@@ -140,9 +141,9 @@ describe('ConnectionPool: waiting', () => {
 
   it('in nowait mode refuses at once when every connection is busy (POOL_EXHAUSTED)', async () => {
     const pool = await startPool({ min: 1, max: 2, getMode: 'nowait' });
-    const a = await pool.acquire();
-    const b = await pool.acquire(); // may grow: one connection was free to open
-    const err = await errorOf(pool.acquire());
+    const a = await pool.acquire(TEST);
+    const b = await pool.acquire(TEST); // may grow: one connection was free to open
+    const err = await errorOf(pool.acquire(TEST));
     expect(isAppError(err, 'POOL_EXHAUSTED')).toBe(true);
     expect(pool.exhausted).toBe(1);
     a.release();
@@ -151,8 +152,8 @@ describe('ConnectionPool: waiting', () => {
 
   it('records every acquire wait in its histogram', async () => {
     const pool = await startPool({ min: 1, max: 1 });
-    const held = await pool.acquire();
-    const waiter = pool.acquire();
+    const held = await pool.acquire(TEST);
+    const waiter = pool.acquire(TEST);
     await sleep(60);
     held.release();
     (await waiter).release();
@@ -171,7 +172,7 @@ describe('ConnectionPool: lifetime', () => {
     }
     expect(new Set(lifetimes.map(Math.round)).size).toBeGreaterThan(1);
 
-    const lease = await pool.acquire();
+    const lease = await pool.acquire(TEST);
     const pid = (await lease.query<{ pid: number }>({ text: 'select pg_backend_pid() as pid' })).rows[0]!.pid;
     await sleep(500);
     // Past its lifetime but still leased: still usable, same backend.
@@ -185,7 +186,7 @@ describe('ConnectionPool: lifetime', () => {
 
   it('closes idle connections above min after the idle timeout', async () => {
     const pool = await startPool({ min: 1, max: 4, idleTimeoutMs: 200 });
-    const leases = await Promise.all(Array.from({ length: 4 }, () => pool.acquire()));
+    const leases = await Promise.all(Array.from({ length: 4 }, () => pool.acquire(TEST)));
     for (const l of leases) l.release();
     expect(pool.size).toBe(4);
     await sleep(1500);
@@ -195,11 +196,11 @@ describe('ConnectionPool: lifetime', () => {
   it('validates a connection that sat idle longer than the window before handing it out', async () => {
     const pool = await startPool({ min: 1, max: 1, validateAfterIdleMs: 50 });
     await sleep(80);
-    const ok = await pool.query<{ one: number }>({ text: 'select 1 as one' });
+    const ok = await pool.query<{ one: number }>(TEST, { text: 'select 1 as one' });
     expect(ok.rows[0]!.one).toBe(1);
     expect(pool.validations).toBe(1);
     // Just returned: no second round trip.
-    await pool.query({ text: 'select 1' });
+    await pool.query(TEST, { text: 'select 1' });
     expect(pool.validations).toBe(1);
     expect(pool.validationFailures).toBe(0);
   });
@@ -211,7 +212,7 @@ describe('ConnectionPool: broken connections', () => {
     const db = await createTestDatabase();
     cleanups.push(db.drop);
     const pool = await startPool({ min: 3, max: 3, connectionString: db.url, applicationName: name });
-    const leases = await Promise.all([pool.acquire(), pool.acquire(), pool.acquire()]);
+    const leases = await Promise.all([pool.acquire(TEST), pool.acquire(TEST), pool.acquire(TEST)]);
     for (const l of leases) l.release();
     const before = await backendPids(pool, db.url, name);
     expect(before).toHaveLength(3);
@@ -224,7 +225,7 @@ describe('ConnectionPool: broken connections', () => {
     // Reads right after the kill succeed: dead idle connections are dropped
     // or, if one is handed out before its error arrives, the read is retried.
     const results = await Promise.all(
-      Array.from({ length: 10 }, () => pool.query<{ one: number }>({ text: 'select 1 as one' }, { idempotent: true })),
+      Array.from({ length: 10 }, () => pool.query<{ one: number }>(TEST, { text: 'select 1 as one' }, { idempotent: true })),
     );
     expect(results.every((r) => r.rows[0]!.one === 1)).toBe(true);
     await sleep(300);
@@ -239,10 +240,10 @@ describe('ConnectionPool: broken connections', () => {
     const db = await createTestDatabase();
     cleanups.push(db.drop);
     const pool = await startPool({ min: 1, max: 2, connectionString: db.url, applicationName: name });
-    await pool.query({ text: 'create table writes (n int)' });
+    await pool.query(TEST, { text: 'create table writes (n int)' });
     const acquiresBefore = pool.acquires;
     // The write sleeps inside its statement; the backend is killed meanwhile.
-    const write = errorOf(pool.query({ text: 'insert into writes select 1 from pg_sleep(1)' }));
+    const write = errorOf(pool.query(TEST, { text: 'insert into writes select 1 from pg_sleep(1)' }));
     await sleep(200);
     const admin = new pg.Client({ connectionString: db.url });
     await admin.connect();
@@ -251,7 +252,7 @@ describe('ConnectionPool: broken connections', () => {
     const err = await write;
     expect(isAppError(err, 'DB_UNAVAILABLE')).toBe(true);
     expect(pool.acquires - acquiresBefore).toBe(1); // exactly one attempt
-    const { rows } = await pool.query<{ n: string }>({ text: 'select count(*) as n from writes' });
+    const { rows } = await pool.query<{ n: string }>(TEST, { text: 'select count(*) as n from writes' });
     expect(Number(rows[0]!.n)).toBe(0);
   });
 
@@ -266,9 +267,9 @@ describe('ConnectionPool: broken connections', () => {
 
   it('cancels a runaway statement with the statement timeout and keeps the connection', async () => {
     const pool = await startPool({ min: 1, max: 1, statementTimeoutMs: 100 });
-    const err = await errorOf(pool.query({ text: 'select pg_sleep(5)' }));
+    const err = await errorOf(pool.query(TEST, { text: 'select pg_sleep(5)' }));
     expect(isAppError(err, 'QUERY_TIMEOUT')).toBe(true);
-    const ok = await pool.query<{ one: number }>({ text: 'select 1 as one' });
+    const ok = await pool.query<{ one: number }>(TEST, { text: 'select 1 as one' });
     expect(ok.rows[0]!.one).toBe(1);
     expect(pool.destroyed).toBe(0);
   });
@@ -277,26 +278,26 @@ describe('ConnectionPool: broken connections', () => {
 describe('ConnectionPool: transactions', () => {
   it('commits on success and rolls back on error, releasing on every path', async () => {
     const pool = await startPool({ min: 1, max: 1 });
-    await pool.query({ text: 'create table t (n int)' });
-    await pool.transaction(async (tx) => {
+    await pool.query(TEST, { text: 'create table t (n int)' });
+    await pool.transaction(TEST, async (tx) => {
       await tx.query({ text: 'insert into t values (1)' });
     });
     const err = await errorOf(
-      pool.transaction(async (tx) => {
+      pool.transaction(TEST, async (tx) => {
         await tx.query({ text: 'insert into t values (2)' });
         throw new Error('boom');
       }),
     );
     expect((err as Error).message).toBe('boom');
     const sqlErr = await errorOf(
-      pool.transaction(async (tx) => {
+      pool.transaction(TEST, async (tx) => {
         await tx.query({ text: 'insert into t values (3)' });
         await tx.query({ text: 'select * from missing_table' });
       }),
     );
     expect((sqlErr as { code?: string }).code).toBe('42P01');
     expect(pool.active).toBe(0);
-    const { rows } = await pool.query<{ n: number }>({ text: 'select n from t order by n' });
+    const { rows } = await pool.query<{ n: number }>(TEST, { text: 'select n from t order by n' });
     expect(rows.map((r) => r.n)).toEqual([1]);
     // The single connection is still healthy after the rollbacks.
     expect(pool.destroyed).toBe(0);
@@ -307,7 +308,7 @@ describe('ConnectionPool: leaks and shutdown', () => {
   it('warns once when a connection is held longer than leakMs, naming where it was acquired', async () => {
     const { logger, lines } = captureLogs();
     const pool = await startPool({ min: 1, max: 1, leakMs: 100, logger });
-    const lease = await pool.acquire();
+    const lease = await pool.acquire(TEST);
     await sleep(1300);
     lease.release();
     const leaks = lines.filter((l) => String(l.msg).includes('possible leak'));
@@ -318,9 +319,9 @@ describe('ConnectionPool: leaks and shutdown', () => {
 
   it('end() waits for leased connections, refuses new acquires, then closes everything', async () => {
     const pool = await startPool({ min: 2, max: 2 });
-    const lease = await pool.acquire();
+    const lease = await pool.acquire(TEST);
     const ending = pool.end(2000);
-    const refused = await errorOf(pool.acquire());
+    const refused = await errorOf(pool.acquire(TEST));
     expect(isAppError(refused, 'POOL_CLOSED')).toBe(true);
     await sleep(50);
     // The leased connection still works while the pool drains.
@@ -332,7 +333,7 @@ describe('ConnectionPool: leaks and shutdown', () => {
 
   it('end() gives up waiting after its timeout and closes leased connections too', async () => {
     const pool = await startPool({ min: 1, max: 1 });
-    await pool.acquire(); // never released
+    await pool.acquire(TEST); // never released
     const started = Date.now();
     await pool.end(200);
     expect(Date.now() - started).toBeLessThan(1000);
@@ -345,10 +346,10 @@ describe('ConnectionPool: adaptive limit', () => {
     const cap = { limit: 2, noLoadRttMs: 0, onSample() {} };
     const pool = await startPool({ min: 1, max: 5, limiter: cap });
     expect(pool.limit).toBe(2);
-    const a = await pool.acquire();
-    const b = await pool.acquire();
+    const a = await pool.acquire(TEST);
+    const b = await pool.acquire(TEST);
     let third: Awaited<ReturnType<typeof pool.acquire>> | undefined;
-    const waiting = pool.acquire().then((l) => (third = l));
+    const waiting = pool.acquire(TEST).then((l) => (third = l));
     await sleep(50);
     expect(third).toBeUndefined();
     expect(pool.waiting).toBe(1);
@@ -365,9 +366,9 @@ describe('ConnectionPool: adaptive limit', () => {
   it('parks returned connections instead of exceeding a lowered limit', async () => {
     const cap = { limit: 3, noLoadRttMs: 0, onSample() {} };
     const pool = await startPool({ min: 1, max: 5, limiter: cap });
-    const leases = await Promise.all([pool.acquire(), pool.acquire(), pool.acquire()]);
+    const leases = await Promise.all([pool.acquire(TEST), pool.acquire(TEST), pool.acquire(TEST)]);
     cap.limit = 1;
-    const waiter = pool.acquire();
+    const waiter = pool.acquire(TEST);
     leases[0]!.release();
     await sleep(30);
     expect(pool.active).toBe(2); // the released connection was parked, not handed over

@@ -8,6 +8,7 @@ import { isAppError } from '../../../src/errors/app-error.ts';
 import { createLogger } from '../../../src/log/logger.ts';
 import { testPoolOptions } from '../../helpers/app.ts';
 import { freePort } from '../../../src/net/free-port.ts';
+import { TEST } from '../../helpers/context.ts';
 
 // This suite owns its own Postgres (embedded, in a temp dir) so it can stop
 // and start it; the shared test server is never restarted.
@@ -34,7 +35,7 @@ afterAll(async () => {
 
 describe('ConnectionPool across a database restart', () => {
   it('answers fast with a typed 503 error while the database is down and recovers by itself when it returns', async () => {
-    expect((await pool.query<{ one: number }>({ text: 'select 1 as one' })).rows[0]!.one).toBe(1);
+    expect((await pool.query<{ one: number }>(TEST, { text: 'select 1 as one' })).rows[0]!.one).toBe(1);
 
     await postgres.stop();
     // Every request ends quickly with a retryable error; none hangs, none crashes the process.
@@ -42,7 +43,7 @@ describe('ConnectionPool across a database restart', () => {
       Array.from({ length: 20 }, async () => {
         const started = Date.now();
         try {
-          await pool.query({ text: 'select 1' }, { idempotent: true });
+          await pool.query(TEST, { text: 'select 1' }, { idempotent: true });
           return { ok: true, ms: Date.now() - started, code: undefined };
         } catch (err) {
           return { ok: false, ms: Date.now() - started, code: isAppError(err) ? err.code : String(err) };
@@ -61,7 +62,7 @@ describe('ConnectionPool across a database restart', () => {
     let recovered = false;
     while (Date.now() - back < 2000 && !recovered) {
       try {
-        await pool.query({ text: 'select 1' }, { idempotent: true });
+        await pool.query(TEST, { text: 'select 1' }, { idempotent: true });
         recovered = true;
       } catch {
         await new Promise((r) => setTimeout(r, 50));

@@ -6,6 +6,7 @@ import { createLogger } from '../../../src/log/logger.ts';
 import { healthRoutes } from '../../../src/http/routes/health.ts';
 import { startTestApp, type TestApp } from '../../helpers/app.ts';
 import { request } from '../../helpers/http.ts';
+import { TEST } from '../../helpers/context.ts';
 
 let app: TestApp;
 beforeAll(async () => {
@@ -56,8 +57,8 @@ describe('GET /api/health', () => {
   });
 
   it('is degraded while requests wait for a connection', async () => {
-    const leases = await Promise.all(Array.from({ length: app.pool.max }, () => app.pool.acquire()));
-    const waiting = app.pool.query({ text: 'SELECT 1' });
+    const leases = await Promise.all(Array.from({ length: app.pool.max }, () => app.pool.acquire(TEST)));
+    const waiting = app.pool.query(TEST, { text: 'SELECT 1' });
     try {
       const res = await request(`${app.baseUrl}/api/health`);
       expect(res.status).toBe(200);

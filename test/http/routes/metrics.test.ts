@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../../helpers/app.ts';
+import { TEST } from '../../helpers/context.ts';
 
 const apps: TestApp[] = [];
 afterEach(async () => {
@@ -53,7 +54,7 @@ describe('GET /metrics', () => {
     const app = await startTestApp();
     apps.push(app);
     // Hold every connection so the requests below must queue.
-    const leases = await Promise.all(Array.from({ length: 5 }, () => app.pool.acquire()));
+    const leases = await Promise.all(Array.from({ length: 5 }, () => app.pool.acquire(TEST)));
     // Distinct ids: the cache would merge concurrent misses for one key into one query.
     const waiting = [1, 2, 3, 4].map((id) => fetch(`${app.baseUrl}/api/products/${id}`));
     let busy: Map<string, number>;

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../../helpers/app.ts';
 import { expectProblem, postJson, request } from '../../helpers/http.ts';
 import { insertCustomer, insertProduct, stockOf } from '../../helpers/store-fixtures.ts';
+import { TEST } from '../../helpers/context.ts';
 
 let app: TestApp;
 let ordersUrl: string;
@@ -15,7 +16,7 @@ beforeAll(async () => {
 afterAll(() => app?.close());
 
 async function ordersOf(customer: number): Promise<number> {
-  const { rows } = await app.pool.query<{ n: string }>({ text: 'SELECT count(*) AS n FROM orders WHERE customer_id = $1', values: [customer] });
+  const { rows } = await app.pool.query<{ n: string }>(TEST, { text: 'SELECT count(*) AS n FROM orders WHERE customer_id = $1', values: [customer] });
   return Number(rows[0]!.n);
 }
 
@@ -174,9 +175,9 @@ describe('POST /api/orders with Idempotency-Key', () => {
     const customer = await insertCustomer(app.pool);
     const product = await insertProduct(app.pool, { stock: 1 });
     const body = { customerId: customer, items: [{ productId: product, quantity: 1 }] };
-    await app.pool.query({ text: 'UPDATE products SET stock = 0 WHERE id = $1', values: [product] });
+    await app.pool.query(TEST, { text: 'UPDATE products SET stock = 0 WHERE id = $1', values: [product] });
     expectProblem(await postJson(ordersUrl, body, { 'idempotency-key': 'after-failure' }), 409, 'OUT_OF_STOCK');
-    await app.pool.query({ text: 'UPDATE products SET stock = 1 WHERE id = $1', values: [product] });
+    await app.pool.query(TEST, { text: 'UPDATE products SET stock = 1 WHERE id = $1', values: [product] });
     expect((await postJson(ordersUrl, body, { 'idempotency-key': 'after-failure' })).status).toBe(201);
   });
 });
@@ -193,7 +194,7 @@ describe('stock under contention', () => {
     expect(statuses.filter((s) => s === 409)).toHaveLength(150);
     for (const refused of answers.filter((a) => a.status === 409)) expect(refused.body.code).toBe('OUT_OF_STOCK');
     expect(await stockOf(app.pool, product)).toBe(0);
-    const { rows } = await app.pool.query<{ units: string }>({
+    const { rows } = await app.pool.query<{ units: string }>(TEST, {
       text: 'SELECT coalesce(sum(quantity), 0) AS units FROM order_items WHERE product_id = $1',
       values: [product],
     });

@@ -24,6 +24,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../../helpers/app.ts';
 import { request, type Answer } from '../../helpers/http.ts';
 import { insertProduct, insertProducts } from '../../helpers/store-fixtures.ts';
+import { TEST } from '../../helpers/context.ts';
 
 const EXISTING = 400;
 const LIMIT = 7;
@@ -54,7 +55,7 @@ function lcg(seed: number): () => number {
 describe('GET /api/products paged during inserts', () => {
   it('returns every row that existed at the start exactly once, in order, whatever is inserted meanwhile', async () => {
     await insertProducts(app.pool, EXISTING, instant);
-    const before = await app.pool.query<{ id: string }>({ text: 'SELECT id FROM products' });
+    const before = await app.pool.query<{ id: string }>(TEST, { text: 'SELECT id FROM products' });
     const existing = new Set(before.rows.map((r) => Number(r.id)));
     expect(existing.size).toBe(EXISTING);
 

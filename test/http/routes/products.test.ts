@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../../helpers/app.ts';
 import { expectProblem, request, type Answer } from '../../helpers/http.ts';
 import { insertProduct, insertProducts } from '../../helpers/store-fixtures.ts';
+import { TEST } from '../../helpers/context.ts';
 
 let app: TestApp;
 let url: (path: string) => string;
@@ -70,7 +71,7 @@ describe('GET /api/products', () => {
       '2024-03-01T10:00:00.000001Z',
     ];
     await insertProducts(app.pool, 350, (i) => instants[i % instants.length]!);
-    const { rows } = await app.pool.query<{ id: string }>({ text: 'SELECT id FROM products ORDER BY created_at DESC, id DESC' });
+    const { rows } = await app.pool.query<{ id: string }>(TEST, { text: 'SELECT id FROM products ORDER BY created_at DESC, id DESC' });
     const expected = rows.map((r) => Number(r.id));
 
     const seen: number[] = [];

@@ -187,7 +187,7 @@ export async function appBackendsWaitingOnLocks(admin: pg.Client, count: number,
  */
 export function queryable(client: pg.Client): Queryable {
   return {
-    async query(statement) {
+    async query(_ctx, statement) {
       const result = await client.query({ text: statement.text, values: statement.values as unknown[] | undefined });
       return { rows: result.rows, rowCount: result.rowCount ?? 0 };
     },

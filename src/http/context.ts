@@ -1,0 +1,75 @@
+/**
+ * The one place the HTTP layer gets a request's Context
+ * (src/context/context.ts): route handlers call {@link contextOf} and pass
+ * the result, first, to every store call.
+ *
+ * The context is opened by the `onRequest` hook of the query profiler's
+ * plugin (src/profiler/request-plugin.ts), first in the `/api` scope, so it
+ * exists before any later hook or handler runs. It rides on the request
+ * itself, in a slot declared once with decorateRequest so every request has
+ * the same shape, rather than in a WeakMap, whose entry per request is an
+ * ephemeron the GC must trace specially (extra GC time under load).
+ *
+ * @example
+ * app.get('/products/:id', (request) => products.get(contextOf(request), request.params.id));
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { requestContext, type Context } from '../context/context.ts';
+
+const CONTEXT = Symbol('holdfast.context');
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Null until opened (e.g. a 404 answered before routing). */
+    [CONTEXT]: Context | null;
+  }
+}
+
+/**
+ * Declares the request slot in `app`'s scope; call once, at registration.
+ *
+ * @example
+ * declareRequestContext(app);
+ */
+export function declareRequestContext(app: FastifyInstance): void {
+  if (!app.hasRequestDecorator(CONTEXT)) app.decorateRequest(CONTEXT, null);
+}
+
+/**
+ * Opens the request's context (with its query account) and puts it on the
+ * request. For the `onRequest` hook that owns accounting.
+ *
+ * @example
+ * app.addHook('onRequest', (request, _reply, done) => { openRequestContext(request); done(); });
+ */
+export function openRequestContext(request: FastifyRequest): Context {
+  const ctx = requestContext(request.id, routeOf(request));
+  request[CONTEXT] = ctx;
+  return ctx;
+}
+
+/** The context the hook opened, or undefined; never opens one. */
+export function openedContext(request: FastifyRequest): Context | undefined {
+  return request[CONTEXT] ?? undefined;
+}
+
+/**
+ * The request's context. Outside a scope whose hook opened one (operator
+ * routes), a context charged to no one is opened on first ask: nothing
+ * there reports query accounting.
+ *
+ * @example
+ * const product = await products.get(contextOf(request), id);
+ */
+export function contextOf(request: FastifyRequest): Context {
+  const opened = request[CONTEXT];
+  if (opened != null) return opened;
+  const ctx = requestContext(request.id, routeOf(request), { accounted: false });
+  request[CONTEXT] = ctx;
+  return ctx;
+}
+
+/** `METHOD /route/:pattern`, never the raw URL (no ids, no query strings). */
+function routeOf(request: FastifyRequest): string {
+  return `${request.method} ${request.routeOptions.url ?? '(no route)'}`;
+}
