@@ -88,13 +88,11 @@ export function text(): Kind<string> {
 
 /** Wraps a kind so that unset or empty means `undefined`. */
 export function optional<T>(kind: Kind<T>, unsetLabel = 'unset'): Kind<T | undefined> {
-  return {
-    ...(kind as Kind<T | undefined>),
-    unsetLabel,
-    whenUnset: () => undefined,
-    parse: (s) => (s === '' ? ok(undefined) : kind.parse(s)),
-    show: (v) => (v === undefined || kind.show === undefined ? v : kind.show(v)),
-  };
+  const wrapped: Kind<T | undefined> = { ...(kind as Kind<T | undefined>), unsetLabel, whenUnset: () => undefined, parse: (s) => (s === '' ? ok(undefined) : kind.parse(s)) };
+  // Only a kind's own `show` is carried over: without one, redact.ts decides (a secret shows as <redacted>).
+  const show = kind.show;
+  if (show !== undefined) wrapped.show = (v) => (v === undefined ? v : show(v));
+  return wrapped;
 }
 
 /** Text that, when unset, is random per process (e.g. a signing key). */
