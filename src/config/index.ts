@@ -106,7 +106,7 @@ export interface Config {
     /** How often the dashboard samples and sends a frame (ms). */
     intervalMs: number;
   };
-  /** Keys for `Authorization: Bearer`; empty means writes are not authenticated. */
+  /** Keys for `Authorization: Bearer`; empty means the API is open (development mode, see docs/SECURITY.md). */
   apiKeys: readonly ApiKey[];
   /** Origins allowed by CORS; empty turns CORS off. */
   corsOrigins: readonly string[];
