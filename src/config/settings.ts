@@ -165,7 +165,7 @@ export const SETTINGS = [
 
   // Clients
   { env: 'API_KEYS', path: 'apiKeys', kind: apiKeys(), default: '', group: 'clients', secret: true,
-    help: 'Keys for writes: name:key[:read|write],… (keys 16–256 visible characters, no commas or colons; kept only as SHA-256). Writes then need Authorization: Bearer <key>. Unset: writes are NOT authenticated (one warning at start).' },
+    help: 'API keys: name:key[:read|write],… (keys 16–256 visible characters, no commas or colons; kept only as SHA-256). Customers and their orders then need Authorization: Bearer <key> (scope read or write), placing orders scope write; every key acts for every customer (docs/SECURITY.md). Unset: the whole API is OPEN, development only (one warning at start).' },
   { env: 'CORS_ORIGINS', path: 'corsOrigins', kind: list(), default: '', group: 'clients', help: 'Exact browser origins allowed by CORS, comma-separated. Unset: CORS off.' },
 
   // Scale-out

@@ -93,11 +93,15 @@ export const ProblemSchema = Type.Object(
 
 const STATUS_TEXT: Readonly<Record<number, string>> = {
   400: 'The request is malformed (VALIDATION_FAILED, BAD_JSON, BAD_CURSOR).',
+  401: 'No valid API key (UNAUTHORIZED); see WWW-Authenticate.',
+  403: 'The API key is valid but its scope does not allow this (FORBIDDEN).',
   404: 'Not found.',
   409: 'Conflict with the current state.',
   413: 'Body too large.',
   415: 'Body is not application/json.',
   422: 'Well-formed but refers to something that does not exist, or reuses an Idempotency-Key.',
+  429: 'Rate limited (RATE_LIMITED); honour Retry-After.',
+  431: 'The request line and headers exceed 16 KiB (HEADERS_TOO_LARGE).',
   503: 'Temporarily unable to answer; honour Retry-After.',
 };
 

@@ -9,7 +9,7 @@
  * (/metrics, /admin/*) and the `/api` scope, whose hooks run in this order:
  * query accounting, CORS (so even a 429 or 503 is readable by an allowed
  * browser origin), load shedding, API-key identification, rate limiting (on
- * the verified identity), the write-key check, ETags.
+ * the verified identity), the declared-security check, ETags.
  * The server is returned unstarted; the composition root decides when to
  * listen and how to close.
  */
@@ -133,7 +133,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
         await api.register(pressure.plugin);
         await api.register(auth.identify);
         await api.register(rateLimiter.plugin);
-        await api.register(auth.requireWriteKey);
+        // Each route's declared schema.security, enforced (auth/security.ts).
+        await api.register(auth.enforce);
         // Weak ETags on every JSON answer, and 304 for a matching If-None-Match:
         // a client re-polling an unchanged page or product costs no body.
         await api.register(etag, { weak: true, hashFn: etagHash });

@@ -19,7 +19,7 @@ import { insertCustomer, insertProduct } from '../helpers/store-fixtures.ts';
 import { acknowledgedOrders, expectStoreConsistent } from './helpers/invariants.ts';
 import { describeOutcome, fire, pause, startLoad, stopAllLoads, tally, waitFor, type Load, type Outcome, type Shot } from './helpers/load.ts';
 import { appBackendsWaitingOnLocks, terminateAppConnections } from './helpers/postgres.ts';
-import { orderShot, seedStore, startStack, type Stack, type Store } from './helpers/stack.ts';
+import { orderShot, seedStore, startStack, type Stack, type Store, READ_HEADERS } from './helpers/stack.ts';
 
 let stack: Stack;
 let store: Store;
@@ -70,7 +70,7 @@ function readShot(n: number): Shot {
     case 0:
       return { label: 'list', url: `${base}/api/products?limit=20` };
     case 1:
-      return { label: 'history', url: `${base}/api/customers/${customer}/orders?limit=5` };
+      return { label: 'history', url: `${base}/api/customers/${customer}/orders?limit=5`, init: { headers: READ_HEADERS } };
     default:
       return { label: 'product', url: `${base}/api/products/${product}` };
   }

@@ -10,7 +10,7 @@ import type pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { acknowledgedOrders, expectStoreConsistent } from './helpers/invariants.ts';
 import { describeOutcome, durationOf, fire, pause, startLoad, stopAllLoads, tally, waitFor, type Outcome, type Shot } from './helpers/load.ts';
-import { orderShot, seedStore, startStack, type Stack, type Store } from './helpers/stack.ts';
+import { orderShot, seedStore, startStack, type Stack, type Store, READ_HEADERS } from './helpers/stack.ts';
 
 const POOL_TIMEOUT_S = 3;
 /** The promise: no request outlives the pool's wait bound by more than a second. */
@@ -48,7 +48,7 @@ function mixedShot(n: number): Shot {
     case 2:
       return { label: 'list', url: `${base}/api/products?limit=20` };
     case 3:
-      return { label: 'history', url: `${base}/api/customers/${customer}/orders?limit=5` };
+      return { label: 'history', url: `${base}/api/customers/${customer}/orders?limit=5`, init: { headers: READ_HEADERS } };
     default:
       return { label: 'product', url: `${base}/api/products/${product}` };
   }

@@ -15,7 +15,7 @@ import { isAppError } from '../../src/errors/app-error.ts';
 import { insertCustomer, insertProduct } from '../helpers/store-fixtures.ts';
 import { describeOutcome, durationOf, fire, startLoad, stopAllLoads, tally, waitFor, type Outcome, type Shot } from './helpers/load.ts';
 import { appBackendsWaitingOnLocks } from './helpers/postgres.ts';
-import { orderShot, seedStore, startStack, type Stack, type Store } from './helpers/stack.ts';
+import { orderShot, seedStore, startStack, type Stack, type Store, READ_HEADERS } from './helpers/stack.ts';
 import { TEST } from '../helpers/context.ts';
 
 const STATEMENT_TIMEOUT_MS = 1000;
@@ -74,7 +74,7 @@ function readShot(n: number): Shot {
     case 0:
       return { label: 'list', url: `${base}/api/products?limit=10` };
     case 1:
-      return { label: 'history', url: `${base}/api/customers/${store.customers[n % store.customers.length]}/orders?limit=5` };
+      return { label: 'history', url: `${base}/api/customers/${store.customers[n % store.customers.length]}/orders?limit=5`, init: { headers: READ_HEADERS } };
     default:
       return { label: 'product', url: `${base}/api/products/${store.products[n % store.products.length]}` };
   }

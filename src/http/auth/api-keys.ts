@@ -1,5 +1,5 @@
 /**
- * Client API keys (`API_KEYS`): who a request is, and whether it may write.
+ * Client API keys (`API_KEYS`): who a request is, and what it may do.
  *
  * Two hooks, registered around the rate limiter in the /api scope:
  *
@@ -8,22 +8,23 @@
  *    or a wrong one was presented). The limiter keys on that identity, never
  *    on the raw header, so an invented key is just another request from its
  *    address rather than a fresh quota.
- * 2. `requireWriteKey`, after the limiter, refuses writes (POST, PUT, PATCH,
- *    DELETE) without a valid key (401 UNAUTHORIZED) or with a read-only one
- *    (403 FORBIDDEN). After the limiter on purpose: failed attempts spend
- *    the address's write quota, so keys cannot be guessed at line rate. Both
- *    run in `onRequest`, so a refused write's body is never parsed.
+ * 2. `enforce`, after the limiter, refuses what the route's declared
+ *    `schema.security` does not allow (security.ts): 401 UNAUTHORIZED without
+ *    a valid key, 403 FORBIDDEN with a key whose scope falls short. After the
+ *    limiter on purpose: failed attempts spend the address's quota, so keys
+ *    cannot be guessed at line rate. Both run in `onRequest`, so a refused
+ *    request's body is never parsed.
  *
- * Reads stay public: a wrong key on a read is ignored (the read is served as
- * anonymous), a right one only selects the rate-limit identity.
+ * On a public route a wrong key is ignored (served as anonymous), a right
+ * one only selects the rate-limit identity.
  *
  * Keys are compared as SHA-256 hashes: the presented key is hashed once and
  * compared with every configured hash by `timingSafeEqual`, without stopping
  * at a match, so neither which key matched nor how much of a guess was right
  * shows in the time taken. Config keeps only the hashes (src/config).
  *
- * With API_KEYS unset there is nothing to verify against: writes stay open,
- * and one warning at start says so.
+ * With API_KEYS unset there is nothing to verify against: the whole API is
+ * open (development mode), and one warning at start says so.
  *
  * Why our own rather than @fastify/bearer-auth: that plugin is built around
  * a set of raw keys (the config keeps only hashes; with its custom `auth`
@@ -35,8 +36,8 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginCallback } from 'fastify';
 import fp from 'fastify-plugin';
 import type { ApiKey } from '../../config/index.ts';
-import { AppError } from '../../errors/app-error.ts';
 import { bearerToken } from './bearer.ts';
+import { declaredSecurity } from './security.ts';
 
 /** The verified identity of a request: which configured key it presented. */
 export type ApiKeyIdentity = Readonly<Pick<ApiKey, 'name' | 'scope'>>;
@@ -47,11 +48,6 @@ declare module 'fastify' {
     apiKey: ApiKeyIdentity | null;
   }
 }
-
-/** Methods that change state; the rate limiter's write policy uses the same set. */
-const WRITE_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
-
-const REALM = 'Bearer realm="holdfast"';
 
 /**
  * Verifies a presented key against the configured ones, in constant time per
@@ -82,8 +78,12 @@ export interface ApiKeyAuthOptions {
 export interface ApiKeyAuth {
   /** Register before the rate limiter: sets `request.apiKey`. */
   identify: FastifyPluginCallback;
-  /** Register after the rate limiter: refuses writes without a write key. Does nothing when no keys are configured. */
-  requireWriteKey: FastifyPluginCallback;
+  /**
+   * Register after the rate limiter and before the routes: enforces each
+   * route's declared `schema.security`, and stops the start if a route
+   * declares none. Refuses nothing when no keys are configured.
+   */
+  enforce: FastifyPluginCallback;
 }
 
 /**
@@ -91,13 +91,15 @@ export interface ApiKeyAuth {
  * const auth = apiKeyAuth({ keys: config.apiKeys, logger });
  * await api.register(auth.identify);
  * await api.register(rateLimiter.plugin); // keys on request.apiKey
- * await api.register(auth.requireWriteKey);
+ * await api.register(auth.enforce);
  */
 export function apiKeyAuth(options: ApiKeyAuthOptions): ApiKeyAuth {
   const { keys, logger } = options;
   const verify = createApiKeyVerifier(keys);
   const enabled = keys.length > 0;
-  if (!enabled) logger.warn('API_KEYS unset: writes are not authenticated');
+  if (!enabled) {
+    logger.warn('API_KEYS unset: anyone can read customers and their orders and place orders; the API is open (development mode only, set API_KEYS in production)');
+  }
 
   const identify = fp(
     function identifyApiKeys(app, _options, next) {
@@ -119,30 +121,5 @@ export function apiKeyAuth(options: ApiKeyAuthOptions): ApiKeyAuth {
     { name: 'holdfast-api-key-identify', fastify: '5.x' },
   );
 
-  const requireWriteKey = fp(
-    function requireWriteKeys(app, _options, next) {
-      if (enabled) {
-        app.addHook('onRequest', function requireWriteKey(request, reply, done) {
-          if (!WRITE_METHODS.has(request.method)) return done();
-          const identity = request.apiKey;
-          if (identity === null) {
-            const presented = request.headers.authorization !== undefined;
-            reply.header('www-authenticate', presented ? `${REALM}, error="invalid_token"` : REALM);
-            return done(
-              new AppError('UNAUTHORIZED', presented ? 'the API key is not valid' : 'writes require Authorization: Bearer <API key>'),
-            );
-          }
-          if (identity.scope !== 'write') {
-            reply.header('www-authenticate', `${REALM}, error="insufficient_scope", scope="write"`);
-            return done(new AppError('FORBIDDEN', 'this API key is read-only; writes need a key with scope write'));
-          }
-          done();
-        });
-      }
-      next();
-    },
-    { name: 'holdfast-api-key-writes', fastify: '5.x', dependencies: ['holdfast-api-key-identify'] },
-  );
-
-  return { identify, requireWriteKey };
+  return { identify, enforce: declaredSecurity({ enforce: enabled }) };
 }

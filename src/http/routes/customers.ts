@@ -1,6 +1,9 @@
 /**
  * GET /api/customers/:id and GET /api/customers/:id/orders (the customer's
  * orders, newest first, each with its lines and product names).
+ *
+ * Both need an API key with scope `read` (or `write`): they carry personal
+ * data. Any key reads any customer (back-office model, docs/SECURITY.md).
  */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { AppError } from '../../errors/app-error.ts';
@@ -11,6 +14,7 @@ import { CustomerSchema, OrderSchema } from '../models.ts';
 import { page } from '../pagination.ts';
 import { IdParams, Page, PageQuery, problems } from '../schemas.ts';
 import { contextOf } from '../context.ts';
+import { requireKey } from '../auth/security.ts';
 
 /**
  * @example
@@ -25,8 +29,10 @@ export function customerRoutes(deps: { customers: CustomerStore; cursors: Cursor
         schema: {
           tags: ['customers'],
           summary: 'One customer',
+          operationId: 'getCustomer',
+          security: requireKey('read'),
           params: IdParams,
-          response: { 200: CustomerSchema, ...problems(400, 404, 503) },
+          response: { 200: CustomerSchema, ...problems(400, 401, 404, 429, 503) },
         },
       },
       async function getCustomer(request) {
@@ -42,9 +48,11 @@ export function customerRoutes(deps: { customers: CustomerStore; cursors: Cursor
         schema: {
           tags: ['customers'],
           summary: "A customer's orders, newest first, with their items",
+          operationId: 'listCustomerOrders',
+          security: requireKey('read'),
           params: IdParams,
           querystring: Type.Object(PageQuery),
-          response: { 200: Page(OrderSchema), ...problems(400, 404, 503) },
+          response: { 200: Page(OrderSchema), ...problems(400, 401, 404, 429, 503) },
         },
       },
       async function listCustomerOrders(request, reply) {

@@ -22,7 +22,7 @@ import type { ConnectionPool } from '../../db/pool/pool.ts';
 import type { PressureMonitor } from '../../guards/pressure/monitor.ts';
 import { PressureSnapshotSchema } from '../../guards/pressure/schema.ts';
 import { REQUEST_ID_HEADER } from '../request-id.ts';
-import { StringEnum } from '../schemas.ts';
+import { StringEnum, problems } from '../schemas.ts';
 
 export type PoolGauges = Pick<ConnectionPool, 'min' | 'max' | 'limit' | 'size' | 'idle' | 'active' | 'waiting'>;
 
@@ -56,7 +56,17 @@ export function healthRoutes(deps: { pool: PoolGauges; pressure: Pick<PressureMo
     let last: { body: Health; json: string } | undefined;
     app.get(
       '/health',
-      { schema: { tags: ['operations'], summary: 'Liveness and pool gauges (runs no query)', response: { 200: HealthSchema } } },
+      {
+        schema: {
+          tags: ['operations'],
+          summary: 'Liveness and pool gauges (runs no query)',
+          operationId: 'getHealth',
+          // No credential, and none is looked at: no hook runs for this route.
+          security: [],
+          // 431 and 400 come from the HTTP parser, before any route (error-handler.ts).
+          response: { 200: HealthSchema, ...problems(400, 431) },
+        },
+      },
       function getHealth(request, reply) {
         reply.header(REQUEST_ID_HEADER, request.id);
         const body = healthNow(pool, pressure);

@@ -5,13 +5,15 @@
  * body answers 201 with the same order and `Idempotent-Replayed: true`.
  * Refusals: 400 (invalid body, a product listed twice), 409 OUT_OF_STOCK,
  * 422 UNKNOWN_REFERENCE (no such customer or product, with `field`),
- * 422 IDEMPOTENCY_MISMATCH (key reused with another body).
+ * 422 IDEMPOTENCY_MISMATCH (key reused with another body); 401/403 without
+ * a key with scope `write`, which may order for any customer.
  */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { OrderStore } from '../../store/orders.ts';
 import { OrderSchema } from '../models.ts';
 import { Id, problems } from '../schemas.ts';
 import { contextOf } from '../context.ts';
+import { requireKey } from '../auth/security.ts';
 
 const NewOrderBody = Type.Object(
   {
@@ -48,9 +50,12 @@ export function orderRoutes(deps: { orders: OrderStore }): FastifyPluginAsyncTyp
         schema: {
           tags: ['orders'],
           summary: 'Place an order',
+          description: 'For any customer: every write key acts for every customer (back-office model, docs/SECURITY.md).',
+          operationId: 'placeOrder',
+          security: requireKey('write'),
           headers: OrderHeaders,
           body: NewOrderBody,
-          response: { 201: OrderSchema, ...problems(400, 409, 413, 415, 422, 503) },
+          response: { 201: OrderSchema, ...problems(400, 401, 403, 409, 413, 415, 422, 429, 503) },
         },
       },
       async function placeOrder(request, reply) {

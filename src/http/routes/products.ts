@@ -11,6 +11,7 @@ import { ProductSchema } from '../models.ts';
 import { page } from '../pagination.ts';
 import { IdParams, Page, PageQuery, filterText, problems } from '../schemas.ts';
 import { contextOf } from '../context.ts';
+import { PUBLIC } from '../auth/security.ts';
 
 const ListQuery = Type.Object({
   category: Type.Optional(filterText('Exact category.')),
@@ -31,8 +32,10 @@ export function productRoutes(deps: { products: ProductStore; cursors: CursorCod
         schema: {
           tags: ['products'],
           summary: 'List products, newest first',
+          operationId: 'listProducts',
+          security: PUBLIC,
           querystring: ListQuery,
-          response: { 200: Page(ProductSchema), ...problems(400, 503) },
+          response: { 200: Page(ProductSchema), ...problems(400, 429, 503) },
         },
       },
       async function listProducts(request, reply) {
@@ -50,8 +53,10 @@ export function productRoutes(deps: { products: ProductStore; cursors: CursorCod
         schema: {
           tags: ['products'],
           summary: 'One product',
+          operationId: 'getProduct',
+          security: PUBLIC,
           params: IdParams,
-          response: { 200: ProductSchema, ...problems(400, 404, 503) },
+          response: { 200: ProductSchema, ...problems(400, 404, 429, 503) },
         },
       },
       async function getProduct(request) {

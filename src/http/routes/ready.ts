@@ -9,6 +9,7 @@ import { AppError } from '../../errors/app-error.ts';
 import type { Readiness } from '../readiness.ts';
 import { sendProblem } from '../problem.ts';
 import { problems } from '../schemas.ts';
+import { PUBLIC } from '../auth/security.ts';
 
 /**
  * @example
@@ -23,7 +24,9 @@ export function readyRoutes(deps: { readiness: () => Promise<Readiness> }): Fast
         schema: {
           tags: ['operations'],
           summary: 'Readiness: the database answers (checked at most once a second)',
-          response: { 200: Type.Object({ status: Type.Literal('ready') }), ...problems(503) },
+          operationId: 'getReady',
+          security: PUBLIC,
+          response: { 200: Type.Object({ status: Type.Literal('ready') }), ...problems(429, 503) },
         },
       },
       async function getReady(request, reply) {

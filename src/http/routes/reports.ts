@@ -10,6 +10,7 @@ import { TopProductSchema } from '../models.ts';
 import { page } from '../pagination.ts';
 import { Page, PageQuery, problems } from '../schemas.ts';
 import { contextOf } from '../context.ts';
+import { PUBLIC } from '../auth/security.ts';
 
 const TopProductsQuery = Type.Object({
   days: Type.Integer({ minimum: 1, maximum: 365, default: 30, description: 'Window length, ending now (pinned by the cursor).' }),
@@ -29,8 +30,10 @@ export function reportRoutes(deps: { reports: ReportStore; cursors: CursorCodec 
         schema: {
           tags: ['reports'],
           summary: 'Best-selling products by units',
+          operationId: 'topProducts',
+          security: PUBLIC,
           querystring: TopProductsQuery,
-          response: { 200: Page(TopProductSchema), ...problems(400, 503) },
+          response: { 200: Page(TopProductSchema), ...problems(400, 429, 503) },
         },
       },
       async function topProducts(request, reply) {

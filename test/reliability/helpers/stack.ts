@@ -22,6 +22,9 @@ import { startRestartablePostgres, type RestartablePostgres } from './postgres.t
  */
 export const WRITE_API_KEY = 'reliabilitysuitekey0123456789';
 
+/** Headers for a read that needs a key (customers and their orders). */
+export const READ_HEADERS: Readonly<Record<string, string>> = Object.freeze({ authorization: `Bearer ${WRITE_API_KEY}` });
+
 /** Headers for a JSON write. */
 export const WRITE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   'content-type': 'application/json',
