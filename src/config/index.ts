@@ -94,7 +94,7 @@ export interface Config {
   redis: { url: string | undefined; commandTimeoutMs: number };
   rateLimit: RateLimitSettings;
   pressure: PressureSettings;
-  /** V8's old-generation growth between full GCs, in percent; 0 leaves V8's default (src/runtime/heap-growth.ts). */
+  /** V8's old-generation growth between full GCs, in percent; 0 leaves V8's default. Given to Node by the start script; src/runtime/node-flags.ts warns when they differ. */
   heapGrowingPercent: number;
   profiler: ProfilerSettings;
   cache: CacheSettings;
