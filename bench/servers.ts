@@ -47,5 +47,5 @@ export async function startContender(
           DATABASE_URL: options.databaseUrl,
         }
       : { DATABASE_URL: options.databaseUrl };
-  return await spawnServer({ name: options.label, file: FILES[kind], env });
+  return await spawnServer({ name: options.label, file: FILES[kind], env, serviceFlags: kind === 'holdfast' });
 }

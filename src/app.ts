@@ -26,7 +26,6 @@ import { createRateLimiter } from './guards/rate-limit/index.ts';
 import { rateLimitMetrics } from './guards/rate-limit/metrics.ts';
 import { buildServer } from './http/server.ts';
 import { createLifecycle, type Lifecycle } from './lifecycle/lifecycle.ts';
-import { applyHeapGrowth } from './runtime/heap-growth.ts';
 import type { Logger } from './log/logger.ts';
 import { createMetricsRegistry } from './metrics/registry.ts';
 import { profilerMetrics } from './profiler/metrics.ts';
@@ -69,8 +68,6 @@ export interface StartOptions {
 }
 
 export async function startHoldfast(config: Config, logger: Logger, options: StartOptions = {}): Promise<Holdfast> {
-  // Process-wide, and first: every entry point (npm start, cluster workers, the bench's child) gets the same heap policy.
-  applyHeapGrowth(config.heapGrowingPercent);
   const cleanup: (() => Promise<void>)[] = [];
   const unwind = async () => {
     for (const step of cleanup.splice(0).reverse()) await step().catch((err: unknown) => logger.error({ err }, 'cleanup step failed'));

@@ -7,15 +7,17 @@
  * (src/cluster/primary.ts), which forks that many workers; each worker runs
  * this file again and serves as a single process would, on the shared port.
  * With WEB_CONCURRENCY=1 (the default) it serves in-process, as it always did.
+ *
+ * Node's own flags (the tick-object pin, the heap growth) are given where the
+ * process starts, by the `start` script; see src/runtime/node-flags.ts.
  */
-// First, for its side effect: see the module (a V8 shape kept alive, ~15% of CPU on cheap routes).
-import './runtime/tick-object-pin.ts';
 import cluster from 'node:cluster';
 import { ConfigError, loadConfig, readEnvironment, type Config } from './config/index.ts';
 import { startHoldfast, type Holdfast } from './app.ts';
 import { runPrimary } from './cluster/primary.ts';
 import { isHoldfastWorker, startWorker } from './cluster/worker.ts';
 import { createLogger } from './log/logger.ts';
+import { nodeFlagProblems } from './runtime/node-flags.ts';
 
 const EXIT_BAD_CONFIG = 2;
 
@@ -32,6 +34,10 @@ try {
 
 const worker = isHoldfastWorker();
 const logger = worker ? createLogger(config.log.level).child({ worker: cluster.worker?.id, pid: process.pid }) : createLogger(config.log.level);
+
+for (const problem of nodeFlagProblems({ heapGrowingPercent: config.heapGrowingPercent })) {
+  logger.warn({ problem }, 'node was started without the flags of `npm start`');
+}
 
 if (!worker && config.webConcurrency > 1) await runPrimary(config, logger);
 

@@ -1,12 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { compile } from '../scripts/build/compile.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
-import { TSX_LOADER } from './helpers/tsx.ts';
+import { SERVICE_FROM_SOURCES } from './helpers/tsx.ts';
 
 // The real process, as `npm start` runs it, against a test database.
 
@@ -27,13 +27,14 @@ afterEach(async () => {
 
 /** Node's arguments for the sources under tsx; the compiled build passes its own. */
 function fromSources(): string[] {
-  return ['--import', TSX_LOADER, resolve('src/main.ts')];
+  return [...SERVICE_FROM_SOURCES, resolve('src/main.ts')];
 }
 
-async function startProcess(env: Record<string, string>, args: string[] = fromSources()): Promise<Running> {
+/** `args` are Node's; `command` runs something else (a shell, for the start script). */
+async function startProcess(env: Record<string, string>, args: string[] = fromSources(), command = process.execPath): Promise<Running> {
   const db = await createTestDatabase({ migrate: false });
   databases.push(db);
-  const child = spawn(process.execPath, args, {
+  const child = spawn(command, args, {
     env: { PATH: process.env.PATH, DATABASE_URL: db.url, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -107,17 +108,37 @@ describe('the holdfast process', () => {
 describe('the compiled process (npm start runs npm run build first)', () => {
   const outDir = resolve(`.build-test-${process.pid}`);
   afterAll(() => rm(outDir, { recursive: true, force: true }));
+  const flagWarning = (app: Running) => app.lines.filter((l) => l.msg === 'node was started without the flags of `npm start`');
 
-  it('builds with its run-time files beside the modules, then migrates, serves and stops', async () => {
+  it('builds with its run-time files beside the modules, then migrates, serves and stops, started by the start script with its flags', async () => {
     await compile({ outDir });
-    for (const file of ['src/main.js', 'src/db/migrations/sql/001_store.sql', 'src/dashboard/public/index.html']) {
+    for (const file of ['src/main.js', 'src/runtime/tick-object-pin.js', 'src/db/migrations/sql/001_store.sql', 'src/dashboard/public/index.html']) {
       expect(existsSync(join(outDir, file)), file).toBe(true);
     }
-    const app = await startProcess({ SEED_DEMO: 'true' }, [join(outDir, 'src/main.js')]);
+    // package.json's own start command, run by a shell as npm runs it, on this build instead of dist/.
+    const start = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> }).scripts.start ?? '';
+    // `exec`: npm's SIGTERM goes to the shell it starts; without exec the shell dies and the service runs on.
+    expect(start).toMatch(/^exec node .*dist\/src\/main\.js$/);
+    const command = start.replaceAll(/(\.\/)?dist\//g, `${outDir}/`);
+    const app = await startProcess({ SEED_DEMO: 'true', HEAP_GROWING_PERCENT: '40' }, ['-c', command], '/bin/sh');
     const health = await fetch(`${app.url}/api/health`);
     expect(health.status).toBe(200);
     const page = (await (await fetch(`${app.url}/api/products?limit=2`)).json()) as { items: unknown[] };
     expect(page.items.length).toBeGreaterThan(0);
+    // The pin was loaded and the heap flag follows HEAP_GROWING_PERCENT: no warning.
+    expect(flagWarning(app)).toEqual([]);
+    app.child.kill('SIGTERM');
+    expect(await app.exited).toBe(0);
+  }, 60_000);
+
+  it('warns at start, and still serves, when started as plain `node dist/src/main.js`', async () => {
+    if (!existsSync(join(outDir, 'src/main.js'))) await compile({ outDir });
+    const app = await startProcess({}, [join(outDir, 'src/main.js')]);
+    expect((await fetch(`${app.url}/api/health`)).status).toBe(200);
+    const problems = flagWarning(app).map((l) => String(l.problem));
+    expect(problems).toHaveLength(2);
+    expect(problems[0]).toContain('tick-object pin');
+    expect(problems[1]).toContain('--heap-growing-percent is 0');
     app.child.kill('SIGTERM');
     expect(await app.exited).toBe(0);
   }, 60_000);

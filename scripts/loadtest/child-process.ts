@@ -10,7 +10,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { pathToFileURL } from 'node:url';
 import { ROOT, compiledPath, ensureBuilt } from '../build/compile.ts';
+import { loadConfig, readEnvironment } from '../../src/config/index.ts';
+import { nodeFlags } from '../../src/runtime/node-flags.ts';
 
 const READY = '@@ready ';
 const RECENT_LINES = 30;
@@ -46,6 +49,8 @@ export interface SpawnOptions {
   args?: string[];
   /** Added to this process's environment. */
   env?: Record<string, string>;
+  /** Start Node with the service's own flags, as `npm start` does (src/runtime/node-flags.ts). Default false (the bench's peers). */
+  serviceFlags?: boolean;
   readyTimeoutMs?: number;
 }
 
@@ -59,9 +64,15 @@ export interface SpawnOptions {
 export async function spawnServer(options: SpawnOptions): Promise<ChildServer> {
   installExitHook();
   const outDir = await ensureBuilt();
-  const child = spawn(process.execPath, [compiledPath(options.file, outDir), ...(options.args ?? [])], {
+  const env = { ...process.env, ...options.env };
+  // The child reads the same environment (and ROOT's .env), so its configured heap growth is this one.
+  const flags =
+    options.serviceFlags === true
+      ? nodeFlags({ pinModule: pathToFileURL(compiledPath('src/runtime/tick-object-pin.ts', outDir)).href, heapGrowingPercent: loadConfig(readEnvironment({ env, envFile: `${ROOT}/.env` })).heapGrowingPercent })
+      : [];
+  const child = spawn(process.execPath, [...flags, compiledPath(options.file, outDir), ...(options.args ?? [])], {
     cwd: ROOT,
-    env: { ...process.env, ...options.env },
+    env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   running.add(child);

@@ -6,10 +6,10 @@
  *
  * @example
  * // spawned by scripts/loadtest/child-process.ts:
- * // PORT=0 HOST=127.0.0.1 DATABASE_URL=… node dist/scripts/loadtest/holdfast-child.js   (after npm run build)
+ * // PORT=0 HOST=127.0.0.1 DATABASE_URL=… node --import ./dist/src/runtime/tick-object-pin.js \
+ * //   --heap-growing-percent=50 dist/scripts/loadtest/holdfast-child.js   (after npm run build)
+ * // Node's flags, as `npm start` gives them: spawnServer({ serviceFlags: true }).
  */
-// First, as in src/main.ts: keeps Node's nextTick entries on V8's fast path (see the module).
-import '../../src/runtime/tick-object-pin.ts';
 import { startHoldfast } from '../../src/app.ts';
 import { loadConfig, readEnvironment } from '../../src/config/index.ts';
 import { createLogger } from '../../src/log/logger.ts';

@@ -125,6 +125,7 @@ export async function runLoadtest(options: LoadtestOptions): Promise<LoadtestOut
       child = await spawnServer({
         name: 'holdfast',
         file: 'scripts/loadtest/holdfast-child.ts',
+        serviceFlags: true,
         env: { ...serverDefaults(database.url, metricsToken), ...serverEnv },
       });
       baseUrl = child.url;

@@ -126,7 +126,7 @@ export const SETTINGS = [
   { env: 'MEMORY_SAMPLE_MS', path: 'pressure.sampleMs', kind: int({ min: 10 }), default: '1000', group: 'memory',
     help: 'How often to sample RSS, heap, event-loop delay and utilisation (ms).' },
   { env: 'HEAP_GROWING_PERCENT', path: 'heapGrowingPercent', kind: int({ min: 0, max: 1000 }), default: '50', group: 'memory',
-    help: 'How far V8\'s old generation may grow past the live heap before a full GC, in percent (0: V8\'s own heuristics, which let it reach about 4x). See docs/MEMORY.md for the measurements.' },
+    help: 'How far V8\'s old generation may grow past the live heap before a full GC, in percent (0: V8\'s own heuristics, which let it reach about 4x). The `start` script gives it to Node from the shell environment; set in .env, it only makes the start-up warning compare. See docs/MEMORY.md.' },
   { env: 'MEMORY_WARN_MB', path: 'pressure.memoryWarnMb', kind: int({ min: 1 }), default: '512', group: 'memory', atMost: 'MEMORY_CRITICAL_MB',
     help: 'RSS warning threshold (MB): logs once per transition.' },
   { env: 'MEMORY_CRITICAL_MB', path: 'pressure.memoryCriticalMb', kind: int({ min: 1 }), default: '1024', group: 'memory',

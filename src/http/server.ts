@@ -23,7 +23,6 @@ import type { PressureMonitor } from '../guards/pressure/monitor.ts';
 import type { RateLimiter } from '../guards/rate-limit/index.ts';
 import { registerHttpMetrics } from '../metrics/http-metrics.ts';
 import type { Logger } from '../log/logger.ts';
-import { lazyChildLoggerFactory } from '../log/lazy-request-logger.ts';
 import { adminQueriesRoutes } from '../profiler/admin-route.ts';
 import type { QueryProfiler } from '../profiler/profiler.ts';
 import { queryProfilerPlugin } from '../profiler/request-plugin.ts';
@@ -81,8 +80,6 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     // load; failures are logged by the error handler instead.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
     genReqId: requestIdOf,
-    // request.log is created on first use only (see lazy-request-logger.ts).
-    childLoggerFactory: lazyChildLoggerFactory,
     bodyLimit: config.server.bodyLimitBytes,
     trustProxy: trustProxyOption(config.server.trustProxy),
     // While closing, Fastify's default answers requests on kept-alive sockets

@@ -22,14 +22,16 @@
  * of 9 alternating runs; docs/BENCHMARKS.md).
  *
  * The cost is one small object. It must run before anything else schedules
- * ticks and collects garbage, so the entry point imports this module first,
- * for its side effect.
+ * ticks and collects garbage, so Node loads it with `--import`, before the
+ * entry point (src/runtime/node-flags.ts; the `start` script).
  *
  * @example
- * // src/main.ts and scripts/loadtest/holdfast-child.ts, first line:
- * import './runtime/tick-object-pin.ts';
+ * // node --import ./dist/src/runtime/tick-object-pin.js dist/src/main.js
  */
 import { executionAsyncResource } from 'node:async_hooks';
+import { TICK_PIN_MARK } from './node-flags.ts';
+
+(globalThis as Record<symbol, unknown>)[TICK_PIN_MARK] = true;
 
 let pinned: object | undefined;
 

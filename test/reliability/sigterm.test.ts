@@ -20,7 +20,7 @@ import { acknowledgedOrders, expectStoreConsistent } from './helpers/invariants.
 import { describeOutcome, fire, pause, startLoad, stopAllLoads, tally, waitFor, type Outcome } from './helpers/load.ts';
 import { appBackendsWaitingOnLocks, queryable, startRestartablePostgres, type RestartablePostgres } from './helpers/postgres.ts';
 import { baseEnvironment, orderShot } from './helpers/stack.ts';
-import { TSX_LOADER } from '../helpers/tsx.ts';
+import { SERVICE_FROM_SOURCES } from '../helpers/tsx.ts';
 
 /** Orders stuck behind a row lock when the signal arrives. */
 const STUCK = 4;
@@ -68,7 +68,7 @@ interface Running {
 }
 
 async function startProcess(env: Record<string, string>): Promise<Running> {
-  const started = spawn(process.execPath, ['--import', TSX_LOADER, resolve('src/main.ts')], {
+  const started = spawn(process.execPath, [...SERVICE_FROM_SOURCES, resolve('src/main.ts')], {
     env: { PATH: process.env.PATH ?? '', ...baseEnvironment(postgres.url, env) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

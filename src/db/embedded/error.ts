@@ -16,6 +16,7 @@ export type EmbeddedPostgresFailure =
   | 'NOT_A_CLUSTER'
   | 'PASSWORD_MISSING'
   | 'DIR_NOT_TRAVERSABLE'
+  | 'UNSAFE_CACHE_DIR'
   | 'START_FAILED';
 
 /**

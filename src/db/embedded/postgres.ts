@@ -4,6 +4,8 @@
  *
  * The cluster lives in `${dataDir}/pg` and persists across restarts; its
  * superuser password is random and kept in `${dataDir}/pg.password` (0600).
+ * Run as root where the postgres user cannot reach the project, both move
+ * to a cache of their own (placement.ts), and the log says where.
  * The server listens on 127.0.0.1 only and has no Unix socket, so nothing but
  * local TCP clients holding the password can reach it, and no socket lock file
  * is left in /tmp when a run is killed.
@@ -18,6 +20,7 @@ import type { Logger } from '../../log/logger.ts';
 import { EmbeddedPostgresError } from './error.ts';
 import { loadEmbeddedPostgres } from './library.ts';
 import { createPasswordFile, readPasswordFile } from './password.ts';
+import { placeEmbeddedPostgres } from './placement.ts';
 import {
   assertInitialisable,
   assertPortFree,
@@ -46,6 +49,8 @@ export interface EmbeddedPostgresOptions {
   logger: Logger;
   /** Database the returned URL points at; created when missing. Default `holdfast`. */
   database?: string;
+  /** Where to place the server when the postgres user cannot reach the project (run as root); default /var/tmp/holdfast-embedded-postgres. */
+  cacheDir?: string;
 }
 
 /**
@@ -74,11 +79,12 @@ export interface RunningPostgres {
  */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<RunningPostgres> {
   const { port } = options;
-  const dataDir = resolve(options.dataDir);
+  const log = options.logger.child({ component: 'embedded-postgres' });
+  const placement = await placeEmbeddedPostgres({ dataDir: resolve(options.dataDir), logger: log, ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }) });
+  const dataDir = placement.home;
   const clusterDir = join(dataDir, 'pg');
   const passwordFile = join(dataDir, 'pg.password');
   const database = options.database ?? 'holdfast';
-  const log = options.logger.child({ component: 'embedded-postgres' });
   const asRoot = process.getuid?.() === 0;
 
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
@@ -100,7 +106,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const secret = password as string;
 
   const output = new ServerOutput(log, secret);
-  const EmbeddedPostgresServer = await loadEmbeddedPostgres();
+  const EmbeddedPostgresServer = await loadEmbeddedPostgres(placement.binaries);
   const server = new EmbeddedPostgresServer({
     databaseDir: clusterDir,
     port,

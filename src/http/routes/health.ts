@@ -5,17 +5,7 @@
  * speed of a constant route even when the database is slow or down. It is
  * registered outside the API scope on purpose: no hooks run for it, and it
  * sets its own X-Request-Id.
- *
- * The answer is serialized once per distinct set of values, not once per
- * request: probes and load tests repeat it thousands of times a second,
- * while the uptime changes once a second, the pressure snapshot once per
- * sample, and the pool gauges only when the database is in use. Every
- * request still reads every value, so no answer is stale; a changed value
- * serializes afresh. Measured with `wrk -t2 -c100 -d6s`, CPU time of the
- * server per request, alternating runs, medians of 4 and of 6: 36–39 µs
- * serializing every time, 33–36 µs reusing the string, 22–27 µs for the
- * constant Fastify peer. Single runs spread ±20% on this machine, so the
- * saving is about 2–3 µs, not more (docs/BENCHMARKS.md).
+
  */
 import { Type, type FastifyPluginAsyncTypebox, type Static } from '@fastify/type-provider-typebox';
 import type { ConnectionPool } from '../../db/pool/pool.ts';
@@ -53,7 +43,6 @@ const HealthSchema = Type.Object({
 export function healthRoutes(deps: { pool: PoolGauges; pressure: Pick<PressureMonitor, 'snapshot'> }): FastifyPluginAsyncTypebox {
   const { pool, pressure } = deps;
   return async function health(app) {
-    let last: { body: Health; json: string } | undefined;
     app.get(
       '/health',
       {
@@ -69,22 +58,11 @@ export function healthRoutes(deps: { pool: PoolGauges; pressure: Pick<PressureMo
       },
       function getHealth(request, reply) {
         reply.header(REQUEST_ID_HEADER, request.id);
-        const body = healthNow(pool, pressure);
-        if (last === undefined || !sameHealth(last.body, body)) last = { body, json: serialized(reply.serialize(body)) };
-        // A string with a JSON content type goes out as it is: it is the route serializer's own output.
-        void reply.type(JSON_TYPE).send(last.json as unknown as Health);
+        void reply.send(healthNow(pool, pressure));
       },
     );
   };
 }
-
-/** fast-json-stringify, the serializer of every schema'd route, always returns a string. */
-function serialized(out: unknown): string {
-  if (typeof out !== 'string') throw new TypeError('the health serializer did not return a string');
-  return out;
-}
-
-const JSON_TYPE = 'application/json; charset=utf-8';
 
 type Health = Static<typeof HealthSchema>;
 
@@ -99,22 +77,4 @@ function healthNow(pool: PoolGauges, pressure: Pick<PressureMonitor, 'snapshot'>
     pool: { min: pool.min, max: pool.max, limit: pool.limit, size, idle: pool.idle, active: pool.active, waiting },
     pressure: pressureNow,
   };
-}
-
-/** Equal answers; the pressure snapshot is compared by identity (the monitor builds a new frozen one per sample). */
-function sameHealth(a: Health, b: Health): boolean {
-  const p = a.pool;
-  const q = b.pool;
-  return (
-    a.status === b.status &&
-    a.uptimeSeconds === b.uptimeSeconds &&
-    a.pressure === b.pressure &&
-    p.min === q.min &&
-    p.max === q.max &&
-    p.limit === q.limit &&
-    p.size === q.size &&
-    p.idle === q.idle &&
-    p.active === q.active &&
-    p.waiting === q.waiting
-  );
 }

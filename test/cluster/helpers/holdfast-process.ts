@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { TSX_LOADER } from '../../helpers/tsx.ts';
+import { SERVICE_FROM_SOURCES } from '../../helpers/tsx.ts';
 
 export interface HoldfastProcess {
   child: ChildProcess;
@@ -37,7 +37,7 @@ process.once('exit', () => {
  * const ready = await app.waitForLine((l) => l.msg === 'holdfast cluster listening');
  */
 export function spawnHoldfast(env: Record<string, string>): HoldfastProcess {
-  const child = spawn(process.execPath, ['--import', TSX_LOADER, resolve('src/main.ts')], {
+  const child = spawn(process.execPath, [...SERVICE_FROM_SOURCES, resolve('src/main.ts')], {
     env: { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
