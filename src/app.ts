@@ -203,7 +203,7 @@ async function warnIfStatementTimeoutLost(pool: ConnectionPool, configuredMs: nu
  * Stops accepting connections and waits for in-flight requests, up to the
  * shutdown timeout; then cuts whatever is left so the process can exit.
  */
-async function closeServer(server: FastifyInstance, timeoutMs: number, logger: Logger): Promise<void> {
+export async function closeServer(server: FastifyInstance, timeoutMs: number, logger: Logger): Promise<void> {
   try {
     await withDeadline(server.close(), timeoutMs, 'closing the server');
   } catch (err) {
