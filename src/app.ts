@@ -10,6 +10,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
+import { DeadlineError, withDeadline } from './async/deadline.ts';
 import type { Config } from './config/index.ts';
 import { DEMO_SEED, NO_SEED, databaseSource, prepareDatabase } from './db/bootstrap.ts';
 import { cachedProductStore, cachedReportStore, invalidatingOrderStore } from './cache/cached-stores.ts';
@@ -201,14 +202,11 @@ async function warnIfStatementTimeoutLost(pool: ConnectionPool, configuredMs: nu
  * Stops accepting connections and waits for in-flight requests, up to the
  * shutdown timeout; then cuts whatever is left so the process can exit.
  */
-async function closeServer(server: FastifyInstance, timeoutMs: number, logger: Logger): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), timeoutMs);
-  });
-  const outcome = await Promise.race([server.close().then(() => 'closed' as const), timedOut]);
-  clearTimeout(timer);
-  if (outcome === 'timeout') {
+export async function closeServer(server: FastifyInstance, timeoutMs: number, logger: Logger): Promise<void> {
+  try {
+    await withDeadline(server.close(), timeoutMs, 'closing the server');
+  } catch (err) {
+    if (!(err instanceof DeadlineError)) throw err;
     logger.warn({ timeoutMs }, 'in-flight requests did not finish in time; closing their connections');
     server.server.closeAllConnections();
   }

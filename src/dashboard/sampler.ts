@@ -1,5 +1,5 @@
 /**
- * Builds one dashboard frame from the live objects: the pool's getters, the
+ * Builds one dashboard frame from the live objects: the pool's counters, the
  * pressure monitor's last sample, the cache and rate-limit counters, the
  * profiler's in-memory report and the HTTP histogram.
  *
@@ -10,7 +10,7 @@
  */
 import type { Registry } from 'prom-client';
 import type { CacheStats } from '../cache/query-cache.ts';
-import type { ConnectionPool } from '../db/pool/pool.ts';
+import type { PoolStats } from '../db/pool/counters.ts';
 import type { PressureMonitor } from '../guards/pressure/monitor.ts';
 import type { RateLimitStats } from '../guards/rate-limit/index.ts';
 import type { QueryProfiler } from '../profiler/profiler.ts';
@@ -20,10 +20,13 @@ import { diffCounts, interpolatedQuantile } from '../stats/quantiles.ts';
 
 /** What a frame is built from; every member is read, never written. */
 export interface DashboardSources {
-  pool: Pick<
-    ConnectionPool,
-    'size' | 'idle' | 'active' | 'waiting' | 'pending' | 'min' | 'max' | 'limit' | 'timeouts' | 'queueFull' | 'exhausted' | 'acquireWait'
-  >;
+  /** Read through the pool's one counters object. */
+  pool: {
+    readonly counters: Pick<
+      PoolStats,
+      'size' | 'idle' | 'active' | 'waiting' | 'pending' | 'min' | 'max' | 'limit' | 'timeouts' | 'queueFull' | 'exhausted' | 'acquireWait'
+    >;
+  };
   pressure: Pick<PressureMonitor, 'snapshot' | 'thresholds' | 'shed'>;
   rateLimiter: { stats: Pick<RateLimitStats, 'limited' | 'mode'> };
   cache: { stats: Pick<CacheStats, 'hits' | 'misses' | 'mode'> };
@@ -48,7 +51,8 @@ const FINGERPRINT_CHARS = 400;
  * const frame = await sampler.sample(1); // a second later: rates over that second
  */
 export function createFrameSampler(sources: DashboardSources, options: { now?: () => number } = {}): FrameSampler {
-  const { pool, pressure, rateLimiter, cache, profiler, metrics } = sources;
+  const { pressure, rateLimiter, cache, profiler, metrics } = sources;
+  const pool = sources.pool.counters;
   const now = options.now ?? (() => performance.now());
   const http = createHttpRates(metrics);
   let previous: { at: number; acquireCounts: number[]; timeouts: number; hits: number; misses: number } | undefined;

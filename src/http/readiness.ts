@@ -8,6 +8,7 @@
  * new one starts, so a hung database cannot pile up probe queries in the
  * pool's wait queue.
  */
+import { DeadlineError, withDeadline } from '../async/deadline.ts';
 import { backgroundContext } from '../context/context.ts';
 import type { Queryable } from '../db/types.ts';
 
@@ -44,22 +45,16 @@ export function createReadinessCheck(options: ReadinessOptions): () => Promise<R
   async function probe(): Promise<Readiness> {
     if (abandoned !== undefined) return { ready: false, reason: 'the previous database check has not finished' };
     const query = db.query(READINESS_PROBE, PROBE, { idempotent: true });
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(resolve, timeoutMs, 'timeout');
-    });
     try {
-      const outcome = await Promise.race([query.then(() => 'ok' as const), timedOut]);
-      if (outcome === 'ok') return { ready: true };
+      await withDeadline(query, timeoutMs, 'the readiness probe');
+      return { ready: true };
+    } catch (err) {
+      if (!(err instanceof DeadlineError)) return { ready: false, reason: 'the database is not reachable' };
       const pending = query.catch(() => undefined).finally(() => {
         if (abandoned === pending) abandoned = undefined;
       });
       abandoned = pending;
       return { ready: false, reason: `the database did not answer within ${timeoutMs} ms` };
-    } catch {
-      return { ready: false, reason: 'the database is not reachable' };
-    } finally {
-      clearTimeout(timer);
     }
   }
 

@@ -3,10 +3,11 @@
  * (`hikaricp_connections_active`, `pgrst_db_pool_timeouts_total`, …) under
  * the one `holdfast_` prefix, so dashboards built for either read naturally.
  */
-import type { ConnectionPool } from '../db/pool/pool.ts';
+import type { PoolStats } from '../db/pool/counters.ts';
 import { observed, observedHistogram, type ObservedMetric } from './observed.ts';
 
-export function poolMetrics(pool: ConnectionPool): ObservedMetric[] {
+/** Reads the pool's one counters object (`pool.counters`) at scrape time. */
+export function poolMetrics(pool: PoolStats): ObservedMetric[] {
   const p = 'holdfast_db_pool';
   return [
     observed('gauge', `${p}_connections`, 'Open connections (idle + active)', () => pool.size),

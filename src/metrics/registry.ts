@@ -9,14 +9,14 @@
  * await registry.metrics(); // Prometheus text format
  */
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import type { ConnectionPool } from '../db/pool/pool.ts';
+import type { PoolStats } from '../db/pool/counters.ts';
 import { registerAll, type ObservedMetric } from './observed.ts';
 import { poolMetrics } from './pool-metrics.ts';
 
 export interface MetricSources {
   /** Fill this registry instead of a new one (a cluster worker passes its own). */
   registry?: Registry | undefined;
-  pool: ConnectionPool;
+  pool: { readonly counters: PoolStats };
   /** Further metrics from the guards, profiler and cache. */
   extra?: ObservedMetric[];
 }
@@ -24,6 +24,6 @@ export interface MetricSources {
 export function createMetricsRegistry(sources: MetricSources): Registry {
   const registry = sources.registry ?? new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'holdfast_' });
-  registerAll(registry, [...poolMetrics(sources.pool), ...(sources.extra ?? [])]);
+  registerAll(registry, [...poolMetrics(sources.pool.counters), ...(sources.extra ?? [])]);
   return registry;
 }

@@ -7,7 +7,7 @@
  * /admin/queries exists to avoid.
  *
  * @example
- * registerAll(registry, [...poolMetrics(pool), ...profilerMetrics(profiler)]);
+ * registerAll(registry, [...poolMetrics(pool.counters), ...profilerMetrics(profiler)]);
  */
 import { observed, type ObservedMetric } from '../metrics/observed.ts';
 import type { QueryProfiler } from './profiler.ts';

@@ -79,7 +79,7 @@ function readShot(n: number): Shot {
 describe('every pool connection killed with pg_terminate_backend', () => {
   it('fails no GET under read load: each read whose connection dies is retried on a fresh one', async () => {
     const origin = performance.now();
-    const destroyedBefore = stack.app.pool.destroyed;
+    const destroyedBefore = stack.app.pool.counters.destroyed;
     const failedBefore = stack.failedStatements.length;
     const load = startLoad({ concurrency: 20, maxDurationMs: 45_000, next: readShot });
     await waitFor('reads being served', () => load.outcomes.length >= 20, 20_000);
@@ -91,7 +91,7 @@ describe('every pool connection killed with pg_terminate_backend', () => {
     const total = killed.reduce((a, b) => a + b, 0);
     // A round may find nothing to kill when it lands while the pool is reconnecting.
     expect(total, `connections killed per round: ${killed.join(', ')}`).toBeGreaterThanOrEqual(stack.app.pool.min);
-    expect(stack.app.pool.destroyed - destroyedBefore).toBeGreaterThanOrEqual(total);
+    expect(stack.app.pool.counters.destroyed - destroyedBefore).toBeGreaterThanOrEqual(total);
     // Reads really were running on the connections that died, so the retry was put to work…
     const terminated = stack.failedStatements.slice(failedBefore).filter((f) => (f.error as { code?: string }).code === '57P01');
     expect(terminated.length).toBeGreaterThan(0);

@@ -84,7 +84,7 @@ describe('a runaway query', () => {
   it('is cancelled at DB_STATEMENT_TIMEOUT_MS while other routes stay served, and its connections come back', async () => {
     const origin = performance.now();
     const pool = stack.app.pool;
-    const destroyedBefore = pool.destroyed;
+    const destroyedBefore = pool.counters.destroyed;
     const load = startLoad({ concurrency: 20, maxDurationMs: 60_000, next: readShot });
     await waitFor('reads being served', () => load.outcomes.filter((o) => o.status === 200).length >= 20, 20_000);
 
@@ -114,7 +114,7 @@ describe('a runaway query', () => {
     expect(outcomes.filter((o) => o.startedAt >= allStarted && o.endedAt <= allEnded + 1000).length).toBeGreaterThan(0);
 
     // Cancelled statements leave healthy connections: none was discarded, none is still leased.
-    expect(pool.destroyed - destroyedBefore).toBe(0);
+    expect(pool.counters.destroyed - destroyedBefore).toBe(0);
     await waitFor('every connection returned', () => pool.active === 0, 5_000);
     expect(pool.size).toBe(POOL_MAX);
     const { rows } = await admin.query<{ n: string }>(
@@ -127,7 +127,7 @@ describe('a runaway query', () => {
     const product = await insertProduct(stack.app.pool, { stock: 5 });
     const customerId = await insertCustomer(stack.app.pool);
     const shot = orderShot(stack.base, { customerId, items: [{ productId: product, quantity: 1 }] }, `runaway-${customerId}`);
-    const destroyedBefore = stack.app.pool.destroyed;
+    const destroyedBefore = stack.app.pool.counters.destroyed;
 
     // Another session holds the row lock for longer than the statement timeout.
     await admin.query('BEGIN');
@@ -149,7 +149,7 @@ describe('a runaway query', () => {
     expect(orders.rowCount).toBe(0);
     expect((await admin.query<{ stock: number }>('SELECT stock FROM products WHERE id = $1', [product])).rows[0]!.stock).toBe(5);
     // The transaction was rolled back on a connection that stays in service.
-    expect(stack.app.pool.destroyed - destroyedBefore).toBe(0);
+    expect(stack.app.pool.counters.destroyed - destroyedBefore).toBe(0);
 
     // The client's retry, once the lock is gone, goes through.
     const retried = await fire(shot);

@@ -3,8 +3,8 @@
  * concurrency-limits library applies it to services.
  *
  * Why: on a small machine, more concurrent statements than the database has
- * cores only adds queueing inside Postgres (measured here: pool max 5 served
- * ~16k req/s with p99 69 ms at 400 connections, max 40 ~9.5k with p99 1.3 s).
+ * cores only adds queueing inside Postgres (measurements in docs/SCALING.md,
+ * "How big should the pools be?").
  * The best size depends on the machine and the query mix, so instead of
  * asking operators to guess it, the limiter finds it: it compares the
  * latency of recent statements with the best latency seen (the no-load

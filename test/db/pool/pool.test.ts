@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createPool, type ConnectionPool, type PoolOptions } from '../../../src/db/pool/pool.ts';
 import { isAppError } from '../../../src/errors/app-error.ts';
 import { createTestDatabase } from '../../helpers/database.ts';
@@ -11,13 +11,20 @@ const pools: ConnectionPool[] = [];
 const cleanups: (() => Promise<void>)[] = [];
 
 afterEach(async () => {
+  vi.useRealTimers();
   await Promise.all(pools.splice(0).map((p) => p.end(0)));
   for (const cleanup of cleanups.splice(0)) await cleanup();
 });
 
-async function startPool(overrides: Partial<PoolOptions> = {}): Promise<ConnectionPool> {
+/**
+ * With `fakeClock`, the pool's timers and `Date` are fake from before it
+ * starts (its housekeeping interval included), so a test moves time on with
+ * `vi.advanceTimersByTimeAsync` instead of sleeping; sockets stay real.
+ */
+async function startPool(overrides: Partial<PoolOptions> = {}, { fakeClock = false } = {}): Promise<ConnectionPool> {
   const db = await createTestDatabase();
   cleanups.push(db.drop);
+  if (fakeClock) vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
   const pool = createPool(
     testPoolOptions(db.url, {
       statementTimeoutMs: 0,
@@ -48,6 +55,15 @@ async function backendPids(pool: ConnectionPool, url: string, applicationName: s
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Waits on real I/O (a connection being opened) without timers, so it works under a fake clock. */
+async function until(condition: () => boolean, ms = 5000): Promise<void> {
+  const deadline = performance.now() + ms;
+  while (!condition()) {
+    if (performance.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
 async function errorOf(promise: Promise<unknown>): Promise<unknown> {
   try {
     await promise;
@@ -63,7 +79,7 @@ describe('ConnectionPool: size', () => {
     const pool = await startPool({ min: 3, max: 7, logger });
     expect(pool.size).toBe(3);
     expect(pool.idle).toBe(3);
-    expect(pool.created).toBe(3);
+    expect(pool.counters.created).toBe(3);
     const ready = lines.filter((l) => String(l.msg).startsWith('pool ready'));
     expect(ready).toHaveLength(1);
     expect(ready[0]!.msg).toBe('pool ready: min 3, max 7, timeout 2s, recycle 3600s');
@@ -112,15 +128,17 @@ describe('ConnectionPool: size', () => {
 
 describe('ConnectionPool: waiting', () => {
   it('fails an acquire after the timeout with POOL_TIMEOUT and cleans up the waiter', async () => {
-    const pool = await startPool({ min: 1, max: 1, acquireTimeoutMs: 150 });
+    const pool = await startPool({ min: 1, max: 1, acquireTimeoutMs: 150 }, { fakeClock: true });
     const held = await pool.acquire(TEST);
-    const started = Date.now();
-    const err = await errorOf(pool.acquire(TEST));
-    const waited = Date.now() - started;
+    let settled = false;
+    const failing = errorOf(pool.acquire(TEST)).finally(() => (settled = true));
+    await vi.advanceTimersByTimeAsync(149);
+    expect(settled).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    const err = await failing;
     expect(isAppError(err, 'POOL_TIMEOUT')).toBe(true);
-    expect(waited).toBeGreaterThanOrEqual(140);
     expect(pool.waiting).toBe(0);
-    expect(pool.timeouts).toBe(1);
+    expect(pool.counters.timeouts).toBe(1);
     held.release();
     // The timed-out waiter must not swallow the released connection.
     expect(pool.idle).toBe(1);
@@ -134,7 +152,7 @@ describe('ConnectionPool: waiting', () => {
     const err = await errorOf(pool.acquire(TEST));
     expect(Date.now() - started).toBeLessThan(50);
     expect(isAppError(err, 'POOL_QUEUE_FULL')).toBe(true);
-    expect(pool.queueFull).toBe(1);
+    expect(pool.counters.queueFull).toBe(1);
     held.release();
     await Promise.all(queued.map((q) => q.then((lease) => lease.release())));
   });
@@ -145,7 +163,7 @@ describe('ConnectionPool: waiting', () => {
     const b = await pool.acquire(TEST); // may grow: one connection was free to open
     const err = await errorOf(pool.acquire(TEST));
     expect(isAppError(err, 'POOL_EXHAUSTED')).toBe(true);
-    expect(pool.exhausted).toBe(1);
+    expect(pool.counters.exhausted).toBe(1);
     a.release();
     b.release();
   });
@@ -157,52 +175,53 @@ describe('ConnectionPool: waiting', () => {
     await sleep(60);
     held.release();
     (await waiter).release();
-    expect(pool.acquireWait.count).toBe(2);
-    expect(pool.acquireWait.max).toBeGreaterThanOrEqual(50);
+    expect(pool.counters.acquireWait.count).toBe(2);
+    expect(pool.counters.acquireWait.max).toBeGreaterThanOrEqual(50);
   });
 });
 
 describe('ConnectionPool: lifetime', () => {
-  it('recycles a connection past its lifetime when returned, never while leased, with jittered lifetimes', async () => {
-    const pool = await startPool({ min: 4, max: 4, recycleMs: 400, recycleJitter: 0.1 });
-    const lifetimes = pool.inspect().map((c) => c.lifetimeMs);
-    for (const l of lifetimes) {
-      expect(l).toBeGreaterThan(400 * 0.9 - 1);
-      expect(l).toBeLessThanOrEqual(400);
-    }
-    expect(new Set(lifetimes.map(Math.round)).size).toBeGreaterThan(1);
-
+  it('recycles a connection past its lifetime when returned, never while leased', async () => {
+    const pool = await startPool({ min: 4, max: 4, recycleMs: 400, recycleJitter: 0.1 }, { fakeClock: true });
     const lease = await pool.acquire(TEST);
     const pid = (await lease.query<{ pid: number }>({ text: 'select pg_backend_pid() as pid' })).rows[0]!.pid;
-    await sleep(500);
-    // Past its lifetime but still leased: still usable, same backend.
-    const again = (await lease.query<{ pid: number }>({ text: 'select pg_backend_pid() as pid' })).rows[0]!.pid;
-    expect(again).toBe(pid);
+    await vi.advanceTimersByTimeAsync(359); // inside every jittered lifetime (≥ 360 ms)
     lease.release();
-    expect(pool.recycled).toBeGreaterThanOrEqual(1);
-    await sleep(100);
-    expect(pool.size).toBe(4); // replaced to keep min
+    expect(pool.counters.recycled).toBe(0);
+    const again = await pool.acquire(TEST);
+    await vi.advanceTimersByTimeAsync(100); // now past every lifetime
+    // Past its lifetime but still leased: still usable, same backend.
+    expect((await again.query<{ pid: number }>({ text: 'select pg_backend_pid() as pid' })).rows[0]!.pid).toBe(pid);
+    again.release();
+    expect(pool.counters.recycled).toBe(1);
+    await until(() => pool.size === 4); // replaced to keep min
+    expect(pool.counters.created).toBe(5);
   });
 
-  it('closes idle connections above min after the idle timeout', async () => {
-    const pool = await startPool({ min: 1, max: 4, idleTimeoutMs: 200 });
+  it('closes idle connections above min after the idle timeout, on its one-second sweep', async () => {
+    const pool = await startPool({ min: 1, max: 4, idleTimeoutMs: 200 }, { fakeClock: true });
     const leases = await Promise.all(Array.from({ length: 4 }, () => pool.acquire(TEST)));
     for (const l of leases) l.release();
     expect(pool.size).toBe(4);
-    await sleep(1500);
+    await vi.advanceTimersByTimeAsync(999);
+    expect(pool.size).toBe(4); // idle long enough, but the sweep has not run yet
+    await vi.advanceTimersByTimeAsync(1);
     expect(pool.size).toBe(1);
   });
 
   it('validates a connection that sat idle longer than the window before handing it out', async () => {
-    const pool = await startPool({ min: 1, max: 1, validateAfterIdleMs: 50 });
-    await sleep(80);
+    const pool = await startPool({ min: 1, max: 1, validateAfterIdleMs: 50 }, { fakeClock: true });
+    await vi.advanceTimersByTimeAsync(40);
+    await pool.query(TEST, { text: 'select 1' });
+    expect(pool.counters.validations).toBe(0); // not idle long enough
+    await vi.advanceTimersByTimeAsync(80);
     const ok = await pool.query<{ one: number }>(TEST, { text: 'select 1 as one' });
     expect(ok.rows[0]!.one).toBe(1);
-    expect(pool.validations).toBe(1);
+    expect(pool.counters.validations).toBe(1);
     // Just returned: no second round trip.
     await pool.query(TEST, { text: 'select 1' });
-    expect(pool.validations).toBe(1);
-    expect(pool.validationFailures).toBe(0);
+    expect(pool.counters.validations).toBe(1);
+    expect(pool.counters.validationFailures).toBe(0);
   });
 });
 
@@ -232,7 +251,7 @@ describe('ConnectionPool: broken connections', () => {
     const after = await backendPids(pool, db.url, name);
     expect(after).toHaveLength(3);
     expect(after.some((pid) => before.includes(pid))).toBe(false);
-    expect(pool.destroyed).toBeGreaterThanOrEqual(3);
+    expect(pool.counters.destroyed).toBeGreaterThanOrEqual(3);
   });
 
   it('does not retry a write whose connection broke mid-statement', async () => {
@@ -241,7 +260,7 @@ describe('ConnectionPool: broken connections', () => {
     cleanups.push(db.drop);
     const pool = await startPool({ min: 1, max: 2, connectionString: db.url, applicationName: name });
     await pool.query(TEST, { text: 'create table writes (n int)' });
-    const acquiresBefore = pool.acquires;
+    const acquiresBefore = pool.counters.acquires;
     // The write sleeps inside its statement; the backend is killed meanwhile.
     const write = errorOf(pool.query(TEST, { text: 'insert into writes select 1 from pg_sleep(1)' }));
     await sleep(200);
@@ -251,7 +270,7 @@ describe('ConnectionPool: broken connections', () => {
     await admin.end();
     const err = await write;
     expect(isAppError(err, 'DB_UNAVAILABLE')).toBe(true);
-    expect(pool.acquires - acquiresBefore).toBe(1); // exactly one attempt
+    expect(pool.counters.acquires - acquiresBefore).toBe(1); // exactly one attempt
     const { rows } = await pool.query<{ n: string }>(TEST, { text: 'select count(*) as n from writes' });
     expect(Number(rows[0]!.n)).toBe(0);
   });
@@ -271,7 +290,7 @@ describe('ConnectionPool: broken connections', () => {
     expect(isAppError(err, 'QUERY_TIMEOUT')).toBe(true);
     const ok = await pool.query<{ one: number }>(TEST, { text: 'select 1 as one' });
     expect(ok.rows[0]!.one).toBe(1);
-    expect(pool.destroyed).toBe(0);
+    expect(pool.counters.destroyed).toBe(0);
   });
 });
 
@@ -300,21 +319,21 @@ describe('ConnectionPool: transactions', () => {
     const { rows } = await pool.query<{ n: number }>(TEST, { text: 'select n from t order by n' });
     expect(rows.map((r) => r.n)).toEqual([1]);
     // The single connection is still healthy after the rollbacks.
-    expect(pool.destroyed).toBe(0);
+    expect(pool.counters.destroyed).toBe(0);
   });
 });
 
 describe('ConnectionPool: leaks and shutdown', () => {
   it('warns once when a connection is held longer than leakMs, naming where it was acquired', async () => {
     const { logger, lines } = captureLogs();
-    const pool = await startPool({ min: 1, max: 1, leakMs: 100, logger });
+    const pool = await startPool({ min: 1, max: 1, leakMs: 100, logger }, { fakeClock: true });
     const lease = await pool.acquire(TEST);
-    await sleep(1300);
+    await vi.advanceTimersByTimeAsync(3000); // three sweeps
     lease.release();
     const leaks = lines.filter((l) => String(l.msg).includes('possible leak'));
     expect(leaks).toHaveLength(1);
     expect(String(leaks[0]!.acquiredAt)).toContain('pool.test.ts');
-    expect(pool.leaks).toBe(1);
+    expect(pool.counters.leaks).toBe(1);
   });
 
   it('end() waits for leased connections, refuses new acquires, then closes everything', async () => {
@@ -360,7 +379,7 @@ describe('ConnectionPool: adaptive limit', () => {
     a.release();
     b.release();
     third!.release();
-    expect(pool.stats().limit).toBe(3);
+    expect(pool.counters.limit).toBe(3);
   });
 
   it('parks returned connections instead of exceeding a lowered limit', async () => {

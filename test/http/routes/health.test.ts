@@ -31,11 +31,11 @@ describe('GET /api/health', () => {
 
   it('runs no query and borrows no connection, however often it is called', async () => {
     const queries = app.queryCount();
-    const acquires = app.pool.acquires;
+    const acquires = app.pool.counters.acquires;
     const answers = await Promise.all(Array.from({ length: 100 }, () => request(`${app.baseUrl}/api/health`)));
     expect(answers.every((a) => a.status === 200)).toBe(true);
     expect(app.queryCount()).toBe(queries);
-    expect(app.pool.acquires).toBe(acquires);
+    expect(app.pool.counters.acquires).toBe(acquires);
   });
 
   it('runs no hooks', () => {

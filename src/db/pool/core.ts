@@ -1,0 +1,266 @@
+/**
+ * The pool's rules for handing out connections, over the live collections:
+ * every connection (`all`), the idle stack and the wait queue.
+ *
+ * In the order a request meets them:
+ * - an idle connection is reused last-in, first-out (the warmest one), and is
+ *   validated first if it is suspect (see validation.ts);
+ * - otherwise the pool grows towards `max`, and the request waits first-in,
+ *   first-out for the next free connection, at most `acquireTimeoutMs`;
+ * - with `queueMax` requests already waiting, the next is refused at once;
+ *   in `nowait` mode a request that would have to wait is refused at once.
+ * A connection is recycled when returned after its (jittered) lifetime,
+ * discarded when broken, and closed after `idleTimeoutMs` above `min`.
+ */
+import { withDeadline } from '../../async/deadline.ts';
+import type { Logger } from '../../log/logger.ts';
+import type { PooledConnection } from './connection.ts';
+import { PoolCounters } from './counters.ts';
+import { cannotStart, databaseUnreachable, poolClosed, poolExhausted, poolTimeout, queueFull } from './errors.ts';
+import { startHousekeeping } from './housekeeping.ts';
+import { Opener } from './opener.ts';
+import type { PoolOptions } from './pool.ts';
+import { needsValidation, suspectAll, validate } from './validation.ts';
+import { WaitQueue, type Waiter } from './wait-queue.ts';
+
+/** PoolOptions with every default filled in. */
+export type ResolvedOptions = Required<Omit<PoolOptions, 'onQuery' | 'limiter'>> & Pick<PoolOptions, 'onQuery' | 'limiter'>;
+
+export class PoolCore {
+  readonly min: number;
+  readonly max: number;
+  readonly all = new Set<PooledConnection>();
+  /** Warmest last; the coldest, at index 0, is the first closed when idle too long. */
+  readonly idle: PooledConnection[] = [];
+  readonly waiters = new WaitQueue<PooledConnection>();
+  readonly counters: PoolCounters;
+
+  #opts: ResolvedOptions;
+  #log: Logger;
+  #opener: Opener;
+  #closed = false;
+  #stopHousekeeping: (() => void) | undefined;
+  #drained: (() => void) | undefined;
+
+  constructor(options: ResolvedOptions) {
+    this.min = options.min;
+    this.max = options.max;
+    this.#opts = options;
+    this.#log = options.logger;
+    this.counters = new PoolCounters(options.min, options.max, this);
+    this.#opener = new Opener(options, this.counters, this.all, (conn) => this.#onBroken(conn));
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+  get pending(): number {
+    return this.#opener.pending;
+  }
+  get active(): number {
+    return this.all.size - this.idle.length;
+  }
+  get limit(): number {
+    const adaptive = this.#opts.limiter?.limit;
+    return adaptive === undefined ? this.max : Math.min(adaptive, this.max);
+  }
+
+  /** Opens `min` connections; rejects only when none could be opened. */
+  async start(): Promise<void> {
+    const results = await Promise.allSettled(Array.from({ length: this.min }, () => this.open()));
+    const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (this.min > 0 && failed.length === this.min) {
+      await this.close(0);
+      throw cannotStart(failed[0]!.reason);
+    }
+    for (const r of results) if (r.status === 'fulfilled') this.makeAvailable(r.value);
+    if (failed.length > 0) this.scheduleReplenish();
+    this.#stopHousekeeping = startHousekeeping(this, { ...this.#opts, counters: this.counters });
+    const o = this.#opts;
+    this.#log.info(
+      { pool: { min: o.min, max: o.max, size: this.all.size, queueMax: o.queueMax, getMode: o.getMode } },
+      `pool ready: min ${o.min}, max ${o.max}, timeout ${o.acquireTimeoutMs / 1000}s, recycle ${o.recycleMs / 1000}s`,
+    );
+  }
+
+  open(): Promise<PooledConnection> {
+    return this.#opener.open();
+  }
+
+  acquire(): Promise<PooledConnection> {
+    if (this.#closed) return Promise.reject(poolClosed());
+    this.counters.acquires++;
+    const limit = this.limit;
+    // Never overtake a waiter, and never exceed the (adaptive) limit.
+    const idle = this.active < limit && this.waiters.length === 0 ? this.#takeIdle() : undefined;
+    if (idle !== undefined) return needsValidation(idle, this.#opts.validateAfterIdleMs) ? this.#validated(idle) : Promise.resolve(idle);
+    const canGrow = this.all.size + this.pending < this.max && this.active + this.pending < limit;
+    if (this.#opts.getMode === 'nowait' && !canGrow) {
+      this.counters.exhausted++;
+      return Promise.reject(poolExhausted(limit));
+    }
+    if (this.waiters.length >= this.#opts.queueMax) {
+      this.counters.queueFull++;
+      return Promise.reject(queueFull(this.waiters.length));
+    }
+    return new Promise<PooledConnection>((resolve, reject) => {
+      const waiter: Waiter<PooledConnection> = { resolve, reject, timer: undefined, enqueuedAt: Date.now(), settled: false };
+      waiter.timer = setTimeout(() => {
+        this.waiters.remove(waiter);
+        this.counters.timeouts++;
+        reject(poolTimeout(this.#opts.acquireTimeoutMs));
+      }, this.#opts.acquireTimeoutMs);
+      this.waiters.push(waiter);
+      // Open only as many new connections as there are waiters to serve.
+      if (canGrow && this.pending < this.waiters.length) this.#grow();
+    });
+  }
+
+  /** Takes a connection back; an error (or a broken, closed or expired state) discards it. */
+  release(conn: PooledConnection, err?: unknown): void {
+    conn.leaseSite = undefined;
+    if (err !== undefined && err !== null) conn.broken = true;
+    const expired = !conn.broken && !this.#closed && Date.now() >= conn.expiresAt;
+    if (conn.broken || this.#closed || expired) {
+      if (expired) this.counters.recycled++;
+      this.destroy(conn);
+      this.replenish();
+      return;
+    }
+    conn.lastReleasedAt = Date.now();
+    this.makeAvailable(conn);
+  }
+
+  /** A statement's execution time, for the adaptive limit; serves waiters if the limit rose. */
+  sample(durationMs: number): void {
+    const limiter = this.#opts.limiter;
+    if (limiter === undefined) return;
+    const before = this.limit;
+    limiter.onSample(durationMs, this.active);
+    if (this.limit > before) this.#dispatch();
+  }
+
+  /** A statement's connection was lost: the idle ones may have died with it. */
+  connectionLost(conn: PooledConnection): void {
+    conn.broken = true;
+    suspectAll(this.idle);
+  }
+
+  /** Hands a free connection to the oldest waiter, or parks it as idle. */
+  makeAvailable(conn: PooledConnection): void {
+    // `conn` is not idle, so `active` counts it: hand it over only if the
+    // waiter would still be within the limit, else park it.
+    const waiter = this.active - 1 < this.limit ? this.waiters.shift() : undefined;
+    if (waiter !== undefined) serve(waiter, conn);
+    else this.idle.push(conn);
+  }
+
+  /** Opens connections to keep `min`, and to serve waiters within the limit. */
+  replenish(): void {
+    if (this.#closed) return;
+    const short = Math.max(this.min - this.all.size - this.pending, 0);
+    const forWaiters = Math.max(Math.min(this.waiters.length, this.limit - this.active) - this.pending, 0);
+    const room = this.max - this.all.size - this.pending;
+    for (let i = Math.min(Math.max(short, forWaiters), room); i > 0; i--) this.#grow();
+  }
+
+  scheduleReplenish(): void {
+    if (!this.#closed) this.#opener.scheduleRetry(() => this.replenish());
+  }
+
+  destroy(conn: PooledConnection): Promise<void> {
+    const i = this.idle.indexOf(conn);
+    if (i !== -1) this.idle.splice(i, 1);
+    if (!this.all.delete(conn)) return Promise.resolve();
+    this.counters.destroyed++;
+    if (this.all.size === 0) this.#drained?.();
+    return conn.client.end().catch(() => {});
+  }
+
+  /**
+   * Stops handing out connections, waits up to `timeoutMs` for leased ones
+   * to come back, then closes everything. Waiting requests get POOL_CLOSED.
+   */
+  async close(timeoutMs: number): Promise<void> {
+    if (this.#closed && this.all.size === 0) return;
+    this.#closed = true;
+    this.#stopHousekeeping?.();
+    this.#opener.stop();
+    this.#rejectWaiters(poolClosed);
+    for (const conn of this.idle.splice(0)) void this.destroy(conn);
+    if (this.all.size > 0 && timeoutMs > 0) {
+      const drained = new Promise<void>((resolve) => (this.#drained = resolve));
+      // Past the deadline the leased connections are closed under their holders.
+      await withDeadline(drained, timeoutMs, 'draining the pool').catch(() => {});
+    }
+    this.#drained = undefined;
+    await Promise.all([...this.all].map((conn) => this.destroy(conn)));
+  }
+
+  #takeIdle(): PooledConnection | undefined {
+    for (let conn = this.idle.pop(); conn !== undefined; conn = this.idle.pop()) {
+      if (!conn.broken) return conn;
+      void this.destroy(conn);
+    }
+    return undefined;
+  }
+
+  /** Falls back to a normal acquire if the connection proves dead. */
+  async #validated(conn: PooledConnection): Promise<PooledConnection> {
+    if (await validate(conn, this.counters)) return conn;
+    void this.destroy(conn);
+    this.counters.acquires--; // the acquire below counts it again
+    return this.acquire();
+  }
+
+  /** After the limit rose: serve waiters from idle connections, or grow for them. */
+  #dispatch(): void {
+    while (this.waiters.length > 0 && this.active < this.limit) {
+      const conn = this.#takeIdle();
+      if (conn === undefined) {
+        this.replenish();
+        return;
+      }
+      serve(this.waiters.shift()!, conn);
+    }
+  }
+
+  #grow(): void {
+    this.open().then(
+      (conn) => {
+        if (this.#closed) void this.destroy(conn);
+        else this.makeAvailable(conn);
+      },
+      (err: unknown) => {
+        if (this.#closed) return;
+        // With nothing alive, no release will ever serve the waiters: tell
+        // them now rather than let them sit out the full timeout.
+        if (this.all.size === 0 && this.pending === 0) this.#rejectWaiters(() => databaseUnreachable(err));
+        this.scheduleReplenish();
+      },
+    );
+  }
+
+  /** A connection's socket died. Idle ones go now; leased ones go on release. */
+  #onBroken(conn: PooledConnection): void {
+    // Our own close (recycle, idle timeout) ends the client too: that is no news about the server.
+    if (this.#closed || !this.all.has(conn)) return;
+    suspectAll(this.idle);
+    if (!this.idle.includes(conn)) return;
+    void this.destroy(conn);
+    this.replenish();
+  }
+
+  /** One error each: a request's error is its own. */
+  #rejectWaiters(error: () => Error): void {
+    for (let w = this.waiters.shift(); w; w = this.waiters.shift()) {
+      clearTimeout(w.timer);
+      w.reject(error());
+    }
+  }
+}
+
+function serve(waiter: Waiter<PooledConnection>, conn: PooledConnection): void {
+  clearTimeout(waiter.timer);
+  waiter.resolve(conn);
+}

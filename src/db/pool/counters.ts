@@ -1,0 +1,73 @@
+/**
+ * The pool's numbers, in one object that /metrics, the dashboard, /api/health
+ * and the tests all read.
+ *
+ * Gauges are not counted but derived from the live collections on every
+ * read, as pg-pool derives `totalCount`, `idleCount` and `waitingCount`, so
+ * they cannot drift from the truth. Totals are counted where the event
+ * happens; only the pool's own modules write them, readers get
+ * {@link PoolStats}, through which nothing can be written.
+ */
+import { Histogram } from '../../stats/histogram.ts';
+
+/** The live state the gauges are read from. */
+export interface LiveState {
+  readonly all: ReadonlySet<unknown>;
+  readonly idle: readonly unknown[];
+  readonly waiters: { readonly length: number };
+  /** Connections being opened. */
+  readonly pending: number;
+  /** The adaptive limit when on, else max. */
+  readonly limit: number;
+}
+
+export class PoolCounters {
+  readonly min: number;
+  readonly max: number;
+  /** Time each acquire waited for a connection. */
+  readonly acquireWait = new Histogram();
+
+  acquires = 0;
+  timeouts = 0;
+  queueFull = 0;
+  exhausted = 0;
+  created = 0;
+  destroyed = 0;
+  recycled = 0;
+  connectErrors = 0;
+  leaks = 0;
+  validations = 0;
+  validationFailures = 0;
+
+  readonly #live: LiveState;
+
+  constructor(min: number, max: number, live: LiveState) {
+    this.min = min;
+    this.max = max;
+    this.#live = live;
+  }
+
+  /** Open connections, idle and leased. */
+  get size(): number {
+    return this.#live.all.size;
+  }
+  get idle(): number {
+    return this.#live.idle.length;
+  }
+  get active(): number {
+    return this.#live.all.size - this.#live.idle.length;
+  }
+  get waiting(): number {
+    return this.#live.waiters.length;
+  }
+  get pending(): number {
+    return this.#live.pending;
+  }
+  /** Most connections that may be leased now: the adaptive limit, or max. */
+  get limit(): number {
+    return this.#live.limit;
+  }
+}
+
+/** The counters as their readers see them. */
+export type PoolStats = Readonly<PoolCounters>;

@@ -1,0 +1,65 @@
+/**
+ * The pool's errors: the catalogue errors it raises, and the translation of
+ * driver errors into the ones a client should see as a 503.
+ *
+ * `translate` is pure: it says whether the connection was lost and leaves
+ * marking the connection to its caller, so the rule can be tested alone.
+ */
+import { AppError, isAppError } from '../../errors/app-error.ts';
+import { isConnectionError } from './connection.ts';
+
+const RETRY = { retryAfterSeconds: 1 };
+
+export function poolClosed(): AppError {
+  return new AppError('POOL_CLOSED', 'the pool is shutting down', RETRY);
+}
+
+export function databaseUnreachable(cause: unknown): AppError {
+  return new AppError('DB_UNAVAILABLE', 'the database is unreachable', RETRY, { cause });
+}
+
+export function poolTimeout(acquireTimeoutMs: number): AppError {
+  return new AppError('POOL_TIMEOUT', `no connection became free within ${acquireTimeoutMs} ms`, RETRY);
+}
+
+export function queueFull(waiting: number): AppError {
+  return new AppError('POOL_QUEUE_FULL', `${waiting} requests are already waiting for a connection`, RETRY);
+}
+
+export function poolExhausted(limit: number): AppError {
+  return new AppError('POOL_EXHAUSTED', `all ${limit} connections are busy`, RETRY);
+}
+
+/** What a statement's failure means: the error to throw, and whether its connection is gone. */
+export interface Verdict {
+  error: unknown;
+  connectionLost: boolean;
+}
+
+/** Maps driver errors to catalogue errors where the client should see a 503; passes the rest through. */
+export function translate(err: unknown): Verdict {
+  if ((err as { code?: unknown } | undefined)?.code === '57014') {
+    const error = new AppError('QUERY_TIMEOUT', 'the query exceeded the statement timeout and was cancelled', RETRY, { cause: err });
+    return { error, connectionLost: false };
+  }
+  if (isConnectionError(err)) {
+    return { error: new AppError('DB_UNAVAILABLE', 'the database connection was lost', RETRY, { cause: err }), connectionLost: true };
+  }
+  return { error: err, connectionLost: false };
+}
+
+/** True when the error leaves the connection unusable, translated or not. */
+export function isConnectionLevel(err: unknown): boolean {
+  return isAppError(err, 'DB_UNAVAILABLE') || isConnectionError(err);
+}
+
+/** An error's message without anything that could carry a connection string. */
+export function describe(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return message.replace(/postgres(ql)?:\/\/[^\s]+/gi, '<url>');
+}
+
+/** `start()` could open none of its `min` connections. */
+export function cannotStart(reason: unknown): AppError {
+  return new AppError('DB_UNAVAILABLE', `could not open any connection: ${describe(reason)}`, {}, { cause: reason });
+}

@@ -1,0 +1,88 @@
+/**
+ * The one retry of an idempotent statement whose connection died under it,
+ * on a connection opened after the failure.
+ *
+ * Whatever killed the first connection (a restart, a pg_terminate_backend
+ * sweeping the pool) may not have reached its siblings yet, those being
+ * opened included; a sibling can even answer a validation query and die
+ * right after. Only a backend started after the failure is safe from the
+ * same event. Writes are never retried: the statement may have committed.
+ */
+import { isAppError } from '../../errors/app-error.ts';
+import type { PooledConnection } from './connection.ts';
+import type { PoolCounters } from './counters.ts';
+import { databaseUnreachable, poolClosed } from './errors.ts';
+
+/** The parts of the pool a retry works with. */
+export interface RetryablePool {
+  readonly closed: boolean;
+  readonly max: number;
+  readonly all: ReadonlySet<PooledConnection>;
+  readonly idle: readonly PooledConnection[];
+  readonly pending: number;
+  readonly counters: PoolCounters;
+  acquire(): Promise<PooledConnection>;
+  open(): Promise<PooledConnection>;
+  destroy(conn: PooledConnection): void;
+  scheduleReplenish(): void;
+}
+
+/**
+ * Runs `attempt` with the pool's normal acquire; when `idempotent` and it
+ * fails with DB_UNAVAILABLE, runs it once more with a fresh connection.
+ *
+ * @example
+ * const rows = await withFreshRetry(pool, options?.idempotent, (acquire) => runOn(acquire, statement));
+ */
+export async function withFreshRetry<T>(
+  pool: RetryablePool,
+  idempotent: boolean | undefined,
+  attempt: (acquire: () => Promise<PooledConnection>) => Promise<T>,
+): Promise<T> {
+  try {
+    return await attempt(() => pool.acquire());
+  } catch (err) {
+    if (idempotent !== true || !isAppError(err, 'DB_UNAVAILABLE') || pool.closed) throw err;
+    const failedAt = performance.now();
+    return attempt(() => acquireFresh(pool, failedAt));
+  }
+}
+
+/**
+ * A connection whose connect began after `failedAt` (`performance.now()`).
+ * Opened beside the queue: the request already held a connection, it keeps
+ * its turn. At max, room is made by closing a connection that sat idle
+ * through the failure (as suspect as the one that died); with none, the
+ * request queues like any other and trades an older connection it is
+ * handed for a new one in the same slot.
+ */
+async function acquireFresh(pool: RetryablePool, failedAt: number): Promise<PooledConnection> {
+  if (pool.closed) throw poolClosed();
+  if (pool.all.size + pool.pending >= pool.max) {
+    const suspect = pool.idle.find((conn) => conn.suspect);
+    if (suspect === undefined) {
+      const conn = await pool.acquire();
+      if (conn.connectStartedAt > failedAt) return conn;
+      pool.destroy(conn);
+      return openForRetry(pool);
+    }
+    pool.destroy(suspect);
+  }
+  pool.counters.acquires++;
+  return openForRetry(pool);
+}
+
+async function openForRetry(pool: RetryablePool): Promise<PooledConnection> {
+  let conn: PooledConnection;
+  try {
+    conn = await pool.open();
+  } catch (err) {
+    pool.scheduleReplenish();
+    throw databaseUnreachable(err);
+  }
+  if (pool.closed) {
+    pool.destroy(conn);
+    throw poolClosed();
+  }
+  return conn;
+}
