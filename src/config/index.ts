@@ -90,6 +90,16 @@ export interface Config {
     shutdownTimeoutMs: number;
     /** Fastify's trustProxy: whether (and which) X-Forwarded-For hops count. */
     trustProxy: boolean | number | string;
+    /** A request (headers and body) must arrive whole within this (ms); then 408 and close. */
+    requestTimeoutMs: number;
+    /** The request line and headers must arrive within this (ms); at most requestTimeoutMs. */
+    headersTimeoutMs: number;
+    /** An idle keep-alive socket is closed after this (ms). */
+    keepAliveTimeoutMs: number;
+    /** Open sockets per process; 0 derives it from the open-file limit (src/http/connection-limits.ts). */
+    maxConnections: number;
+    /** Cluster workers label answers `X-Worker: <id>; pid=<pid>`; off, the pid is not published. */
+    exposeWorker: boolean;
   };
   redis: { url: string | undefined; commandTimeoutMs: number };
   rateLimit: RateLimitSettings;
@@ -175,6 +185,11 @@ export function loadConfig(env: EnvSource): Config {
       bodyLimitBytes: s.BODY_LIMIT_BYTES,
       shutdownTimeoutMs: s.SHUTDOWN_TIMEOUT_MS,
       trustProxy: parseTrustProxy(s.TRUST_PROXY),
+      requestTimeoutMs: s.HTTP_REQUEST_TIMEOUT_MS,
+      headersTimeoutMs: s.HTTP_HEADERS_TIMEOUT_MS,
+      keepAliveTimeoutMs: s.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+      maxConnections: s.HTTP_MAX_CONNECTIONS,
+      exposeWorker: s.HTTP_EXPOSE_WORKER,
     },
     redis: { url: s.REDIS_URL, commandTimeoutMs: s.REDIS_COMMAND_TIMEOUT_MS },
     rateLimit: {

@@ -74,6 +74,11 @@ export const envSchema = z
     LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
     SHUTDOWN_TIMEOUT_MS: int(10_000, 0),
     BODY_LIMIT_BYTES: int(1_048_576, 1),
+    HTTP_REQUEST_TIMEOUT_MS: int(30_000, 100, 3_600_000),
+    HTTP_HEADERS_TIMEOUT_MS: int(10_000, 100, 3_600_000),
+    HTTP_KEEP_ALIVE_TIMEOUT_MS: int(72_000, 100, 3_600_000),
+    HTTP_MAX_CONNECTIONS: int(0, 0),
+    HTTP_EXPOSE_WORKER: bool(false),
 
     DATABASE_URL: postgresUrl,
     DATA_DIR: z.string().trim().min(1).default('./data'),
@@ -153,6 +158,9 @@ export const envSchema = z
     DASHBOARD_INTERVAL_MS: int(1000, 100),
   })
   .superRefine((v, ctx) => {
+    if (v.HTTP_HEADERS_TIMEOUT_MS > v.HTTP_REQUEST_TIMEOUT_MS) {
+      ctx.addIssue({ code: 'custom', path: ['HTTP_HEADERS_TIMEOUT_MS'], message: `must not exceed HTTP_REQUEST_TIMEOUT_MS (${v.HTTP_REQUEST_TIMEOUT_MS})` });
+    }
     if (v.MEMORY_WARN_MB > v.MEMORY_CRITICAL_MB) {
       ctx.addIssue({ code: 'custom', path: ['MEMORY_WARN_MB'], message: `must not exceed MEMORY_CRITICAL_MB (${v.MEMORY_CRITICAL_MB})` });
     }

@@ -7,6 +7,7 @@
  * reference) become 4xx, so bad input never surfaces as a 500. Everything
  * else is INTERNAL, and its message stays on the server.
  */
+import type { IncomingMessage } from 'node:http';
 import pg from 'pg';
 import { AppError } from '../errors/app-error.ts';
 import type { ErrorCode } from '../errors/catalogue.ts';
@@ -118,4 +119,18 @@ export function toAppError(err: unknown): AppError {
     if (mapped !== undefined) return mapped;
   }
   return new AppError('INTERNAL', 'an unexpected error occurred; it has been logged', {}, { cause: err });
+}
+
+/**
+ * Whether `err` is the client going away mid-request (a reset, or a body cut
+ * short by a closed connection): its choice, not a bug, so it is counted
+ * rather than logged as INTERNAL.
+ *
+ * @example
+ * if (isClientAbort(err, request.raw)) aborts.inc();
+ */
+export function isClientAbort(err: unknown, raw: IncomingMessage): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code === 'ECONNRESET' || code === 'ECONNABORTED' || code === 'ERR_STREAM_PREMATURE_CLOSE') return true;
+  return raw.destroyed && !raw.complete;
 }
