@@ -29,7 +29,7 @@ const timedOut = new WeakSet<Socket>();
  */
 export function createErrorHandler(metrics?: Pick<ConnectionMetrics, 'aborts'>) {
   return function handleError(err: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-    if (isClientAbort(err, request.raw)) {
+    if (isClientAbort(request.raw)) {
       const ours = timedOut.has(request.raw.socket);
       if (!ours) metrics?.aborts.inc();
       request.log.debug({ reason: ours ? 'request timeout' : 'client closed the connection' }, 'request aborted before its body arrived');

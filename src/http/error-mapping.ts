@@ -122,15 +122,15 @@ export function toAppError(err: unknown): AppError {
 }
 
 /**
- * Whether `err` is the client going away mid-request (a reset, or a body cut
- * short by a closed connection): its choice, not a bug, so it is counted
- * rather than logged as INTERNAL.
+ * Whether the request failed because its client went away mid-body (Node
+ * destroys a request whose connection closed before it was complete): the
+ * client's choice, not a bug, so it is counted rather than logged as
+ * INTERNAL. Judged from the request, not from `err`: an ECONNRESET from the
+ * database or Redis is ours to log.
  *
  * @example
- * if (isClientAbort(err, request.raw)) aborts.inc();
+ * if (isClientAbort(request.raw)) aborts.inc();
  */
-export function isClientAbort(err: unknown, raw: IncomingMessage): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  if (code === 'ECONNRESET' || code === 'ECONNABORTED' || code === 'ERR_STREAM_PREMATURE_CLOSE') return true;
+export function isClientAbort(raw: IncomingMessage): boolean {
   return raw.destroyed && !raw.complete;
 }
