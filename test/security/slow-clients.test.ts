@@ -98,6 +98,10 @@ describe('slow clients', () => {
     const answer = firstAnswer(conn.received());
     expect(answer.status).toBe(408);
     expect(answer.body?.code).toBe('REQUEST_TIMEOUT');
+    const [timeouts, aborts] = await metrics(app, 'holdfast_http_request_timeouts_total', 'holdfast_http_client_aborts_total');
+    expect(timeouts).toBeGreaterThanOrEqual(1);
+    // The requests cut off for their timeout are not the clients' aborts.
+    expect(aborts).toBe(0);
   });
 
   it('a connection that never sends a byte is closed after the headers bound', async () => {
