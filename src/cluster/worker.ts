@@ -4,8 +4,10 @@
  *
  * - its `/metrics` answer is the cluster's (worker-registry.ts);
  * - with the in-memory cache, invalidations reach the other workers (cache-relay.ts);
- * - every response says which process served it (`X-Worker: <id>; pid=<pid>`),
- *   so a load balancer log or a test can tell workers apart.
+ * - with HTTP_EXPOSE_WORKER=true, every response says which process served
+ *   it (`X-Worker: <id>; pid=<pid>`), so a load balancer log or a test can
+ *   tell workers apart. Off by default: a pid is a detail about the host
+ *   that anonymous clients have no use for.
  *
  * Signals reach the worker from the primary (and from a terminal's Ctrl-C
  * directly); src/main.ts handles them as it does for a single process. If
@@ -67,13 +69,25 @@ export async function startWorker(config: Config, logger: Logger): Promise<Holdf
   // A raw listener ahead of Fastify's rather than a hook: it costs one
   // setHeader, also on the health route that runs no hooks, and it covers
   // every answer, errors and 404s included. Fastify's writeHead keeps it.
-  const label = `${cluster.worker?.id ?? 0}; pid=${process.pid}`;
-  app.server.server.prependListener('request', (_request, response) => {
-    response.setHeader('X-Worker', label);
-  });
+  const label = workerLabel(config, cluster.worker?.id ?? 0, process.pid);
+  if (label !== undefined) {
+    app.server.server.prependListener('request', (_request, response) => {
+      response.setHeader('X-Worker', label);
+    });
+  }
 
   await rpc.call('ready', { url: app.url }, METRICS_TIMEOUT_MS);
   return app;
+}
+
+/**
+ * The `X-Worker` value for this worker, or undefined when HTTP_EXPOSE_WORKER is off.
+ *
+ * @example
+ * workerLabel(config, 2, 48213); // '2; pid=48213' when exposed
+ */
+export function workerLabel(config: Pick<Config, 'server'>, id: number, pid: number): string | undefined {
+  return config.server.exposeWorker ? `${id}; pid=${pid}` : undefined;
 }
 
 function processRpc(): Rpc {

@@ -18,6 +18,7 @@ export const ERROR_CATALOGUE = {
   NOT_FOUND: { status: 404, title: 'The resource does not exist' },
   ROUTE_NOT_FOUND: { status: 404, title: 'No such route' },
   METHOD_NOT_ALLOWED: { status: 405, title: 'The method is not allowed on this route' },
+  REQUEST_TIMEOUT: { status: 408, title: 'The request did not arrive whole in time' },
   OUT_OF_STOCK: { status: 409, title: 'Not enough stock for the order' },
   CONFLICT: { status: 409, title: 'The request conflicts with the current state of a resource' },
   IDEMPOTENCY_IN_PROGRESS: { status: 409, title: 'A request with this Idempotency-Key is still being processed' },

@@ -5,23 +5,37 @@
  * Logging follows who must act: an INTERNAL error is a bug, logged with its
  * stack at error; a 503 is an operational condition, logged at warn without
  * a stack; a 4xx is the client's business and is not logged at all (a flood
- * of bad requests must not become a flood of log lines).
+ * of bad requests must not become a flood of log lines). A client that
+ * closes its connection mid-body is the client's business too: counted in
+ * /metrics, logged at debug.
  */
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../errors/app-error.ts';
-import { toAppError } from './error-mapping.ts';
+import type { ConnectionMetrics } from '../metrics/http-metrics.ts';
+import { isClientAbort, toAppError } from './error-mapping.ts';
 import { API_CSP } from './hardening.ts';
+import { isLingering } from './lingering-close.ts';
 import { PROBLEM_CONTENT_TYPE, problemDocument, sendProblem } from './problem.ts';
+
+/** Sockets closed for a request timeout: the abort that follows is ours, not the client's. */
+const timedOut = new WeakSet<Socket>();
 
 /**
  * @example
- * app.setErrorHandler(createErrorHandler());
+ * app.setErrorHandler(createErrorHandler(connectionMetrics));
  */
-export function createErrorHandler() {
+export function createErrorHandler(metrics?: Pick<ConnectionMetrics, 'aborts'>) {
   return function handleError(err: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+    if (isClientAbort(request.raw)) {
+      const ours = timedOut.has(request.raw.socket);
+      if (!ours) metrics?.aborts.inc();
+      request.log.debug({ reason: ours ? 'request timeout' : 'client closed the connection' }, 'request aborted before its body arrived');
+      // No one is left to read it; sent so that Fastify's lifecycle completes.
+      return sendProblem(request, reply, new AppError('VALIDATION_FAILED', 'the request body was cut short'));
+    }
     const error = toAppError(err);
     if (error.code === 'INTERNAL') {
       request.log.error({ err }, 'unhandled error');
@@ -62,25 +76,37 @@ export function createFrameworkErrorHandler() {
 /**
  * Fastify's `clientErrorHandler`: what Node's HTTP parser refuses before
  * there is a request at all (a request line or headers over Node's 16 KiB
- * limit, a control character in a header, a line that is not HTTP). Fastify
- * would answer these in its own `{"error": …}` shape; here they get a
- * problem document like every other refusal, with a fresh request id, and
- * the connection is closed, because the parser cannot resynchronise on it.
- * The instance is empty: the path was never parsed, and echoing raw bytes
- * from a malformed request back is exactly what we must not do.
+ * limit, a control character in a header, a line that is not HTTP), and a
+ * request that did not arrive whole in time (Node's headers and request
+ * timeouts, see connection-limits.ts). Fastify would answer these in its own
+ * `{"error": …}` shape; here they get a problem document like every other
+ * refusal, with a fresh request id, and the connection is closed, because
+ * the parser cannot resynchronise on it. The instance is empty: the path may
+ * never have been parsed, and echoing raw bytes from a malformed request
+ * back is exactly what we must not do.
+ *
+ * A timeout is answered only where nothing has been written for the request
+ * yet (as Node itself does): not when its answer is already on the wire, nor
+ * while the socket lingers after an early answer (lingering-close.ts).
  *
  * @example
- * Fastify({ clientErrorHandler: createClientErrorHandler() });
+ * Fastify({ clientErrorHandler: createClientErrorHandler(connectionMetrics) });
  */
-export function createClientErrorHandler() {
+export function createClientErrorHandler(metrics?: Pick<ConnectionMetrics, 'timeouts'>) {
   return function clientError(err: Error & { code?: string }, socket: Socket): void {
-    // A reset connection has no one to answer; an idle or stalled one is just closed.
-    if (err.code === 'ECONNRESET' || err.code === 'ERR_HTTP_REQUEST_TIMEOUT' || socket.destroyed || !socket.writable) {
+    const timeout = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+    if (timeout) {
+      timedOut.add(socket);
+      metrics?.timeouts.inc();
+    }
+    // A reset connection has no one to answer.
+    if (err.code === 'ECONNRESET' || socket.destroyed || !socket.writable || isLingering(socket) || answerStarted(socket)) {
       socket.destroy();
       return;
     }
-    const error =
-      err.code === 'HPE_HEADER_OVERFLOW'
+    const error = timeout
+      ? new AppError('REQUEST_TIMEOUT', 'the request line, headers and body must arrive whole within the server’s time limit')
+      : err.code === 'HPE_HEADER_OVERFLOW'
         ? new AppError('HEADERS_TOO_LARGE', 'the request line and headers together must stay under 16 KiB')
         : new AppError('VALIDATION_FAILED', 'the request is not valid HTTP/1.1 (malformed request line or header)');
     const requestId = randomUUID();
@@ -95,6 +121,14 @@ export function createClientErrorHandler() {
         `X-Request-Id: ${requestId}\r\n` +
         'Connection: close\r\n\r\n' +
         body,
+      // A stalled client may still be sending: once the answer is out, do not wait for it.
+      timeout ? () => socket.destroy() : undefined,
     );
   };
+}
+
+/** Whether Node has begun writing an answer on `socket` (its in-flight response, a private field Node's own handler reads too). */
+function answerStarted(socket: Socket): boolean {
+  const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
+  return inFlight?.headersSent === true;
 }

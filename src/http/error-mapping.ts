@@ -7,6 +7,7 @@
  * reference) become 4xx, so bad input never surfaces as a 500. Everything
  * else is INTERNAL, and its message stays on the server.
  */
+import type { IncomingMessage } from 'node:http';
 import pg from 'pg';
 import { AppError } from '../errors/app-error.ts';
 import type { ErrorCode } from '../errors/catalogue.ts';
@@ -118,4 +119,18 @@ export function toAppError(err: unknown): AppError {
     if (mapped !== undefined) return mapped;
   }
   return new AppError('INTERNAL', 'an unexpected error occurred; it has been logged', {}, { cause: err });
+}
+
+/**
+ * Whether the request failed because its client went away mid-body (Node
+ * destroys a request whose connection closed before it was complete): the
+ * client's choice, not a bug, so it is counted rather than logged as
+ * INTERNAL. Judged from the request, not from `err`: an ECONNRESET from the
+ * database or Redis is ours to log.
+ *
+ * @example
+ * if (isClientAbort(request.raw)) aborts.inc();
+ */
+export function isClientAbort(raw: IncomingMessage): boolean {
+  return raw.destroyed && !raw.complete;
 }

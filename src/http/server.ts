@@ -21,7 +21,7 @@ import type { Registry } from 'prom-client';
 import type { ConnectionPool } from '../db/pool/pool.ts';
 import type { PressureMonitor } from '../guards/pressure/monitor.ts';
 import type { RateLimiter } from '../guards/rate-limit/index.ts';
-import { registerHttpMetrics } from '../metrics/http-metrics.ts';
+import { createConnectionMetrics, registerHttpMetrics } from '../metrics/http-metrics.ts';
 import type { Logger } from '../log/logger.ts';
 import { adminQueriesRoutes } from '../profiler/admin-route.ts';
 import type { QueryProfiler } from '../profiler/profiler.ts';
@@ -31,10 +31,12 @@ import type { OrderStore } from '../store/orders.ts';
 import type { ProductStore } from '../store/products.ts';
 import type { ReportStore } from '../store/reports.ts';
 import { apiKeyAuth } from './auth/api-keys.ts';
+import { limitConnections, timeoutOptions } from './connection-limits.ts';
 import { createCursorCodec } from './cursor.ts';
 import { createClientErrorHandler, createErrorHandler, createFrameworkErrorHandler, createNotFoundHandler } from './error-handler.ts';
 import { corsOptions, securityHeaders, unmatchableOrigins } from './hardening.ts';
 import { useStrictJsonBodies } from './json-body.ts';
+import { lingerAfterEarlyAnswers } from './lingering-close.ts';
 import { openApiOptions, swagger } from './openapi.ts';
 import { createReadinessCheck } from './readiness.ts';
 import { REQUEST_ID_HEADER, requestIdOf } from './request-id.ts';
@@ -74,7 +76,10 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const { config, pool, logger, lifecycle, pressure, rateLimiter, metrics, profiler, stores } = deps;
   // Widened to Fastify's logger type so the instance is a plain FastifyInstance.
   const httpLogger: FastifyBaseLogger = logger.child({ component: 'http' });
+  const connections = createConnectionMetrics(metrics);
   const app = Fastify({
+    // Slow clients: bounded request, headers and keep-alive times (connection-limits.ts).
+    ...timeoutOptions(config.server),
     loggerInstance: httpLogger,
     // Per-request log lines would dominate the cost of cheap routes under
     // load; failures are logged by the error handler instead.
@@ -87,12 +92,16 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     // `Connection: close`, is the graceful drain; readiness already says 503.
     return503OnClosing: false,
     frameworkErrors: createFrameworkErrorHandler(),
-    // Malformed HTTP and oversized headers, refused before a request exists.
-    clientErrorHandler: createClientErrorHandler(),
+    // Malformed HTTP, oversized headers and requests that did not arrive in time.
+    clientErrorHandler: createClientErrorHandler(connections),
   });
+  limitConnections(app.server, config.server.maxConnections, () => connections.dropped.inc());
+  connections.watch(app.server);
+  // Read and discard at most what a request could have carried.
+  lingerAfterEarlyAnswers(app.server, config.server.bodyLimitBytes);
 
   app.setValidatorCompiler(createValidatorCompiler());
-  app.setErrorHandler(createErrorHandler());
+  app.setErrorHandler(createErrorHandler(connections));
   app.setNotFoundHandler(createNotFoundHandler());
   // Only JSON bodies: without this, text/plain reaches validation as a string
   // and is refused as 400 instead of 415.

@@ -6,6 +6,16 @@ import { createClusterMetrics, type MetricJson } from '../../src/cluster/cluster
 import { computeBudget, ConnectionBudgetError } from '../../src/cluster/connection-budget.ts';
 import { createRpc, type Endpoint } from '../../src/cluster/rpc.ts';
 import { observed, registerAll } from '../../src/metrics/observed.ts';
+import { workerLabel } from '../../src/cluster/worker.ts';
+import { loadConfig } from '../../src/config/index.ts';
+
+describe('X-Worker label', () => {
+  it('publishes the worker id and pid only with HTTP_EXPOSE_WORKER=true', () => {
+    expect(workerLabel(loadConfig({}), 2, 4242)).toBeUndefined();
+    expect(workerLabel(loadConfig({ HTTP_EXPOSE_WORKER: 'false' }), 2, 4242)).toBeUndefined();
+    expect(workerLabel(loadConfig({ HTTP_EXPOSE_WORKER: 'true' }), 2, 4242)).toBe('2; pid=4242');
+  });
+});
 
 describe('restart backoff', () => {
   it('doubles per crash in a row from 250 ms, capped at 15 s, with at most 10% jitter', () => {

@@ -49,6 +49,27 @@ describe('loadConfig', () => {
     expect(problemsOf({ DB_BATCH_MAX: '1', HEAP_GROWING_PERCENT: '-5' }).map((p) => p.variable).sort()).toEqual(['DB_BATCH_MAX', 'HEAP_GROWING_PERCENT']);
   });
 
+  it('reads the slow-client and connection settings, with their defaults and bounds', () => {
+    expect(loadConfig({}).server).toMatchObject({
+      requestTimeoutMs: 30_000,
+      headersTimeoutMs: 10_000,
+      keepAliveTimeoutMs: 72_000,
+      maxConnections: 0,
+      exposeWorker: false,
+    });
+    const set = loadConfig({ HTTP_REQUEST_TIMEOUT_MS: '5000', HTTP_HEADERS_TIMEOUT_MS: '5000', HTTP_KEEP_ALIVE_TIMEOUT_MS: '65000', HTTP_MAX_CONNECTIONS: '100', HTTP_EXPOSE_WORKER: 'true' });
+    expect(set.server).toMatchObject({ requestTimeoutMs: 5000, headersTimeoutMs: 5000, keepAliveTimeoutMs: 65_000, maxConnections: 100, exposeWorker: true });
+    expect(problemsOf({ HTTP_KEEP_ALIVE_TIMEOUT_MS: '50', HTTP_MAX_CONNECTIONS: '-1' }).map((p) => p.variable).sort()).toEqual([
+      'HTTP_KEEP_ALIVE_TIMEOUT_MS',
+      'HTTP_MAX_CONNECTIONS',
+    ]);
+    // 0 would turn the bound off, which is the finding itself.
+    expect(problemsOf({ HTTP_REQUEST_TIMEOUT_MS: '0' }).map((p) => p.variable)).toContain('HTTP_REQUEST_TIMEOUT_MS');
+    expect(problemsOf({ HTTP_REQUEST_TIMEOUT_MS: '1000', HTTP_HEADERS_TIMEOUT_MS: '2000' })).toEqual([
+      { variable: 'HTTP_HEADERS_TIMEOUT_MS', value: '2000', message: 'must not exceed HTTP_REQUEST_TIMEOUT_MS (1000)' },
+    ]);
+  });
+
   it('is frozen, deeply', () => {
     const config = loadConfig({});
     expect(Object.isFrozen(config)).toBe(true);

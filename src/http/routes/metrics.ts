@@ -3,8 +3,13 @@
  *
  * Outside /api on purpose: never rate limited, never shed, so the operator
  * can see why the service is refusing work while it refuses it. Protected by
- * a bearer token when METRICS_TOKEN is set.
+ * a bearer token when METRICS_TOKEN is set. Without one it is served to
+ * loopback clients only (403 FORBIDDEN to anyone else): the exposition names
+ * the process's memory, open files, Node version and traffic, which is no
+ * business of an anonymous client, and a scraper on the same host (or a
+ * sidecar) keeps working with no setting at all. See docs/SECURITY.md.
  */
+import { isIP } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import { AppError } from '../../errors/app-error.ts';
@@ -23,8 +28,20 @@ export function metricsRoutes(deps: { registry: Registry; token: string | undefi
         reply.header('WWW-Authenticate', 'Bearer realm="metrics"');
         throw new AppError('UNAUTHORIZED', 'GET /metrics requires Authorization: Bearer <METRICS_TOKEN>');
       }
+      // Both the peer and the client it speaks for (a trusted proxy's X-Forwarded-For).
+      if (token === undefined && !(isLoopback(request.socket.remoteAddress) && isLoopback(request.ip))) {
+        throw new AppError('FORBIDDEN', 'GET /metrics is served to loopback clients only while METRICS_TOKEN is unset');
+      }
       reply.header('Content-Type', registry.contentType).header('Cache-Control', 'no-store');
       return registry.metrics();
     });
   };
+}
+
+/** 127.0.0.0/8, ::1, or either written as an IPv4-mapped IPv6 address. */
+export function isLoopback(address: string | undefined): boolean {
+  if (address === undefined) return false;
+  const plain = address.startsWith('::ffff:') ? address.slice(7) : address;
+  if (isIP(plain) === 4) return plain.startsWith('127.');
+  return plain === '::1' || plain === '0:0:0:0:0:0:0:1';
 }

@@ -31,6 +31,7 @@ process.once('exit', () => {
 
 /**
  * Spawns `node --import tsx src/main.ts` with only PATH and `env` in its environment.
+ * Workers label their answers (HTTP_EXPOSE_WORKER=true), so tests can tell them apart.
  *
  * @example
  * const app = spawnHoldfast({ WEB_CONCURRENCY: '2', DATABASE_URL: db.url, PORT: '0' });
@@ -38,7 +39,7 @@ process.once('exit', () => {
  */
 export function spawnHoldfast(env: Record<string, string>): HoldfastProcess {
   const child = spawn(process.execPath, [...SERVICE_FROM_SOURCES, resolve('src/main.ts')], {
-    env: { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
+    env: { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', HTTP_EXPOSE_WORKER: 'true', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   running.add(child);

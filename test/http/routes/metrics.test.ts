@@ -1,4 +1,8 @@
+import Fastify from 'fastify';
+import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createErrorHandler } from '../../../src/http/error-handler.ts';
+import { metricsRoutes } from '../../../src/http/routes/metrics.ts';
 import { startTestApp, type TestApp } from '../../helpers/app.ts';
 import { TEST } from '../../helpers/context.ts';
 
@@ -82,6 +86,40 @@ describe('GET /metrics', () => {
     expect((await fetch(`${app.baseUrl}/metrics`, { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
     for (let i = 0; i < 5; i++) {
       expect((await fetch(`${app.baseUrl}/metrics`, { headers: { authorization: 'Bearer metrics-secret' } })).status).toBe(200);
+    }
+  });
+});
+
+describe('GET /metrics without METRICS_TOKEN', () => {
+  /** The route alone, answered through Fastify's injection so the client address can be chosen. */
+  async function scrape(remoteAddress: string, options: { trustProxy?: boolean; forwardedFor?: string } = {}) {
+    const app = Fastify({ trustProxy: options.trustProxy ?? false });
+    app.setErrorHandler(createErrorHandler());
+    await app.register(metricsRoutes({ registry: new Registry(), token: undefined }));
+    const headers = options.forwardedFor === undefined ? {} : { 'x-forwarded-for': options.forwardedFor };
+    const res = await app.inject({ method: 'GET', url: '/metrics', remoteAddress, headers });
+    await app.close();
+    return res;
+  }
+
+  it('is served to loopback clients (IPv4, IPv6, IPv4-mapped)', async () => {
+    for (const address of ['127.0.0.1', '127.8.9.10', '::1', '::ffff:127.0.0.1']) {
+      expect((await scrape(address)).statusCode, address).toBe(200);
+    }
+  });
+
+  it('is refused with 403 FORBIDDEN to any other client, directly or through a trusted proxy', async () => {
+    for (const res of [
+      await scrape('10.0.0.7'),
+      await scrape('203.0.113.9'),
+      await scrape('::ffff:192.0.2.1'),
+      // A proxy on this host forwarding an outside client.
+      await scrape('127.0.0.1', { trustProxy: true, forwardedFor: '203.0.113.9' }),
+    ]) {
+      expect(res.statusCode).toBe(403);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(res.json()).toMatchObject({ code: 'FORBIDDEN' });
+      expect(res.body).not.toContain('process_');
     }
   });
 });
