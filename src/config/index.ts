@@ -88,8 +88,8 @@ export interface Config {
     port: number;
     bodyLimitBytes: number;
     shutdownTimeoutMs: number;
-    /** Fastify's trustProxy: whether (and which) X-Forwarded-For hops count. */
-    trustProxy: boolean | number | string;
+    /** Fastify's trustProxy: false, a hop count, or proxy addresses/CIDRs (never `true`). */
+    trustProxy: false | number | string;
   };
   redis: { url: string | undefined; commandTimeoutMs: number };
   rateLimit: RateLimitSettings;
@@ -99,7 +99,11 @@ export interface Config {
   profiler: ProfilerSettings;
   cache: CacheSettings;
   metrics: { token: string | undefined };
-  admin: { token: string | undefined };
+  admin: {
+    token: string | undefined;
+    /** Failed authentications on /admin/* and /metrics per client address per minute, then 429. */
+    authFailuresPerMinute: number;
+  };
   dashboard: {
     /** Dashboard event streams open at once in this process; the next gets 503 OVERLOADED. */
     maxStreams: number;
@@ -211,7 +215,7 @@ export function loadConfig(env: EnvSource): Config {
     apiKeys: parseApiKeys(s.API_KEYS),
     corsOrigins: s.CORS_ORIGINS.split(',').map((o) => o.trim()).filter((o) => o !== ''),
     webConcurrency: s.WEB_CONCURRENCY,
-    admin: { token: s.ADMIN_TOKEN },
+    admin: { token: s.ADMIN_TOKEN, authFailuresPerMinute: s.ADMIN_AUTH_FAILURES_PER_MINUTE },
     dashboard: { maxStreams: s.DASHBOARD_MAX_STREAMS, intervalMs: s.DASHBOARD_INTERVAL_MS },
     log: { level: s.LOG_LEVEL },
     database: {
@@ -255,7 +259,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
     },
     redis: { ...config.redis, url: config.redis.url === undefined ? '(in memory)' : redactUrl(config.redis.url) },
     metrics: { token: config.metrics.token === undefined ? undefined : '<redacted>' },
-    admin: { token: config.admin.token === undefined ? undefined : '<redacted>' },
+    admin: { ...config.admin, token: config.admin.token === undefined ? undefined : '<redacted>' },
     apiKeys: config.apiKeys.map((k) => ({ name: k.name, scope: k.scope })),
     cursorSecret: '<redacted>',
   };
@@ -273,9 +277,8 @@ function isAddress(entry: string): boolean {
   return isIP(entry.split('/')[0] ?? '') !== 0;
 }
 
-function parseTrustProxy(value: string): boolean | number | string {
+function parseTrustProxy(value: string): false | number | string {
   const v = value.toLowerCase();
-  if (v === 'true') return true;
   if (v === 'false') return false;
   if (/^\d+$/.test(v)) return Number(v);
   return value; // addresses/CIDRs, comma-separated, as Fastify accepts them

@@ -54,6 +54,11 @@ const optionalString = z
   .optional()
   .transform((s) => (s === '' ? undefined : s));
 
+/** A secret: unset, or at least 16 characters (a short one can be guessed; see docs/SECURITY.md). */
+const secret = optionalString.refine((s) => s === undefined || s.length >= 16, {
+  message: 'must be at least 16 characters (e.g. `openssl rand -base64 32`), or unset',
+});
+
 const postgresUrl = optionalString.refine(
   (s) => {
     if (s === undefined) return true;
@@ -95,13 +100,17 @@ export const envSchema = z
     DB_BATCH_MAX: int(64, 2, 1000),
 
     SEED_DEMO: bool(true),
-    CURSOR_SECRET: optionalString,
+    CURSOR_SECRET: secret,
 
+    // `true` (trust every hop) would let a client name its own address in X-Forwarded-For.
     TRUST_PROXY: z
       .string()
       .trim()
       .default('false')
-      .refine((s) => s !== '', { message: 'must be true, false, a hop count, or a comma-separated list of proxy addresses/CIDRs' }),
+      .refine((s) => s !== '' && s.toLowerCase() !== 'true', {
+        message:
+          'must be false, the number of proxies in front of the service (e.g. 1), or a comma-separated list of their addresses/CIDRs; `true` is refused because it trusts a client-sent X-Forwarded-For',
+      }),
     REDIS_URL: optionalString.refine((s) => s === undefined || /^rediss?:\/\//.test(s), {
       message: 'must be a redis:// or rediss:// URL, or unset for in-memory stores',
     }),
@@ -147,8 +156,9 @@ export const envSchema = z
     DB_PREPARED_STATEMENTS: bool(true),
     DB_CONNECTION_HEADROOM: int(10, 0),
 
-    METRICS_TOKEN: optionalString,
-    ADMIN_TOKEN: optionalString,
+    METRICS_TOKEN: secret,
+    ADMIN_TOKEN: secret,
+    ADMIN_AUTH_FAILURES_PER_MINUTE: int(10, 1, 10_000),
     DASHBOARD_MAX_STREAMS: int(20, 1),
     DASHBOARD_INTERVAL_MS: int(1000, 100),
   })

@@ -73,14 +73,14 @@ describe('GET /metrics', () => {
   });
 
   it('requires the bearer token when METRICS_TOKEN is set, and is never rate limited', async () => {
-    const app = await startTestApp({ env: { METRICS_TOKEN: 'metrics-secret', RATE_LIMIT_ENABLED: 'true', RATE_LIMIT_MAX: '1' } });
+    const app = await startTestApp({ env: { METRICS_TOKEN: 'metrics-secret-0123456789', RATE_LIMIT_ENABLED: 'true', RATE_LIMIT_MAX: '1' } });
     apps.push(app);
     const missing = await fetch(`${app.baseUrl}/metrics`);
     expect(missing.status).toBe(401);
     expect(missing.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     expect((await fetch(`${app.baseUrl}/metrics`, { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
     for (let i = 0; i < 5; i++) {
-      expect((await fetch(`${app.baseUrl}/metrics`, { headers: { authorization: 'Bearer metrics-secret' } })).status).toBe(200);
+      expect((await fetch(`${app.baseUrl}/metrics`, { headers: { authorization: 'Bearer metrics-secret-0123456789' } })).status).toBe(200);
     }
   });
 });
