@@ -120,7 +120,9 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       done();
     });
     await scope.register(metricsRoutes({ registry: metrics, token: config.metrics.token, authFailures: rateLimiter.authFailures }));
-    await scope.register(adminQueriesRoutes({ profiler, db: pool, adminToken: config.admin.token, authFailures: rateLimiter.authFailures }));
+    await scope.register(
+      adminQueriesRoutes({ profiler, db: pool, adminToken: config.admin.token, authFailures: rateLimiter.authFailures }),
+    );
 
     await scope.register(
       async function api(api) {

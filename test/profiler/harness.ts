@@ -101,7 +101,9 @@ export async function startProfiledServer(
       },
       { prefix: '/api' },
     );
-    await app.register(adminQueriesRoutes({ profiler: h.profiler, db: h.pool, adminToken: options.adminToken, authFailures: lenientAuthFailures() }));
+    await app.register(
+      adminQueriesRoutes({ profiler: h.profiler, db: h.pool, adminToken: options.adminToken, authFailures: lenientAuthFailures() }),
+    );
     await app.listen({ host: '127.0.0.1', port: 0 });
   } catch (err) {
     await app.close();

@@ -16,7 +16,8 @@ describe('TRUST_PROXY=1 (one proxy in front)', () => {
 
   it('limits a client that sends X-Forwarded-For: spoof by its real address', async () => {
     // The proxy (this test's socket) appends the address it saw to what the client sent.
-    const through = (spoof: string, real: string) => request(`${app.baseUrl}/api/products`, { headers: { 'x-forwarded-for': `${spoof}, ${real}` } });
+    const through = (spoof: string, real: string) =>
+      request(`${app.baseUrl}/api/products`, { headers: { 'x-forwarded-for': `${spoof}, ${real}` } });
     for (let i = 0; i < 3; i++) expect((await through(`198.51.100.${i}`, '203.0.113.77')).status).toBe(200);
     expectProblem(await through('spoof', '203.0.113.77'), 429, 'RATE_LIMITED');
     expectProblem(await through('198.51.100.99', '203.0.113.77'), 429, 'RATE_LIMITED');

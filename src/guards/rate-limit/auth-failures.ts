@@ -39,7 +39,11 @@ export interface AuthFailureGuard {
  * const outcome = await guard.attempt(request, () => isBearer(request.headers.authorization));
  * if (outcome instanceof AppError) return sendProblem(request, reply, outcome);
  */
-export function createAuthFailureGuard(options: { store: RateLimitStore; failuresPerMinute: number; logger: RateLimitLogger }): AuthFailureGuard {
+export function createAuthFailureGuard(options: {
+  store: RateLimitStore;
+  failuresPerMinute: number;
+  logger: RateLimitLogger;
+}): AuthFailureGuard {
   const { store, logger } = options;
   const policy: Policy = { name: 'admin-auth', limit: options.failuresPerMinute, windowMs: 60_000 };
 

@@ -18,7 +18,11 @@ import type { Decision, Policy } from './gcra.ts';
 import type { RateLimitLogger } from './store.ts';
 
 export interface ResilientStoreOptions {
-  primary: { take(key: string, policy: Policy): Promise<Decision>; refund(key: string, policy: Policy): Promise<void>; probe(): Promise<void> };
+  primary: {
+    take(key: string, policy: Policy): Promise<Decision>;
+    refund(key: string, policy: Policy): Promise<void>;
+    probe(): Promise<void>;
+  };
   fallback: { take(key: string, policy: Policy): Decision; refund(key: string, policy: Policy): void; clear(): void };
   logger: RateLimitLogger;
   /** Pause between probes while degraded. Default 1000 ms. */
