@@ -132,9 +132,9 @@ export async function startHoldfast(config: Config, logger: Logger, options: Sta
 
     const lifecycle = createLifecycle();
     const server = await buildServer({ config, pool, logger, lifecycle, pressure, rateLimiter, metrics, profiler, stores });
-    // Outside /api: never rate limited or shed. Registers nothing without ADMIN_TOKEN.
+    // Outside /api: never rate limited (but for failed authentication) or shed. Registers nothing without ADMIN_TOKEN.
     await server.register(
-      dashboardRoutes({ config, pool, pressure, rateLimiter, cache, profiler, metrics, maxStreams: config.dashboard.maxStreams, intervalMs: config.dashboard.intervalMs }),
+      dashboardRoutes({ config, pool, pressure, rateLimiter, authFailures: rateLimiter.authFailures, cache, profiler, metrics, maxStreams: config.dashboard.maxStreams, intervalMs: config.dashboard.intervalMs }),
     );
     await server.listen({ host: config.server.host, port: config.server.port });
     const address = server.server.address();

@@ -15,7 +15,7 @@ port="${2:?port}"
 cd "$(dirname "$0")/../.."
 log="/tmp/hf-query-tuning-${port}.log"
 DATABASE_URL="$url" PORT="$port" HOST=127.0.0.1 CACHE_ENABLED=false RATE_LIMIT_ENABLED=false \
-  ADMIN_TOKEN="${ADMIN_TOKEN:-qt-admin}" CURSOR_SECRET="${CURSOR_SECRET:-qt-cursor-secret}" SLOW_QUERY_MS=50 SEED_DEMO=false \
+  ADMIN_TOKEN="${ADMIN_TOKEN:-qt-admin-token-0123}" CURSOR_SECRET="${CURSOR_SECRET:-qt-cursor-secret}" SLOW_QUERY_MS=50 SEED_DEMO=false \
   node --import tsx src/main.ts >"$log" 2>&1 &
 pid=$!
 for _ in $(seq 1 100); do

@@ -95,9 +95,21 @@ export function optional<T>(kind: Kind<T>, unsetLabel = 'unset'): Kind<T | undef
   return wrapped;
 }
 
-/** Text that, when unset, is random per process (e.g. a signing key). */
+/** Shortest token or secret accepted: a shorter one can be guessed (docs/SECURITY.md). */
+export const MIN_SECRET_LENGTH = 16;
+
+/** A token or secret: at least {@link MIN_SECRET_LENGTH} characters. */
+export function secretText(): Kind<string> {
+  return {
+    allowed: `text of at least ${MIN_SECRET_LENGTH} characters`,
+    parse: (s) =>
+      s.length >= MIN_SECRET_LENGTH ? ok(s) : bad(`must be at least ${MIN_SECRET_LENGTH} characters (e.g. \`openssl rand -base64 32\`), or unset`),
+  };
+}
+
+/** A secret that, when unset, is random per process (e.g. a signing key). */
 export function randomWhenUnset(bytes: number): Kind<string> {
-  return { allowed: 'text', unsetLabel: 'random', whenUnset: () => randomBytes(bytes).toString('base64url'), parse: (s) => (s === '' ? bad('must not be empty') : ok(s)) };
+  return { ...secretText(), unsetLabel: 'random', whenUnset: () => randomBytes(bytes).toString('base64url') };
 }
 
 /**
@@ -141,14 +153,16 @@ export function allowList(): Kind<readonly string[]> {
   };
 }
 
-/** Fastify's trustProxy: false, true, a hop count, or proxy addresses/CIDRs. */
-export function trustProxy(): Kind<boolean | number | string> {
+/** Fastify's trustProxy: false, a hop count, or proxy addresses/CIDRs (never `true`). */
+export function trustProxy(): Kind<false | number | string> {
+  // `true` (trust every hop) would let a client name its own address in X-Forwarded-For.
+  const message =
+    'must be false, the number of proxies in front of the service (e.g. 1), or a comma-separated list of their addresses/CIDRs; `true` is refused because it trusts a client-sent X-Forwarded-For';
   return {
-    allowed: 'true, false, a hop count, or proxy addresses/CIDRs',
+    allowed: 'false, a hop count, or proxy addresses/CIDRs',
     parse: (s) => {
-      if (s === '') return bad('must be true, false, a hop count, or a comma-separated list of proxy addresses/CIDRs');
       const v = s.toLowerCase();
-      if (v === 'true') return ok(true);
+      if (v === '' || v === 'true') return bad(message);
       if (v === 'false') return ok(false);
       if (/^\d+$/.test(v)) return ok(Number(v));
       return ok(s); // addresses/CIDRs, comma-separated, as Fastify accepts them

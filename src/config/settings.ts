@@ -24,7 +24,7 @@
  *   `capAt: 'OTHER'`: silently lowered to OTHER.
  * - `group`: the section of `.env.example` (GROUPS below) and the README.
  */
-import { allowList, apiKeys, bool, fraction, int, list, oneOf, optional, randomWhenUnset, secondsAsMs, text, trustProxy, url, type Kind } from './kinds.ts';
+import { allowList, apiKeys, bool, fraction, int, list, oneOf, optional, randomWhenUnset, secondsAsMs, secretText, text, trustProxy, url, type Kind } from './kinds.ts';
 
 export interface SettingRow {
   readonly env: string;
@@ -164,7 +164,7 @@ export const SETTINGS = [
     help: 'Writes (POST/PUT/PATCH/DELETE) admitted per window per client: tighter.' },
   { env: 'RATE_LIMIT_ALLOW', path: 'rateLimit.allow', kind: allowList(), default: '', group: 'rateLimit', help: 'Never limited: comma-separated IPs, CIDRs or API keys.' },
   { env: 'TRUST_PROXY', path: 'server.trustProxy', kind: trustProxy(), default: 'false', group: 'rateLimit',
-    help: 'Whether X-Forwarded-For counts: false, true, a hop count, or proxy addresses/CIDRs.' },
+    help: 'Proxies in front whose X-Forwarded-For counts: false (none), a hop count (1 = one load balancer), or their addresses/CIDRs, comma-separated. The client address is the rightmost entry they did not add. `true` is refused: it would trust what a client writes in the header (docs/SECURITY.md).' },
 
   // Redis
   { env: 'REDIS_URL', path: 'redis.url', group: 'redis', example: 'redis://127.0.0.1:6379',
@@ -187,10 +187,12 @@ export const SETTINGS = [
     help: 'Connections of the server\'s max_connections kept free of our pools; WEB_CONCURRENCY × DB_POOL_MAX must fit in the rest, or start-up exits 2.' },
 
   // Operator surfaces
-  { env: 'METRICS_TOKEN', path: 'metrics.token', kind: optional(text()), group: 'operator', secret: true,
+  { env: 'METRICS_TOKEN', path: 'metrics.token', kind: optional(secretText()), group: 'operator', secret: true,
     help: 'When set, GET /metrics requires Authorization: Bearer <METRICS_TOKEN>; unset, it is served to loopback clients only (403 to anyone else).' },
-  { env: 'ADMIN_TOKEN', path: 'admin.token', kind: optional(text()), group: 'operator', secret: true,
+  { env: 'ADMIN_TOKEN', path: 'admin.token', kind: optional(secretText()), group: 'operator', secret: true,
     help: 'When set, /admin/* (e.g. GET /admin/queries) requires Authorization: Bearer <ADMIN_TOKEN>; unset, the admin routes answer 404.' },
+  { env: 'ADMIN_AUTH_FAILURES_PER_MINUTE', path: 'admin.authFailuresPerMinute', kind: int({ min: 1, max: 10_000 }), default: '10', group: 'operator',
+    help: 'Failed authentications per client address per minute across /admin/* and /metrics; past it the answer is 429 with Retry-After (each failure is logged, without the guess).' },
   { env: 'DASHBOARD_MAX_STREAMS', path: 'dashboard.maxStreams', kind: int({ min: 1 }), default: '20', group: 'operator',
     help: 'Dashboard event streams open at once in this process; the next gets 503 OVERLOADED.' },
   { env: 'DASHBOARD_INTERVAL_MS', path: 'dashboard.intervalMs', kind: int({ min: 100 }), default: '1000', group: 'operator',

@@ -125,8 +125,10 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       reply.header(REQUEST_ID_HEADER, request.id);
       done();
     });
-    await scope.register(metricsRoutes({ registry: metrics, token: config.metrics.token }));
-    await scope.register(adminQueriesRoutes({ profiler, db: pool, adminToken: config.admin.token }));
+    await scope.register(metricsRoutes({ registry: metrics, token: config.metrics.token, authFailures: rateLimiter.authFailures }));
+    await scope.register(
+      adminQueriesRoutes({ profiler, db: pool, adminToken: config.admin.token, authFailures: rateLimiter.authFailures }),
+    );
 
     await scope.register(
       async function api(api) {
@@ -158,6 +160,6 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
 }
 
 /** A hop count becomes proxy-addr's hop function, which Fastify's types accept. */
-function trustProxyOption(value: boolean | number | string): boolean | string | ((address: string, hop: number) => boolean) {
+function trustProxyOption(value: false | number | string): false | string | ((address: string, hop: number) => boolean) {
   return typeof value === 'number' ? (_address: string, hop: number) => hop < value : value;
 }

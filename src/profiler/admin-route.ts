@@ -7,7 +7,9 @@
  * pg_stat_statements' top statements beside ours.
  *
  * Access: `Authorization: Bearer <ADMIN_TOKEN>`, compared in constant time;
- * anything else is `401 UNAUTHORIZED` with `WWW-Authenticate: Bearer`.
+ * anything else is `401 UNAUTHORIZED` with `WWW-Authenticate: Bearer`, and
+ * counts as a failed authentication: too many from one address are answered
+ * 429 (src/guards/rate-limit/auth-failures.ts).
  * With no ADMIN_TOKEN configured the route answers `404 ROUTE_NOT_FOUND`,
  * exactly like a path that does not exist: no credential could ever work, so
  * there is nothing to authenticate against, and an unconfigured instance
@@ -16,7 +18,7 @@
  * shows the schema's shape: it is for operators.
  *
  * @example
- * await app.register(adminQueriesRoutes({ profiler, db: pool, adminToken: config.admin.token }));
+ * await app.register(adminQueriesRoutes({ profiler, db: pool, adminToken: config.admin.token, authFailures: rateLimiter.authFailures }));
  * // curl -H "Authorization: Bearer $ADMIN_TOKEN" http://127.0.0.1:5001/admin/queries?limit=20
  */
 import type {} from '@fastify/swagger'; // route schema `hide`
@@ -26,6 +28,7 @@ import { contextOf } from '../http/context.ts';
 import { AppError } from '../errors/app-error.ts';
 import { sendProblem } from '../http/problem.ts';
 import { bearerCheck } from '../http/auth/bearer.ts';
+import type { AuthFailureGuard } from '../guards/rate-limit/auth-failures.ts';
 import { readPgStatStatements, type PgStatStatements } from './pg-stat-statements.ts';
 import type { ProfilerReport, QueryProfiler } from './profiler.ts';
 
@@ -44,21 +47,25 @@ export interface AdminQueriesDeps {
   db: Queryable;
   /** config.admin.token; unset turns the route into a 404. */
   adminToken: string | undefined;
+  /** Limits failed attempts per client address. */
+  authFailures: AuthFailureGuard;
 }
 
 /**
  * @example
- * await app.register(adminQueriesRoutes({ profiler, db: pool, adminToken: config.admin.token }));
+ * await app.register(adminQueriesRoutes({ profiler, db: pool, adminToken: config.admin.token, authFailures: rateLimiter.authFailures }));
  */
 export function adminQueriesRoutes(deps: AdminQueriesDeps): FastifyPluginAsync {
-  const { profiler, db, adminToken } = deps;
+  const { profiler, db, adminToken, authFailures } = deps;
   const isAuthorized = bearerCheck(adminToken);
   return async function adminQueries(app) {
     app.get(ADMIN_QUERIES_PATH, { schema: { hide: true } }, async function getQueries(request, reply) {
       if (adminToken === undefined) {
         return sendProblem(request, reply, new AppError('ROUTE_NOT_FOUND', `no route matches ${request.method} on this path`));
       }
-      if (!isAuthorized(request.headers.authorization)) {
+      const authenticated = await authFailures.attempt(request, () => isAuthorized(request.headers.authorization));
+      if (authenticated instanceof AppError) return sendProblem(request, reply, authenticated);
+      if (!authenticated) {
         reply.header('www-authenticate', 'Bearer realm="holdfast-admin"');
         return sendProblem(request, reply, new AppError('UNAUTHORIZED', 'send Authorization: Bearer <ADMIN_TOKEN>'));
       }

@@ -111,11 +111,38 @@ describe('loadConfig', () => {
   it('never shows the database password, in errors or in dumps', () => {
     const problems = problemsOf({ DATABASE_URL: 'postgres://app:hunter2@db/x', DB_POOL_MAX: 'x' });
     expect(JSON.stringify(problems)).not.toContain('hunter2');
-    const config = loadConfig({ DATABASE_URL: 'postgres://app:hunter2@db:5432/shop', CURSOR_SECRET: 'topsecret' });
+    const config = loadConfig({ DATABASE_URL: 'postgres://app:hunter2@db:5432/shop', CURSOR_SECRET: 'topsecret-cursor-0123' });
     const dump = JSON.stringify(describeConfig(config));
     expect(dump).not.toContain('hunter2');
     expect(dump).not.toContain('topsecret');
+    expect(dump).toContain('"authFailuresPerMinute":10');
     expect(dump).toContain('db:5432/shop');
+  });
+});
+
+describe('operator secrets and the proxy setting', () => {
+  it('refuses tokens and secrets shorter than 16 characters, naming each and never showing it', () => {
+    const problems = problemsOf({ ADMIN_TOKEN: 'a', METRICS_TOKEN: 'b', CURSOR_SECRET: 'c', API_KEYS: 'app:short' });
+    expect(problems.map((p) => p.variable).sort()).toEqual(['ADMIN_TOKEN', 'API_KEYS', 'CURSOR_SECRET', 'METRICS_TOKEN']);
+    for (const p of problems) expect(p.value).toBe('<redacted>');
+    expect(problems.find((p) => p.variable === 'ADMIN_TOKEN')?.message).toMatch(/at least 16 characters/);
+    const ok = loadConfig({ ADMIN_TOKEN: 'a'.repeat(16), METRICS_TOKEN: 'b'.repeat(16), CURSOR_SECRET: 'c'.repeat(16) });
+    expect(ok.admin.token).toBe('a'.repeat(16));
+  });
+
+  it('refuses TRUST_PROXY=true, explaining the two forms; takes a hop count or addresses', () => {
+    const [problem] = problemsOf({ TRUST_PROXY: 'TRUE' });
+    expect(problem?.variable).toBe('TRUST_PROXY');
+    expect(problem?.message).toMatch(/number of proxies.*addresses\/CIDRs/);
+    expect(loadConfig({ TRUST_PROXY: '1' }).server.trustProxy).toBe(1);
+    expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 192.0.2.1' }).server.trustProxy).toBe('10.0.0.0/8, 192.0.2.1');
+    expect(loadConfig({}).server.trustProxy).toBe(false);
+  });
+
+  it('reads ADMIN_AUTH_FAILURES_PER_MINUTE: default 10, from 1 to 10000', () => {
+    expect(loadConfig({}).admin.authFailuresPerMinute).toBe(10);
+    expect(loadConfig({ ADMIN_AUTH_FAILURES_PER_MINUTE: '3' }).admin.authFailuresPerMinute).toBe(3);
+    expect(problemsOf({ ADMIN_AUTH_FAILURES_PER_MINUTE: '0' }).map((p) => p.variable)).toEqual(['ADMIN_AUTH_FAILURES_PER_MINUTE']);
   });
 });
 
@@ -155,5 +182,17 @@ describe('the process with bad configuration', () => {
     expect(result.stderr).toContain('DB_POOL_MIN="50"');
     expect(result.stderr).toContain('DB_POOL_MAX="10"');
     await expect(readFile('/nonexistent-should-not-be-created')).rejects.toThrow();
+  });
+
+  it('exits 2 on a short admin token, naming it without showing it', async () => {
+    const result = await promisify(execFile)(process.execPath, ['--import', TSX_LOADER, resolve('src/main.ts')], {
+      env: { PATH: process.env.PATH, ADMIN_TOKEN: 'a', DATA_DIR: '/nonexistent-should-not-be-created' },
+      cwd: tmpdir(),
+    }).then(
+      () => ({ code: 0, stderr: '' }),
+      (err: { code: number; stderr: string }) => ({ code: err.code, stderr: err.stderr }),
+    );
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/ADMIN_TOKEN="<redacted>": must be at least 16 characters/);
   });
 });

@@ -185,6 +185,61 @@ describe('signing in', () => {
   });
 });
 
+describe('session hardening', () => {
+  const form = (headers: Record<string, string> = {}, token = TOKEN) => ({
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    body: new URLSearchParams({ token }).toString(),
+    redirect: 'manual' as const,
+  });
+
+  it('refuses cross-site login and logout posts with 403 problem+json; accepts its own origin', async () => {
+    for (const headers of [{ origin: 'https://evil.example' }, { origin: 'null' }, { 'sec-fetch-site': 'cross-site' }, { 'sec-fetch-site': 'same-site' }] as Record<string, string>[]) {
+      const res = await request(`${app.baseUrl}/admin/login`, form(headers));
+      expectProblem(res, 403, 'FORBIDDEN');
+      expect(res.headers.get('set-cookie')).toBeNull();
+      expectProblem(await request(`${app.baseUrl}/admin/logout`, { method: 'POST', headers: { ...headers, cookie: await login() } }), 403, 'FORBIDDEN');
+    }
+    const own = await fetch(`${app.baseUrl}/admin/login`, form({ origin: app.baseUrl, 'sec-fetch-site': 'same-origin' }));
+    expect(own.status).toBe(303);
+  });
+
+  it('logout revokes the session: the old cookie no longer opens anything', async () => {
+    const cookie = await login();
+    expect((await fetch(`${app.baseUrl}/admin/dashboard`, { headers: { cookie }, redirect: 'manual' })).status).toBe(200);
+    expect((await fetch(`${app.baseUrl}/admin/logout`, { method: 'POST', headers: { cookie }, redirect: 'manual' })).status).toBe(303);
+    const after = await fetch(`${app.baseUrl}/admin/dashboard`, { headers: { cookie }, redirect: 'manual' });
+    expect(after.status).toBe(303);
+    expect(after.headers.get('location')).toBe('/admin/login');
+    expectProblem(await request(`${app.baseUrl}/admin/dashboard/plans/x`, { headers: { cookie } }), 401, 'UNAUTHORIZED');
+  });
+
+  it('carries the API’s HSTS on pages, redirects and refusals', async () => {
+    for (const res of [
+      await fetch(`${app.baseUrl}/admin/login`),
+      await fetch(`${app.baseUrl}/admin/dashboard`, { redirect: 'manual' }),
+      await fetch(`${app.baseUrl}/admin/dashboard/stream`),
+    ]) {
+      expect(res.headers.get('strict-transport-security')).toMatch(/^max-age=\d+; includeSubDomains$/);
+    }
+  });
+
+  it('marks the cookie Secure when a trusted proxy says https, and only then', async () => {
+    const proxied = await startTestApp({ env: { ADMIN_TOKEN: TOKEN, TRUST_PROXY: '1' } });
+    try {
+      const viaHttps = await fetch(`${proxied.baseUrl}/admin/login`, form({ 'x-forwarded-proto': 'https' }));
+      expect(viaHttps.headers.get('set-cookie')).toMatch(/; Secure$/);
+      const viaHttp = await fetch(`${proxied.baseUrl}/admin/login`, form());
+      expect(viaHttp.headers.get('set-cookie')).not.toMatch(/Secure/);
+    } finally {
+      await proxied.close();
+    }
+    // Without a trusted proxy the header is the client's own claim and is ignored.
+    const direct = await fetch(`${app.baseUrl}/admin/login`, form({ 'x-forwarded-proto': 'https' }));
+    expect(direct.headers.get('set-cookie')).not.toMatch(/Secure/);
+  });
+});
+
 describe('assets', () => {
   it('serves uPlot from node_modules and the page’s own files, with ETags', async () => {
     const cookie = await login();

@@ -41,6 +41,18 @@ describe('sessions', () => {
     for (const junk of [undefined, '', 'v1', TOKEN, `${value}x`, value.replace('v1', 'v2')]) expect(sessions.verify(junk)).toBeUndefined();
   });
 
+  it('revokes one authentic session on logout and leaves the others alone', () => {
+    const sessions = createSessionKeeper(TOKEN);
+    const ended = sessions.issue().value;
+    const other = sessions.issue();
+    sessions.revoke(ended);
+    expect(sessions.verify(ended)).toBeUndefined();
+    expect(sessions.verify(other.value)).toBe(other.expiresAtMs);
+    // Junk and forgeries are ignored: they change nothing and throw nothing.
+    for (const junk of [undefined, '', 'v1.1.x.y', `${other.value.slice(0, -2)}AA`]) sessions.revoke(junk);
+    expect(sessions.verify(other.value)).toBe(other.expiresAtMs);
+  });
+
   it('recognises the token and nothing else', () => {
     const sessions = createSessionKeeper(TOKEN);
     expect(sessions.isToken(TOKEN)).toBe(true);

@@ -127,6 +127,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     DB_POOL_MAX: '5',
     // Suites send far more than a client would; the rate-limit suites set their own.
     RATE_LIMIT_ENABLED: 'false',
+    ADMIN_AUTH_FAILURES_PER_MINUTE: '10000',
     // A fixed pool size keeps pool assertions exact; the limiter has its own suite.
     DB_ADAPTIVE_LIMIT: 'false',
     // A busy CI machine stalls the event loop now and then; only the suites

@@ -11,6 +11,7 @@ import { formatQueriesReport } from '../../src/profiler/report-table.ts';
 import { expectProblem, request } from '../helpers/http.ts';
 import { startProfiledServer, type ProfiledServer } from './harness.ts';
 import { TEST } from '../helpers/context.ts';
+import { lenientAuthFailures } from '../helpers/auth-failures.ts';
 
 const TOKEN = 'admin-token-for-tests-0123456789';
 const run = promisify(execFile);
@@ -103,7 +104,7 @@ describe('GET /admin/queries without ADMIN_TOKEN', () => {
     const unreachable = { query: () => Promise.reject(new Error('must not be called')) };
     const profiler = { report: () => { throw new Error('must not be called'); } };
     app = Fastify();
-    await app.register(adminQueriesRoutes({ profiler, db: unreachable, adminToken: undefined }));
+    await app.register(adminQueriesRoutes({ profiler, db: unreachable, adminToken: undefined, authFailures: lenientAuthFailures() }));
     await app.listen({ host: '127.0.0.1', port: 0 });
   });
   afterAll(() => app?.close());
@@ -140,7 +141,7 @@ describe('npm run queries', () => {
   });
 
   it('exits 1 on a wrong token and 2 without one', async () => {
-    await expect(run('npx', [...script, '--url', s.baseUrl], { env: env({ ADMIN_TOKEN: 'wrong' }) })).rejects.toMatchObject({
+    await expect(run('npx', [...script, '--url', s.baseUrl], { env: env({ ADMIN_TOKEN: 'wrong-admin-token-0123456789' }) })).rejects.toMatchObject({
       code: 1,
       stderr: expect.stringContaining('401'),
     });

@@ -16,6 +16,7 @@ import { queryProfilerPlugin } from '../../src/profiler/request-plugin.ts';
 import { testPoolOptions } from '../helpers/app.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { captureLogs, type CapturedLogs } from '../helpers/logs.ts';
+import { lenientAuthFailures } from '../helpers/auth-failures.ts';
 
 export const DEFAULT_SETTINGS: ProfilerSettings = Object.freeze({
   slowQueryMs: 100,
@@ -100,7 +101,9 @@ export async function startProfiledServer(
       },
       { prefix: '/api' },
     );
-    await app.register(adminQueriesRoutes({ profiler: h.profiler, db: h.pool, adminToken: options.adminToken }));
+    await app.register(
+      adminQueriesRoutes({ profiler: h.profiler, db: h.pool, adminToken: options.adminToken, authFailures: lenientAuthFailures() }),
+    );
     await app.listen({ host: '127.0.0.1', port: 0 });
   } catch (err) {
     await app.close();

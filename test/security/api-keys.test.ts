@@ -117,7 +117,7 @@ describe('rate limiting on the verified identity', () => {
         RATE_LIMIT_MAX: '5',
         RATE_LIMIT_WRITE_MAX: '3',
         // Clients told apart by X-Forwarded-For, as behind a load balancer.
-        TRUST_PROXY: 'true',
+        TRUST_PROXY: '1',
       },
     });
     apps.push(app);
@@ -166,7 +166,7 @@ describe('rate limiting on the verified identity', () => {
         RATE_LIMIT_ENABLED: 'true',
         RATE_LIMIT_MAX: '2',
         RATE_LIMIT_WRITE_MAX: '1',
-        TRUST_PROXY: 'true',
+        TRUST_PROXY: '1',
       },
     });
     apps.push(app);

@@ -126,7 +126,7 @@ describe('CORS', () => {
           API_KEYS: API_KEYS_ENV,
           RATE_LIMIT_ENABLED: 'true',
           RATE_LIMIT_MAX: '2',
-          TRUST_PROXY: 'true',
+          TRUST_PROXY: '1',
         },
       });
     });

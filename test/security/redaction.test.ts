@@ -70,7 +70,7 @@ beforeAll(async () => {
     PORT: '0',
     LOG_LEVEL: 'trace',
     SEED_DEMO: 'false',
-    CURSOR_SECRET: `cursor-${suffix}`,
+    CURSOR_SECRET: `cursor-secret-${suffix}`,
     DB_POOL_MIN: '1',
     DB_POOL_MAX: '3',
     DB_ADAPTIVE_LIMIT: 'false',
@@ -82,6 +82,8 @@ beforeAll(async () => {
     EXPLAIN_SAMPLE_INTERVAL_S: '1',
     RATE_LIMIT_ENABLED: 'true',
     RATE_LIMIT_ALLOW: READ_KEY,
+    // Every wrong token must reach the failure log (which must not show it), not a 429.
+    ADMIN_AUTH_FAILURES_PER_MINUTE: '10000',
     DB_POOL_TIMEOUT: '2',
   });
   app = await startHoldfast(config, logs.logger);
@@ -163,7 +165,7 @@ describe('log redaction', () => {
     // The refused connections were logged, naming the role…
     expect(logs.lines.some((l) => (l.err as { message?: string } | undefined)?.message === `role "${ROLE}" is not permitted to log in`)).toBe(true);
 
-    const secrets = [PASSWORD, WRITE_KEY, READ_KEY, ADMIN_TOKEN, METRICS_TOKEN, databaseUrl, `cursor-${suffix}`, ...sentAuthorizations];
+    const secrets = [PASSWORD, WRITE_KEY, READ_KEY, ADMIN_TOKEN, METRICS_TOKEN, databaseUrl, `cursor-secret-${suffix}`, ...sentAuthorizations];
     for (const secret of secrets) {
       // …and not one line holds a secret, whole or URL-encoded.
       expect(raw.includes(secret), `a log line contains ${JSON.stringify(secret)}`).toBe(false);

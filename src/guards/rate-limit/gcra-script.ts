@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 
 /**
  * KEYS[1]: the client's key. ARGV[1]: limit. ARGV[2]: window in ms.
+ * ARGV[3]: '-1' gives one request back instead (gcraRefund), else takes one.
  * Returns { admitted (1|0), µs the TAT is ahead of now, remainder in 1/limit µs }.
  *
  * @example
@@ -33,6 +34,18 @@ if stored then
   if s_us and tonumber(s_us) >= now then
     us, rem = tonumber(s_us), tonumber(s_rem)
   end
+end
+if ARGV[3] == '-1' then
+  local back_us, back_rem = us - step_us, rem - step_rem
+  if back_rem < 0 then
+    back_us, back_rem = back_us - 1, back_rem + limit
+  end
+  if back_us > now or (back_us == now and back_rem > 0) then
+    redis.call('SET', KEYS[1], string.format('%.0f:%.0f', back_us, back_rem), 'PX', math.floor((back_us - now) / 1000) + 1)
+  else
+    redis.call('DEL', KEYS[1])
+  end
+  return { 1, 0, 0 }
 end
 local next_us, next_rem = us + step_us, rem + step_rem
 if next_rem >= limit then

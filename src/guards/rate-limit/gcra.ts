@@ -82,6 +82,28 @@ export function gcraStep(tat: Tat | undefined, nowUs: number, policy: Policy): S
   return { allowed: true, tat: next, aheadMs: aheadMsOf(next, nowUs, limit) };
 }
 
+/**
+ * Gives back one request's worth of quota: the TAT moves `window / limit`
+ * back, never before now. Undefined means nothing is left to keep. Used where
+ * only failures are charged but the charge must come first, so that
+ * concurrent attempts cannot all pass a check before any is counted (see
+ * auth-failures.ts).
+ *
+ * @example
+ * gcraRefund({ us: 600_000, rem: 0 }, 0, { name: 'default', limit: 100, windowMs: 60_000 }); // undefined
+ */
+export function gcraRefund(tat: Tat | undefined, nowUs: number, policy: Policy): Tat | undefined {
+  if (tat === undefined) return undefined;
+  const windowUs = policy.windowMs * 1000;
+  let us = tat.us - Math.floor(windowUs / policy.limit);
+  let rem = tat.rem - (windowUs % policy.limit);
+  if (rem < 0) {
+    us -= 1;
+    rem += policy.limit;
+  }
+  return us > nowUs || (us === nowUs && rem > 0) ? { us, rem } : undefined;
+}
+
 function aheadMsOf(tat: Tat, nowUs: number, limit: number): number {
   return (tat.us - nowUs + tat.rem / limit) / 1000;
 }

@@ -1,7 +1,9 @@
 /**
  * The rate limiter, assembled from the config: policies, client keys, the
  * store (memory, or Redis with a memory fallback) and the Fastify plugin,
- * plus counters for metrics. The composition root creates one, registers
+ * plus counters for metrics, and the failed-authentication guard of the
+ * operator surfaces (auth-failures.ts), which shares the store and stays on
+ * when RATE_LIMIT_ENABLED=false. The composition root creates one, registers
  * its plugin and closes it at shutdown.
  */
 import type { FastifyPluginAsync } from 'fastify';
@@ -9,6 +11,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../../config/index.ts';
 import { redactUrl } from '../../config/redact.ts';
 import { createAllowList } from './allow-list.ts';
+import { createAuthFailureGuard, type AuthFailureGuard } from './auth-failures.ts';
 import { withDeadline } from '../../async/deadline.ts';
 import type { Decision, Policy } from './gcra.ts';
 import { createKeyer } from './key.ts';
@@ -55,6 +58,8 @@ export interface RateLimiter {
   /** Register before the routes it should limit. Does nothing when rate limiting is disabled. */
   plugin: FastifyPluginAsync;
   stats: RateLimitStats;
+  /** Limits failed authentication on /admin/* and /metrics per client address. */
+  authFailures: AuthFailureGuard;
   /** Stops probing and disconnects the Redis client created here. Idempotent. */
   close(): Promise<void>;
 }
@@ -67,7 +72,7 @@ export interface RateLimiter {
  * // at shutdown, after the server closed:
  * await limiter.close();
  */
-export function createRateLimiter(config: Pick<Config, 'rateLimit' | 'redis'>, deps: RateLimiterDeps): RateLimiter {
+export function createRateLimiter(config: Pick<Config, 'rateLimit' | 'redis' | 'admin'>, deps: RateLimiterDeps): RateLimiter {
   const settings = config.rateLimit;
   const windowMs = settings.windowSeconds * 1000;
   const policies: { read: Policy; write: Policy } = {
@@ -79,10 +84,10 @@ export function createRateLimiter(config: Pick<Config, 'rateLimit' | 'redis'>, d
 
   const redisUrl = config.redis.url;
   const ownedRedis =
-    settings.enabled && deps.redis === undefined && redisUrl !== undefined
+    deps.redis === undefined && redisUrl !== undefined
       ? createRedisClient({ url: redisUrl, commandTimeoutMs: config.redis.commandTimeoutMs, connectionName: 'holdfast-rate-limit', lazyConnect: true })
       : undefined;
-  const redis = settings.enabled ? (deps.redis ?? ownedRedis) : undefined;
+  const redis = deps.redis ?? ownedRedis;
   let lastConnectionError: string | undefined;
   ownedRedis?.on('error', (err: Error) => {
     lastConnectionError = err.message;
@@ -110,6 +115,7 @@ export function createRateLimiter(config: Pick<Config, 'rateLimit' | 'redis'>, d
       await withDeadline(redis.connect(), Math.max(1000, config.redis.commandTimeoutMs * 10), 'redis connect').catch(() => undefined);
     }
     await resilient?.start();
+    if (!settings.enabled) return deps.logger.info({}, 'rate limiting off (RATE_LIMIT_ENABLED=false)');
     deps.logger.info(
       { reads: settings.max, writes: settings.writeMax, windowSeconds: settings.windowSeconds, store: stats.mode, allowEntries: settings.allow.length },
       'rate limiting on',
@@ -131,7 +137,7 @@ export function createRateLimiter(config: Pick<Config, 'rateLimit' | 'redis'>, d
   const plugin: FastifyPluginAsync = settings.enabled
     ? enabledPlugin
     : async function rateLimitDisabled() {
-        deps.logger.info({}, 'rate limiting off (RATE_LIMIT_ENABLED=false)');
+        await (started ??= start());
       };
 
   const stats: RateLimitStats = {
@@ -157,5 +163,7 @@ export function createRateLimiter(config: Pick<Config, 'rateLimit' | 'redis'>, d
     })());
   }
 
-  return { plugin, stats, close };
+  const authFailures = createAuthFailureGuard({ store, failuresPerMinute: config.admin.authFailuresPerMinute, logger: deps.logger });
+
+  return { plugin, stats, authFailures, close };
 }

@@ -10,7 +10,7 @@
  * clock step (NTP) neither frees nor blocks anyone.
  */
 import { LRUCache } from 'lru-cache';
-import { describeStep, gcraStep, type Decision, type Policy, type Tat } from './gcra.ts';
+import { describeStep, gcraRefund, gcraStep, type Decision, type Policy, type Tat } from './gcra.ts';
 
 export interface MemoryStoreOptions {
   /** Milliseconds from any fixed origin. Default `performance.now()`. */
@@ -34,6 +34,13 @@ export function createMemoryStore(options: MemoryStoreOptions = {}) {
     return describeStep(step.allowed, step.aheadMs, policy);
   }
 
+  /** Gives back one request of `key`'s quota (see gcraRefund). */
+  function refund(key: string, policy: Policy): void {
+    const tat = gcraRefund(tats.get(key), Math.floor(now() * 1000), policy);
+    if (tat === undefined) tats.delete(key);
+    else tats.set(key, tat);
+  }
+
   /** Forgets every key, e.g. when Redis is back and this fallback's counts are stale. */
   function clear(): void {
     tats.clear();
@@ -41,6 +48,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}) {
 
   return {
     take,
+    refund,
     clear,
     /** Keys currently held. */
     get size(): number {

@@ -32,8 +32,8 @@ const PROBE_POLICY: Policy = { name: 'probe', limit: 1_000_000, windowMs: 1000 }
 export function createRedisStore(options: RedisStoreOptions) {
   const { redis, prefix, timeoutMs } = options;
 
-  async function run(key: string, policy: Policy): Promise<unknown> {
-    const args = [prefix + key, policy.limit, policy.windowMs] as const;
+  async function run(key: string, policy: Policy, cost: 1 | -1 = 1): Promise<unknown> {
+    const args = [prefix + key, policy.limit, policy.windowMs, cost] as const;
     try {
       return await redis.evalsha(GCRA_LUA_SHA1, 1, ...args);
     } catch (err) {
@@ -51,6 +51,11 @@ export function createRedisStore(options: RedisStoreOptions) {
     return describeStep(allowed === 1, (aheadUs + rem / policy.limit) / 1000, policy);
   }
 
+  /** Gives back one request of `key`'s quota (see gcraRefund). */
+  async function refund(key: string, policy: Policy): Promise<void> {
+    await withDeadline(run(key, policy, -1), timeoutMs, 'redis rate-limit script');
+  }
+
   /**
    * Resolves when Redis runs the script again; used to decide that it is back.
    * Runs the real script (not PING) so a Redis that answers but cannot write
@@ -60,7 +65,7 @@ export function createRedisStore(options: RedisStoreOptions) {
     await take('probe', PROBE_POLICY);
   }
 
-  return { take, probe };
+  return { take, refund, probe };
 }
 
 export type RedisStore = ReturnType<typeof createRedisStore>;

@@ -18,8 +18,12 @@ import type { Decision, Policy } from './gcra.ts';
 import type { RateLimitLogger } from './store.ts';
 
 export interface ResilientStoreOptions {
-  primary: { take(key: string, policy: Policy): Promise<Decision>; probe(): Promise<void> };
-  fallback: { take(key: string, policy: Policy): Decision; clear(): void };
+  primary: {
+    take(key: string, policy: Policy): Promise<Decision>;
+    refund(key: string, policy: Policy): Promise<void>;
+    probe(): Promise<void>;
+  };
+  fallback: { take(key: string, policy: Policy): Decision; refund(key: string, policy: Policy): void; clear(): void };
   logger: RateLimitLogger;
   /** Pause between probes while degraded. Default 1000 ms. */
   probeIntervalMs?: number;
@@ -62,6 +66,15 @@ export function createResilientStore(options: ResilientStoreOptions) {
     );
   }
 
+  /** Gives back one request of `key`'s quota, wherever it is being counted now. */
+  function refund(key: string, policy: Policy): void | Promise<void> {
+    return breaker.run(
+      () => primary.refund(key, policy),
+      () => fallback.refund(key, policy),
+      'refund',
+    );
+  }
+
   /** One probe at start, so the first requests already use the right store. */
   async function start(): Promise<void> {
     await primary.probe().catch((err: unknown) => breaker.fail(err, 'start'));
@@ -69,6 +82,7 @@ export function createResilientStore(options: ResilientStoreOptions) {
 
   return {
     take,
+    refund,
     start,
     close: () => breaker.close(),
     get mode(): 'redis' | 'fallback' {

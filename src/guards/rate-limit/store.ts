@@ -20,6 +20,8 @@ export type StoreMode = 'memory' | 'redis' | 'fallback';
 export interface RateLimitStore {
   /** Counts one request for `key` under `policy` and says whether it is admitted. */
   take(key: string, policy: Policy): Decision | Promise<Decision>;
+  /** Gives back one request of `key`'s quota, e.g. an attempt that turned out not to count. */
+  refund(key: string, policy: Policy): void | Promise<void>;
 }
 
 /** The slice of the pino logger the limiter uses. */

@@ -1,30 +1,35 @@
 /**
  * GET /metrics: Prometheus text format, for scrapers.
  *
- * Outside /api on purpose: never rate limited, never shed, so the operator
+ * Outside /api on purpose: never rate limited (successful scrapes), never shed, so the operator
  * can see why the service is refusing work while it refuses it. Protected by
  * a bearer token when METRICS_TOKEN is set. Without one it is served to
  * loopback clients only (403 FORBIDDEN to anyone else): the exposition names
  * the process's memory, open files, Node version and traffic, which is no
  * business of an anonymous client, and a scraper on the same host (or a
- * sidecar) keeps working with no setting at all. See docs/SECURITY.md.
+ * sidecar) keeps working with no setting at all. Failed token attempts are
+ * limited per client address like the admin routes' (src/guards/rate-limit/auth-failures.ts),
+ * and successful scrapes are never charged. See docs/SECURITY.md.
  */
 import { isIP } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import { AppError } from '../../errors/app-error.ts';
+import type { AuthFailureGuard } from '../../guards/rate-limit/auth-failures.ts';
 import { bearerCheck } from '../auth/bearer.ts';
 
 /**
  * @example
- * app.register(metricsRoutes({ registry, token: config.metrics.token }));
+ * app.register(metricsRoutes({ registry, token: config.metrics.token, authFailures: rateLimiter.authFailures }));
  */
-export function metricsRoutes(deps: { registry: Registry; token: string | undefined }) {
-  const { registry, token } = deps;
+export function metricsRoutes(deps: { registry: Registry; token: string | undefined; authFailures: AuthFailureGuard }) {
+  const { registry, token, authFailures } = deps;
   const authorized = bearerCheck(token);
   return async function metrics(app: FastifyInstance) {
     app.get('/metrics', { schema: { hide: true } }, async function getMetrics(request, reply) {
-      if (token !== undefined && !authorized(request.headers.authorization)) {
+      const authenticated = token === undefined || (await authFailures.attempt(request, () => authorized(request.headers.authorization)));
+      if (authenticated instanceof AppError) throw authenticated;
+      if (!authenticated) {
         reply.header('WWW-Authenticate', 'Bearer realm="metrics"');
         throw new AppError('UNAUTHORIZED', 'GET /metrics requires Authorization: Bearer <METRICS_TOKEN>');
       }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeStep, gcraStep, type Policy, type Tat } from '../../../src/guards/rate-limit/gcra.ts';
+import { describeStep, gcraRefund, gcraStep, type Policy, type Tat } from '../../../src/guards/rate-limit/gcra.ts';
 import { createMemoryStore } from '../../../src/guards/rate-limit/memory-store.ts';
 
 const minute = (limit: number): Policy => ({ name: 'default', limit, windowMs: 60_000 });
@@ -103,5 +103,23 @@ describe('GCRA', () => {
     expect(store.take('b', policy).allowed).toBe(true); // evicted, so fresh again
     now += 60_000;
     expect(store.take('a', policy).allowed).toBe(true);
+  });
+
+  it('gives back exactly one unit on refund, remainder included, and forgets a key refunded to now', () => {
+    let now = 0;
+    const store = createMemoryStore({ now: () => now });
+    const policy = minute(7); // window/limit is not a whole number of µs
+    for (let i = 0; i < 7; i++) expect(store.take('k', policy).allowed).toBe(true);
+    expect(store.take('k', policy).allowed).toBe(false);
+    store.refund('k', policy);
+    expect(store.take('k', policy).allowed).toBe(true);
+    expect(store.take('k', policy).allowed).toBe(false);
+    for (let i = 0; i < 7; i++) store.refund('k', policy);
+    expect(store.size).toBe(0);
+    store.refund('never-seen', policy);
+    expect(store.size).toBe(0);
+    now += 1;
+    expect(gcraRefund({ us: 1000 + 8_571_428, rem: 4 }, 1000, policy)).toBeUndefined();
+    expect(gcraRefund({ us: 1000 + 8_571_428, rem: 5 }, 1000, policy)).toEqual({ us: 1000, rem: 1 });
   });
 });

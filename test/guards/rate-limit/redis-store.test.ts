@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientHeaders, freshIp, hit, startLimitedApp, type LimitedApp } from './harness.ts';
 import { sharedRedisUrl, TEST_REDIS_URL } from '../../helpers/redis-server.ts';
+import { createRedisStore } from '../../../src/guards/rate-limit/redis-store.ts';
 
 const haveRedis = (await sharedRedisUrl('the Redis rate-limit tests')) !== undefined;
 
@@ -32,6 +33,22 @@ describe.skipIf(!haveRedis)('the Redis store (shared test Redis)', () => {
       if (keys.length > 0) await admin.del(...keys);
     }
     admin.disconnect();
+  });
+
+  it('gives one unit back on refund, and deletes the key once nothing is left', async () => {
+    const prefix = `holdfast:test:rl:${randomUUID()}:`;
+    prefixes.push(prefix);
+    const store = createRedisStore({ redis: admin, prefix, timeoutMs: 1000 });
+    const policy = { name: 'admin-auth', limit: 3, windowMs: 60_000 };
+    for (let i = 0; i < 3; i++) expect((await store.take('k', policy)).allowed).toBe(true);
+    expect((await store.take('k', policy)).allowed).toBe(false);
+    await store.refund('k', policy);
+    expect((await store.take('k', policy)).allowed).toBe(true);
+    expect((await store.take('k', policy)).allowed).toBe(false);
+    for (let i = 0; i < 3; i++) await store.refund('k', policy);
+    expect(await admin.exists(`${prefix}k`)).toBe(0);
+    await store.refund('never-seen', policy);
+    expect(await admin.exists(`${prefix}never-seen`)).toBe(0);
   });
 
   it('is shared: two instances together admit one limit, not two', async () => {

@@ -5,6 +5,7 @@ import { createErrorHandler } from '../../../src/http/error-handler.ts';
 import { metricsRoutes } from '../../../src/http/routes/metrics.ts';
 import { startTestApp, type TestApp } from '../../helpers/app.ts';
 import { TEST } from '../../helpers/context.ts';
+import { lenientAuthFailures } from '../../helpers/auth-failures.ts';
 
 const apps: TestApp[] = [];
 afterEach(async () => {
@@ -78,14 +79,14 @@ describe('GET /metrics', () => {
   });
 
   it('requires the bearer token when METRICS_TOKEN is set, and is never rate limited', async () => {
-    const app = await startTestApp({ env: { METRICS_TOKEN: 'metrics-secret', RATE_LIMIT_ENABLED: 'true', RATE_LIMIT_MAX: '1' } });
+    const app = await startTestApp({ env: { METRICS_TOKEN: 'metrics-secret-0123456789', RATE_LIMIT_ENABLED: 'true', RATE_LIMIT_MAX: '1' } });
     apps.push(app);
     const missing = await fetch(`${app.baseUrl}/metrics`);
     expect(missing.status).toBe(401);
     expect(missing.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     expect((await fetch(`${app.baseUrl}/metrics`, { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
     for (let i = 0; i < 5; i++) {
-      expect((await fetch(`${app.baseUrl}/metrics`, { headers: { authorization: 'Bearer metrics-secret' } })).status).toBe(200);
+      expect((await fetch(`${app.baseUrl}/metrics`, { headers: { authorization: 'Bearer metrics-secret-0123456789' } })).status).toBe(200);
     }
   });
 });
@@ -95,7 +96,7 @@ describe('GET /metrics without METRICS_TOKEN', () => {
   async function scrape(remoteAddress: string, options: { trustProxy?: boolean; forwardedFor?: string } = {}) {
     const app = Fastify({ trustProxy: options.trustProxy ?? false });
     app.setErrorHandler(createErrorHandler());
-    await app.register(metricsRoutes({ registry: new Registry(), token: undefined }));
+    await app.register(metricsRoutes({ registry: new Registry(), token: undefined, authFailures: lenientAuthFailures() }));
     const headers = options.forwardedFor === undefined ? {} : { 'x-forwarded-for': options.forwardedFor };
     const res = await app.inject({ method: 'GET', url: '/metrics', remoteAddress, headers });
     await app.close();
