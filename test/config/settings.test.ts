@@ -115,7 +115,7 @@ describe('the settings table', () => {
   });
 
   it('never shows a secret setting in errors or dumps', () => {
-    const secrets = { CURSOR_SECRET: 'cursor-secret-1', METRICS_TOKEN: 'metrics-secret-2', ADMIN_TOKEN: 'admin-secret-3', API_KEYS: 'ops:api-key-secret-4abcdef' };
+    const secrets = { CURSOR_SECRET: 'cursor-secret-1-abcdef', METRICS_TOKEN: 'metrics-secret-2-abcdef', ADMIN_TOKEN: 'admin-secret-3-abcdef', API_KEYS: 'ops:api-key-secret-4abcdef' };
     const dump = JSON.stringify(describeConfig(loadConfig({ ...secrets, REDIS_URL: 'redis://u:redis-pass-5@r:6379', RATE_LIMIT_ALLOW: '10.0.0.1,api-key-secret-4abcdef' })));
     for (const secret of [...Object.values(secrets), 'redis-pass-5', 'api-key-secret-4abcdef']) expect(dump).not.toContain(secret);
     expect(dump).toContain('"ops"');
