@@ -33,6 +33,8 @@ import { createQueryProfiler, type QueryProfiler } from './profiler/profiler.ts'
 import { dashboardRoutes } from './dashboard/index.ts';
 import { unprofiled } from './profiler/unprofiled.ts';
 import { createCustomerStore } from './store/customers.ts';
+import { createIdempotencyStore } from './store/idempotency.ts';
+import { startIdempotencyPurge } from './store/idempotency-purge.ts';
 import { createOrderStore } from './store/orders.ts';
 import { createProductStore } from './store/products.ts';
 import { createReportStore } from './store/reports.ts';
@@ -100,6 +102,8 @@ export async function startHoldfast(config: Config, logger: Logger, options: Sta
     await pool.start();
     cleanup.push(() => pool.end(config.server.shutdownTimeoutMs));
     if (config.database.statementTimeoutMs > 0) await warnIfStatementTimeoutLost(pool, config.database.statementTimeoutMs, logger);
+    const purge = startIdempotencyPurge({ db: pool, ttlSeconds: config.idempotencyTtlSeconds, logger: logger.child({ component: 'idempotency' }) });
+    cleanup.push(async () => purge.stop());
     profiler.attachDatabase(pool); // plans are EXPLAINed through the pool, off the request path
     cleanup.push(async () => profiler.close());
 
@@ -116,7 +120,7 @@ export async function startHoldfast(config: Config, logger: Logger, options: Sta
     const stores = {
       products: cachedProductStore(createProductStore(pool, { batching: productBatching }), cache, config.cache.ttl),
       customers: createCustomerStore(pool),
-      orders: invalidatingOrderStore(createOrderStore(pool), cache),
+      orders: invalidatingOrderStore(createOrderStore(pool, createIdempotencyStore({ ttlSeconds: config.idempotencyTtlSeconds })), cache),
       reports: cachedReportStore(createReportStore(pool), cache, config.cache.ttl),
     };
 

@@ -128,6 +128,8 @@ export interface Config {
   };
   pool: PoolSettings;
   seedDemo: boolean;
+  /** Idempotency-Key lifetime in seconds; older keys count as new and are purged. */
+  idempotencyTtlSeconds: number;
   /** Signs pagination cursors. Random per process when unset. */
   cursorSecret: string;
 }
@@ -237,6 +239,7 @@ export function loadConfig(env: EnvSource): Config {
       adaptiveMin: Math.min(s.DB_ADAPTIVE_LIMIT_MIN, s.DB_POOL_MAX),
     },
     seedDemo: s.SEED_DEMO,
+    idempotencyTtlSeconds: s.IDEMPOTENCY_TTL_S,
     cursorSecret: s.CURSOR_SECRET ?? randomBytes(32).toString('base64url'),
   });
 }

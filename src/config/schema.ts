@@ -95,6 +95,7 @@ export const envSchema = z
     DB_BATCH_MAX: int(64, 2, 1000),
 
     SEED_DEMO: bool(true),
+    IDEMPOTENCY_TTL_S: int(86_400, 60, 30 * 86_400),
     CURSOR_SECRET: optionalString,
 
     TRUST_PROXY: z

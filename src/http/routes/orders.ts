@@ -5,13 +5,26 @@
  * body answers 201 with the same order and `Idempotent-Replayed: true`.
  * Refusals: 400 (invalid body, a product listed twice), 409 OUT_OF_STOCK,
  * 422 UNKNOWN_REFERENCE (no such customer or product, with `field`),
- * 422 IDEMPOTENCY_MISMATCH (key reused with another body).
+ * 422 IDEMPOTENCY_MISMATCH (key reused with another body by the same caller).
+ *
+ * Idempotency keys are scoped to the caller: the API key's name, or with
+ * API_KEYS unset the client address (docs/SECURITY.md, "Idempotency scope").
  */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { OrderStore } from '../../store/orders.ts';
 import { OrderSchema } from '../models.ts';
 import { Id, problems } from '../schemas.ts';
 import { queriesOf } from '../../profiler/request-plugin.ts';
+import type { FastifyRequest } from 'fastify';
+
+/**
+ * Who owns an Idempotency-Key: the verified API key's name (writes need one
+ * when API_KEYS is set), else the client address. Prefixed, so a key named
+ * like an address is still another caller.
+ */
+export function idempotencyCaller(request: Pick<FastifyRequest, 'apiKey' | 'ip'>): string {
+  return request.apiKey !== null ? `key:${request.apiKey.name}` : `ip:${request.ip}`;
+}
 
 const NewOrderBody = Type.Object(
   {
@@ -54,7 +67,9 @@ export function orderRoutes(deps: { orders: OrderStore }): FastifyPluginAsyncTyp
         },
       },
       async function placeOrder(request, reply) {
-        const { order, replayed } = await orders.place(request.body, { idempotencyKey: request.headers['idempotency-key'], account: queriesOf(request) });
+        const key = request.headers['idempotency-key'];
+        const idempotencyKey = key === undefined ? undefined : { caller: idempotencyCaller(request), key };
+        const { order, replayed } = await orders.place(request.body, { idempotencyKey, account: queriesOf(request) });
         if (replayed) reply.header('idempotent-replayed', 'true');
         return reply.code(201).send(order);
       },
