@@ -37,6 +37,7 @@ import { createIdempotencyStore } from './store/idempotency.ts';
 import { startIdempotencyPurge } from './store/idempotency-purge.ts';
 import { createOrderStore } from './store/orders.ts';
 import { createProductStore } from './store/products.ts';
+import { checkProductSearchIndex } from './store/search-index.ts';
 import { createReportStore } from './store/reports.ts';
 
 export interface Holdfast {
@@ -102,6 +103,7 @@ export async function startHoldfast(config: Config, logger: Logger, options: Sta
     await pool.start();
     cleanup.push(() => pool.end(config.server.shutdownTimeoutMs));
     if (config.database.statementTimeoutMs > 0) await warnIfStatementTimeoutLost(pool, config.database.statementTimeoutMs, logger);
+    await checkProductSearchIndex(pool, logger);
     const purge = startIdempotencyPurge({ db: pool, ttlSeconds: config.idempotencyTtlSeconds, logger: logger.child({ component: 'idempotency' }) });
     cleanup.push(async () => purge.stop());
     profiler.attachDatabase(pool); // plans are EXPLAINed through the pool, off the request path
