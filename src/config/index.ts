@@ -41,6 +41,8 @@ export interface RateLimitSettings {
   writeMax: number;
   /** Client IPs, CIDRs or API keys that are never limited. */
   allow: readonly string[];
+  /** Milliseconds of database time a client may spend per minute (policy "db"); 0 is off. */
+  dbMsPerMinute: number;
 }
 
 export interface PressureSettings {
@@ -185,6 +187,7 @@ export function loadConfig(env: EnvSource): Config {
       windowSeconds: s.RATE_LIMIT_WINDOW_S,
       writeMax: s.RATE_LIMIT_WRITE_MAX,
       allow: s.RATE_LIMIT_ALLOW.split(',').map((x) => x.trim()).filter((x) => x !== ''),
+      dbMsPerMinute: s.RATE_LIMIT_DB_MS_PER_MINUTE,
     },
     heapGrowingPercent: s.HEAP_GROWING_PERCENT,
     pressure: {

@@ -113,6 +113,7 @@ export const envSchema = z
     RATE_LIMIT_WINDOW_S: int(60, 1, 86_400),
     RATE_LIMIT_WRITE_MAX: int(20, 1),
     RATE_LIMIT_ALLOW: z.string().trim().default(''),
+    RATE_LIMIT_DB_MS_PER_MINUTE: int(0, 0, 3_600_000),
 
     MEMORY_SAMPLE_MS: int(1000, 10),
     HEAP_GROWING_PERCENT: int(50, 0, 1000),

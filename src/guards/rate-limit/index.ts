@@ -18,6 +18,7 @@ import { createRedisClient } from '../../redis/client.ts';
 import { createRedisStore } from './redis-store.ts';
 import { createResilientStore, type ResilientStore } from './resilient-store.ts';
 import type { RateLimitLogger, RateLimitStore, StoreMode } from './store.ts';
+import { queriesOf } from '../../profiler/request-plugin.ts';
 
 export type { StoreMode, RateLimitLogger };
 
@@ -111,7 +112,7 @@ export function createRateLimiter(config: Pick<Config, 'rateLimit' | 'redis'>, d
     }
     await resilient?.start();
     deps.logger.info(
-      { reads: settings.max, writes: settings.writeMax, windowSeconds: settings.windowSeconds, store: stats.mode, allowEntries: settings.allow.length },
+      { reads: settings.max, writes: settings.writeMax, dbMsPerMinute: settings.dbMsPerMinute, windowSeconds: settings.windowSeconds, store: stats.mode, allowEntries: settings.allow.length },
       'rate limiting on',
     );
   }
@@ -127,6 +128,11 @@ export function createRateLimiter(config: Pick<Config, 'rateLimit' | 'redis'>, d
     keyOf: createKeyer(createAllowList(settings.allow)),
     onDecision,
     start: () => (started ??= start()),
+    // Charged the database time the profiler measured for the request (src/profiler/request-context.ts).
+    db:
+      settings.dbMsPerMinute > 0
+        ? { policy: { name: 'db', limit: settings.dbMsPerMinute, windowMs: 60_000 }, costOf: (request) => queriesOf(request)?.dbMs ?? 0 }
+        : undefined,
   });
   const plugin: FastifyPluginAsync = settings.enabled
     ? enabledPlugin

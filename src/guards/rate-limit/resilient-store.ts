@@ -18,8 +18,8 @@ import type { Decision, Policy } from './gcra.ts';
 import type { RateLimitLogger } from './store.ts';
 
 export interface ResilientStoreOptions {
-  primary: { take(key: string, policy: Policy): Promise<Decision>; probe(): Promise<void> };
-  fallback: { take(key: string, policy: Policy): Decision; clear(): void };
+  primary: { take(key: string, policy: Policy, cost?: number): Promise<Decision>; charge(key: string, policy: Policy, cost: number): Promise<void>; probe(): Promise<void> };
+  fallback: { take(key: string, policy: Policy, cost?: number): Decision; charge(key: string, policy: Policy, cost: number): void; clear(): void };
   logger: RateLimitLogger;
   /** Pause between probes while degraded. Default 1000 ms. */
   probeIntervalMs?: number;
@@ -49,16 +49,24 @@ export function createResilientStore(options: ResilientStoreOptions) {
     },
   });
 
-  function decideInMemory(key: string, policy: Policy): Decision {
+  function decideInMemory(key: string, policy: Policy, cost?: number): Decision {
     fallbackDecisions += 1;
-    return fallback.take(key, policy);
+    return fallback.take(key, policy, cost);
   }
 
-  function take(key: string, policy: Policy): Decision | Promise<Decision> {
+  function take(key: string, policy: Policy, cost?: number): Decision | Promise<Decision> {
     return breaker.run(
-      () => primary.take(key, policy),
-      () => decideInMemory(key, policy),
+      () => primary.take(key, policy, cost),
+      () => decideInMemory(key, policy, cost),
       'take',
+    );
+  }
+
+  function charge(key: string, policy: Policy, cost: number): void | Promise<void> {
+    return breaker.run(
+      () => primary.charge(key, policy, cost),
+      () => fallback.charge(key, policy, cost),
+      'charge',
     );
   }
 
@@ -69,6 +77,7 @@ export function createResilientStore(options: ResilientStoreOptions) {
 
   return {
     take,
+    charge,
     start,
     close: () => breaker.close(),
     get mode(): 'redis' | 'fallback' {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRedisStore } from '../../../src/guards/rate-limit/redis-store.ts';
 import { clientHeaders, freshIp, hit, startLimitedApp, type LimitedApp } from './harness.ts';
 import { sharedRedisUrl, TEST_REDIS_URL } from '../../helpers/redis-server.ts';
 
@@ -32,6 +33,20 @@ describe.skipIf(!haveRedis)('the Redis store (shared test Redis)', () => {
       if (keys.length > 0) await admin.del(...keys);
     }
     admin.disconnect();
+  });
+
+  it('charges a cost past the limit, checks with cost 0 without spending, and repays over the window', async () => {
+    const prefix = `holdfast:test:rl:${randomUUID()}:`;
+    prefixes.push(prefix);
+    const store = createRedisStore({ redis: admin, prefix, timeoutMs: 1000 });
+    const policy = { name: 'db', limit: 1000, windowMs: 60_000 };
+    expect((await store.take('db:c', policy, 0)).allowed).toBe(true);
+    expect((await store.take('db:c', policy, 0)).remaining).toBe(1000); // a check spends nothing
+    await store.charge('db:c', policy, 1200); // more than the whole quota: owed
+    const refused = await store.take('db:c', policy, 0);
+    expect(refused.allowed).toBe(false);
+    expect(refused.retryAfterSeconds).toBe(12);
+    expect((await store.take('db:other', policy, 0)).allowed).toBe(true);
   });
 
   it('is shared: two instances together admit one limit, not two', async () => {
