@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { idempotencyCaller } from '../../../src/http/routes/orders.ts';
 import { startTestApp, type TestApp } from '../../helpers/app.ts';
 import { expectProblem, postJson, request } from '../../helpers/http.ts';
 import { insertCustomer, insertProduct, stockOf } from '../../helpers/store-fixtures.ts';
@@ -243,6 +244,12 @@ describe('Idempotency-Key scope: each caller has its own keys', () => {
     const again = await postJson(url, body, as(BOB, 'shared-key'));
     expect(again.headers.get('idempotent-replayed')).toBe('true');
     expect(again.body).toEqual(b.body);
+  });
+
+  it('names the caller by API key name, else by client address (open mode), never mixing the two', () => {
+    expect(idempotencyCaller({ apiKey: { name: 'alice', scope: 'write' }, ip: '203.0.113.7' })).toBe('key:alice');
+    expect(idempotencyCaller({ apiKey: null, ip: '203.0.113.7' })).toBe('ip:203.0.113.7');
+    expect(idempotencyCaller({ apiKey: { name: '203.0.113.7', scope: 'write' }, ip: '198.51.100.1' })).not.toBe('ip:203.0.113.7');
   });
 
   it('does not let one caller claim a key ahead of another (no 422, so nothing leaks)', async () => {
