@@ -34,8 +34,11 @@ import { createQueryProfiler, type QueryProfiler } from './profiler/profiler.ts'
 import { dashboardRoutes } from './dashboard/index.ts';
 import { unprofiled } from './profiler/unprofiled.ts';
 import { createCustomerStore } from './store/customers.ts';
+import { createIdempotencyStore } from './store/idempotency.ts';
+import { startIdempotencyPurge } from './store/idempotency-purge.ts';
 import { createOrderStore } from './store/orders.ts';
 import { createProductStore } from './store/products.ts';
+import { checkProductSearchIndex } from './store/search-index.ts';
 import { createReportStore } from './store/reports.ts';
 
 export interface Holdfast {
@@ -99,6 +102,9 @@ export async function startHoldfast(config: Config, logger: Logger, options: Sta
     await pool.start();
     cleanup.push(() => pool.end(config.server.shutdownTimeoutMs));
     if (config.database.statementTimeoutMs > 0) await warnIfStatementTimeoutLost(pool, config.database.statementTimeoutMs, logger);
+    await checkProductSearchIndex(pool, logger);
+    const purge = startIdempotencyPurge({ db: pool, ttlSeconds: config.idempotencyTtlSeconds, logger: logger.child({ component: 'idempotency' }) });
+    cleanup.push(async () => purge.stop());
     profiler.attachDatabase(pool); // plans are EXPLAINed through the pool, off the request path
     cleanup.push(async () => profiler.close());
 
@@ -115,7 +121,7 @@ export async function startHoldfast(config: Config, logger: Logger, options: Sta
     const stores = {
       products: cachedProductStore(createProductStore(pool, { batching: productBatching }), cache, config.cache.ttl),
       customers: createCustomerStore(pool),
-      orders: invalidatingOrderStore(createOrderStore(pool), cache),
+      orders: invalidatingOrderStore(createOrderStore(pool, createIdempotencyStore({ ttlSeconds: config.idempotencyTtlSeconds })), cache),
       reports: cachedReportStore(createReportStore(pool), cache, config.cache.ttl),
     };
 

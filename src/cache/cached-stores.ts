@@ -12,7 +12,7 @@
 import type { CacheSettings } from '../config/index.ts';
 import type { OrderStore } from '../store/orders.ts';
 import type { ProductStore } from '../store/products.ts';
-import type { ReportStore } from '../store/reports.ts';
+import type { ReportStore, TopProductsPage } from '../store/reports.ts';
 import { orderWriteTags, productEntry, productListEntry, topProductsEntry } from './catalog-keys.ts';
 import type { QueryCache } from './query-cache.ts';
 
@@ -34,14 +34,33 @@ export function cachedProductStore(store: ProductStore, cache: QueryCache, ttl: 
   };
 }
 
-/** The top-products report: an aggregate, so served stale for a while during its refresh. */
+/** Report page sizes computed and cached; a request is served from the smallest that covers its limit. */
+export const REPORT_LIMIT_BUCKETS = [10, 25, 50, 100] as const;
+
+/**
+ * The top-products report: an aggregate, so served stale for a while during
+ * its refresh. Computed for the limit's bucket and cut to the limit, so that
+ * the hundred possible limits share four entries per window and position.
+ */
 export function cachedReportStore(store: ReportStore, cache: QueryCache, ttl: Ttl): ReportStore {
   return {
-    topProducts: function topProductsCached(ctx, options) {
-      const { key, tags } = topProductsEntry(options);
-      return cache.wrap(key, { ttlMs: ttl.reportS * 1000, tags, staleMs: ttl.reportS * 500 }, () => store.topProducts(ctx, options));
+    topProducts: async function topProductsCached(ctx, options) {
+      const limit = options.limit;
+      const bucket = REPORT_LIMIT_BUCKETS.find((b) => b >= limit) ?? limit;
+      const computed = { ...options, limit: bucket };
+      const { key, tags } = topProductsEntry(computed);
+      const full = await cache.wrap(key, { ttlMs: ttl.reportS * 1000, tags, staleMs: ttl.reportS * 500 }, () => store.topProducts(ctx, computed));
+      return firstOf(full, limit);
     },
   };
+}
+
+/** The first `limit` items of a report page, with the key after the last of them when more follow. */
+function firstOf(page: TopProductsPage, limit: number): TopProductsPage {
+  if (page.items.length <= limit) return page;
+  const items = page.items.slice(0, limit);
+  const last = items.at(-1)!;
+  return { items, until: page.until, next: page.until === null ? null : { until: page.until, units: last.units, productId: last.productId } };
 }
 
 /**

@@ -37,8 +37,31 @@ export interface MemoryStore extends CacheStore {
 }
 
 /**
- * Creates a store holding at most `maxBytes` of keys and serialised values
- * (UTF-8 bytes; JavaScript's own per-object overhead is not counted).
+ * Heap an entry holds beyond its strings, and per tag it carries, in bytes.
+ * The entry object, lru-cache's slots and Map entry, the ticket and tag
+ * bookkeeping cost several times a small value's own bytes (measured in
+ * docs/CACHING.md), so counting the value alone let the cache outgrow
+ * CACHE_MAX_BYTES about fourfold. Rounded up: every tag is charged as if it
+ * had a record of its own, and strings at two bytes a character.
+ */
+export const ENTRY_OVERHEAD_BYTES = 384;
+export const TAG_OVERHEAD_BYTES = 384;
+
+/**
+ * The heap bytes an entry is charged: never less than it really retains.
+ *
+ * @example
+ * entrySize('product:7', '{"id":7}', ['product:7']); // 384 + 2*(9 + 8) + 384 + 2*9 = 820
+ */
+export function entrySize(key: string, json: string, tags: readonly string[]): number {
+  let size = ENTRY_OVERHEAD_BYTES + 2 * (key.length + json.length);
+  for (const tag of tags) size += TAG_OVERHEAD_BYTES + 2 * tag.length;
+  return size;
+}
+
+/**
+ * Creates a store holding at most `maxBytes` of heap, as {@link entrySize}
+ * counts it (conservatively: what it retains is at most that).
  *
  * @example
  * const store = createMemoryStore({ maxBytes: 64 * 1024 * 1024 });
@@ -50,7 +73,7 @@ export function createMemoryStore(options: { maxBytes: number }): MemoryStore {
 
   const lru = new LRUCache<string, MemoryEntry>({
     maxSize: options.maxBytes,
-    sizeCalculation: (entry, key) => Math.max(1, Buffer.byteLength(entry.json) + Buffer.byteLength(key)),
+    sizeCalculation: (entry, key) => entrySize(key, entry.json, entry.tags),
     // Called for eviction, expiry, deletion and overwrite alike: the one place the index is kept in step.
     dispose: (entry, key, reason) => {
       if (reason === 'evict') evictions++;

@@ -96,6 +96,8 @@ export const SETTINGS = [
   { env: 'DB_STATEMENT_TIMEOUT_MS', path: 'database.statementTimeoutMs', kind: int({ min: 0 }), default: '10000', group: 'database',
     help: 'Server-side statement_timeout for every statement (ms); 0 turns it off. A runaway query is cancelled and answered 503 QUERY_TIMEOUT.' },
   { env: 'SEED_DEMO', path: 'seedDemo', kind: bool(), default: 'true', group: 'database', help: 'Seed a small demo store at start when the database is empty.' },
+  { env: 'IDEMPOTENCY_TTL_S', path: 'idempotencyTtlSeconds', kind: int({ min: 60, max: 30 * 86_400 }), default: '86400', group: 'database',
+    help: 'Seconds an Idempotency-Key is remembered; a key is scoped to its caller (API key name, or client address without API_KEYS). Expired keys are purged in the background, in bounded batches.' },
 
   // Connection pool
   { env: 'DB_POOL_MIN', path: 'pool.min', kind: int({ min: 0 }), default: '5', group: 'pool', atMost: 'DB_POOL_MAX', blameBoth: true,
@@ -163,6 +165,8 @@ export const SETTINGS = [
   { env: 'RATE_LIMIT_WRITE_MAX', path: 'rateLimit.writeMax', kind: int({ min: 1 }), default: '20', group: 'rateLimit',
     help: 'Writes (POST/PUT/PATCH/DELETE) admitted per window per client: tighter.' },
   { env: 'RATE_LIMIT_ALLOW', path: 'rateLimit.allow', kind: allowList(), default: '', group: 'rateLimit', help: 'Never limited: comma-separated IPs, CIDRs or API keys.' },
+  { env: 'RATE_LIMIT_DB_MS_PER_MINUTE', path: 'rateLimit.dbMsPerMinute', kind: int({ min: 0, max: 3_600_000 }), default: '0', group: 'rateLimit',
+    help: 'Milliseconds of database time each client may spend per minute, charged after each response (policy "db"); 0 is off. See docs/RATE-LIMITING.md.' },
   { env: 'TRUST_PROXY', path: 'server.trustProxy', kind: trustProxy(), default: 'false', group: 'rateLimit',
     help: 'Proxies in front whose X-Forwarded-For counts: false (none), a hop count (1 = one load balancer), or their addresses/CIDRs, comma-separated. The client address is the rightmost entry they did not add. `true` is refused: it would trust what a client writes in the header (docs/SECURITY.md).' },
 

@@ -10,7 +10,7 @@
 import { AppError } from '../errors/app-error.ts';
 import type { Context } from '../context/context.ts';
 import type { Database, Transaction } from '../db/types.ts';
-import { createIdempotencyStore, requestHash, type IdempotencyStore } from './idempotency.ts';
+import { createIdempotencyStore, requestHash, type IdempotencyKey, type IdempotencyStore } from './idempotency.ts';
 import { isoTimestamp } from './sql.ts';
 
 export interface OrderItem {
@@ -45,7 +45,12 @@ export interface OrderStore {
    * Throws AppError: VALIDATION_FAILED (a product twice), UNKNOWN_REFERENCE
    * (no such customer or product), OUT_OF_STOCK, IDEMPOTENCY_MISMATCH.
    */
-  place(ctx: Context, input: NewOrder, options?: { idempotencyKey?: string | undefined }): Promise<PlacedOrder>;
+  place(ctx: Context, input: NewOrder, options?: PlaceOptions): Promise<PlacedOrder>;
+}
+
+export interface PlaceOptions {
+  /** The client's Idempotency-Key, scoped to the caller that sent it. */
+  idempotencyKey?: IdempotencyKey | undefined;
 }
 
 const CUSTOMER_EXISTS = {
@@ -75,6 +80,31 @@ const INSERT_ORDER = {
     )
     SELECT id, ${isoTimestamp('created_at')} AS created_at FROM o`,
 };
+
+// A replay re-reads the order it placed (idempotency rows keep only its id).
+const ORDER_BY_ID = {
+  name: 'orders-by-id',
+  text: `
+    SELECT o.id, o.customer_id, o.total_cents, ${isoTimestamp('o.created_at')} AS created_at,
+           coalesce((
+             SELECT json_agg(json_build_object(
+                      'productId', oi.product_id, 'name', p.name, 'quantity', oi.quantity, 'unitPriceCents', oi.unit_price_cents)
+                    ORDER BY oi.product_id)
+             FROM order_items oi JOIN products p ON p.id = oi.product_id
+             WHERE oi.order_id = o.id
+           ), '[]'::json) AS items
+    FROM orders o WHERE o.id = $1`,
+};
+
+async function readOrder(tx: Transaction, id: number): Promise<Order> {
+  const { rows } = await tx.query<{ id: string; customer_id: string; total_cents: string; created_at: string; items: OrderItem[] }>({
+    ...ORDER_BY_ID,
+    values: [id],
+  });
+  const row = rows[0];
+  if (row === undefined) throw new Error(`order ${id}, named by an idempotency key, does not exist`);
+  return { id: Number(row.id), customerId: Number(row.customer_id), totalCents: Number(row.total_cents), createdAt: row.created_at, items: row.items };
+}
 
 interface Line {
   productId: number;
@@ -123,11 +153,11 @@ async function takeStock(tx: Transaction, line: Line): Promise<OrderItem> {
  * const { order, replayed } = await orders.place(
  *   ctx,
  *   { customerId: 1, items: [{ productId: 7, quantity: 2 }] },
- *   { idempotencyKey: 'checkout-5f1c' },
+ *   { idempotencyKey: { caller: 'key:partner', key: 'checkout-5f1c' } },
  * );
  */
 export function createOrderStore(db: Database, idempotency: IdempotencyStore = createIdempotencyStore()): OrderStore {
-  async function place(ctx: Context, input: NewOrder, options: { idempotencyKey?: string | undefined } = {}): Promise<PlacedOrder> {
+  async function place(ctx: Context, input: NewOrder, options: PlaceOptions = {}): Promise<PlacedOrder> {
     const lines = linesOf(input);
     const key = options.idempotencyKey;
     // Canonical (sorted) so that listing the same items in another order is the same request.
@@ -135,8 +165,8 @@ export function createOrderStore(db: Database, idempotency: IdempotencyStore = c
 
     return db.transaction(ctx, async (tx) => {
       if (key !== undefined) {
-        const claim = await idempotency.claim<Order>(tx, key, hash);
-        if (claim.status === 'replay') return { order: claim.response, replayed: true };
+        const claim = await idempotency.claim(tx, key, hash);
+        if (claim.status === 'replay') return { order: await readOrder(tx, claim.orderId), replayed: true };
       }
 
       const customer = await tx.query({ ...CUSTOMER_EXISTS, values: [input.customerId] });
@@ -164,7 +194,7 @@ export function createOrderStore(db: Database, idempotency: IdempotencyStore = c
       const row = inserted.rows[0]!;
       const order: Order = { id: Number(row.id), customerId: input.customerId, totalCents, createdAt: row.created_at, items };
 
-      if (key !== undefined) await idempotency.remember(tx, key, order.id, order);
+      if (key !== undefined) await idempotency.remember(tx, key, order.id);
       return { order, replayed: false };
     });
   }

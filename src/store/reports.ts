@@ -45,6 +45,8 @@ export interface TopProductsOptions {
 export interface TopProductsPage {
   items: TopProduct[];
   next: TopProductKey | null;
+  /** The window end the page was computed for; null when the page is empty. */
+  until: string | null;
 }
 
 export interface ReportStore {
@@ -118,6 +120,7 @@ export function createReportStore(db: Queryable): ReportStore {
     const until = rows[0]?.until;
     return {
       items,
+      until: until ?? null,
       next:
         rows.length > limit && last !== undefined && until !== undefined
           ? { until, units: last.units, productId: last.productId }

@@ -2,8 +2,10 @@
  * The memory store: byte bound with counted evictions, expiry, version
  * checks on write, and a tag index that shrinks with the LRU.
  */
+import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { createMemoryStore } from '../../src/cache/memory-store.ts';
+import { createMemoryStore, entrySize } from '../../src/cache/memory-store.ts';
 import { sleep } from './helpers/waiting.ts';
 
 const entry = (json: string, lifetimeMs = 60_000) => ({ json, freshUntil: Date.now() + lifetimeMs, lifetimeMs });
@@ -19,13 +21,14 @@ async function put(store: ReturnType<typeof createMemoryStore>, key: string, tag
 
 describe('memory store', () => {
   it('stays within maxBytes, counts each eviction, and drops evicted keys from the tag index', async () => {
-    const store = createMemoryStore({ maxBytes: 10_000 });
-    const value = JSON.stringify('x'.repeat(490)); // 492 bytes + key
-    for (let i = 0; i < 100; i++) expect(await put(store, `key:${String(i).padStart(3, '0')}`, [`tag:${i}`, 'all'], value)).toBe(true);
+    const store = createMemoryStore({ maxBytes: 40_000 });
+    const value = JSON.stringify('x'.repeat(490));
+    for (let i = 0; i < 100; i++) expect(await put(store, `key:${String(i).padStart(3, '0')}`, [`tag:${String(i).padStart(3, '0')}`, 'all'], value)).toBe(true);
 
-    expect(store.bytes).toBeLessThanOrEqual(10_000);
-    expect(store.bytes).toBeGreaterThan(10_000 - 500);
-    expect(store.entries).toBe(Math.floor(10_000 / (492 + 7)));
+    const each = entrySize('key:000', value, ['tag:000', 'all']);
+    expect(store.bytes).toBeLessThanOrEqual(40_000);
+    expect(store.bytes).toBeGreaterThan(40_000 - each);
+    expect(store.entries).toBe(Math.floor(40_000 / each));
     expect(store.evictions).toBe(100 - store.entries);
     // One record per surviving key's own tag, plus 'all': evicted keys left the index.
     expect(store.indexedTags).toBe(store.entries + 1);
@@ -92,5 +95,32 @@ describe('memory store', () => {
     expect(store.entries).toBe(0);
     expect(await store.write('b', entry('"b"'), ticket)).toBe(false);
     store.release(ticket);
+  });
+});
+
+describe('memory store byte count against the real heap', () => {
+  // A forced GC before each reading, so the growth is what the store retains.
+  v8.setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const heapUsed = () => {
+    gc();
+    gc();
+    return v8.getHeapStatistics().used_heap_size;
+  };
+
+  it.each([
+    ['small product entries, one tag of their own each', (i: number) => ({ key: `product:${i}`, tags: [`product:${i}`], json: `{"id":${i},"sku":"S-${i}","stock":${i % 100}}` })],
+    ['small list entries sharing one tag', (i: number) => ({ key: `products:list:["general",${i},20]`, tags: ['products:list'], json: `{"items":[],"next":${i}}` })],
+  ])('counts at least the heap it grows by: %s', async (_name, make) => {
+    const n = 20_000;
+    const store = createMemoryStore({ maxBytes: 1024 * 1024 * 1024 });
+    const before = heapUsed();
+    for (let i = 0; i < n; i++) {
+      const { key, tags, json } = make(i);
+      expect(await put(store, key, tags, json)).toBe(true);
+    }
+    const grown = heapUsed() - before;
+    expect(store.entries).toBe(n);
+    expect(store.bytes).toBeGreaterThanOrEqual(grown);
   });
 });

@@ -22,6 +22,12 @@ const PREVIOUS_DEFAULTS: Record<string, string | undefined> = {
   METRICS_TOKEN: undefined, ADMIN_TOKEN: undefined, DASHBOARD_MAX_STREAMS: '20', DASHBOARD_INTERVAL_MS: '1000',
 };
 
+/** Settings added since, by the security issue (#13), with their defaults. */
+const ADDED_DEFAULTS: Record<string, string | undefined> = {
+  HTTP_REQUEST_TIMEOUT_MS: '30000', HTTP_HEADERS_TIMEOUT_MS: '10000', HTTP_KEEP_ALIVE_TIMEOUT_MS: '72000', HTTP_MAX_CONNECTIONS: '0',
+  HTTP_EXPOSE_WORKER: 'false', ADMIN_AUTH_FAILURES_PER_MINUTE: '10', IDEMPOTENCY_TTL_S: '86400', RATE_LIMIT_DB_MS_PER_MINUTE: '0',
+};
+
 /** Whole-number bounds of the previous schema: [variable, min, max (undefined: 2^31 - 1)]. */
 const PREVIOUS_INT_BOUNDS: [SettingName, number, number | undefined][] = [
   ['PORT', 0, 65535], ['SHUTDOWN_TIMEOUT_MS', 0, undefined], ['BODY_LIMIT_BYTES', 1, undefined], ['EMBEDDED_PG_PORT', 1, 65535],
@@ -49,9 +55,10 @@ function problemsOf(load: () => unknown): { variable: string; value: string | un
 }
 
 describe('the settings table', () => {
-  it('has exactly the previous settings, with the previous defaults', () => {
-    expect(rows.map((r) => r.env).sort()).toEqual(Object.keys(PREVIOUS_DEFAULTS).sort());
-    expect(Object.fromEntries(rows.map((r) => [r.env, r.default]))).toEqual(PREVIOUS_DEFAULTS);
+  it('has exactly the previous settings and the added ones, with their defaults', () => {
+    const expected = { ...PREVIOUS_DEFAULTS, ...ADDED_DEFAULTS };
+    expect(rows.map((r) => r.env).sort()).toEqual(Object.keys(expected).sort());
+    expect(Object.fromEntries(rows.map((r) => [r.env, r.default]))).toEqual(expected);
   });
 
   it('keeps the previous whole-number bounds', () => {
@@ -67,9 +74,12 @@ describe('the settings table', () => {
     const { cursorSecret, ...config } = loadConfig({});
     expect(cursorSecret).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(config).toEqual({
-      server: { host: '0.0.0.0', port: 5001, bodyLimitBytes: 1_048_576, shutdownTimeoutMs: 10_000, trustProxy: false },
+      server: {
+        host: '0.0.0.0', port: 5001, bodyLimitBytes: 1_048_576, shutdownTimeoutMs: 10_000, trustProxy: false,
+        requestTimeoutMs: 30_000, headersTimeoutMs: 10_000, keepAliveTimeoutMs: 72_000, maxConnections: 0, exposeWorker: false,
+      },
       redis: { url: undefined, commandTimeoutMs: 100 },
-      rateLimit: { enabled: true, max: 100, windowSeconds: 60, writeMax: 20, allow: [] },
+      rateLimit: { enabled: true, max: 100, windowSeconds: 60, writeMax: 20, allow: [], dbMsPerMinute: 0 },
       heapGrowingPercent: 50,
       pressure: {
         sampleMs: 1000, memoryWarnMb: 512, memoryCriticalMb: 1024, heapWarnFraction: 0.8, heapCriticalFraction: 0.92,
@@ -81,7 +91,7 @@ describe('the settings table', () => {
       apiKeys: [],
       corsOrigins: [],
       webConcurrency: 1,
-      admin: { token: undefined },
+      admin: { token: undefined, authFailuresPerMinute: 10 },
       dashboard: { maxStreams: 20, intervalMs: 1000 },
       log: { level: 'info' },
       database: {
@@ -93,6 +103,7 @@ describe('the settings table', () => {
         leakMs: 30_000, validateAfterIdleMs: 5000, adaptive: true, adaptiveMin: 2,
       },
       seedDemo: true,
+      idempotencyTtlSeconds: 86_400,
     });
   });
 

@@ -59,11 +59,11 @@ describe('order store', () => {
   it('replays an idempotent request from the stored answer', async () => {
     const a = await insertProduct(pool, { stock: 10 });
     const input = { customerId, items: [{ productId: a, quantity: 1 }] };
-    const first = await orders.place(TEST, input, { idempotencyKey: 'store-key' });
-    const again = await orders.place(TEST, input, { idempotencyKey: 'store-key' });
+    const first = await orders.place(TEST, input, { idempotencyKey: { caller: 'key:store', key: 'store-key' } });
+    const again = await orders.place(TEST, input, { idempotencyKey: { caller: 'key:store', key: 'store-key' } });
     expect(again).toEqual({ order: first.order, replayed: true });
     expect(await stockOf(pool, a)).toBe(9);
-    const other = await rejection(orders.place(TEST, { ...input, items: [{ productId: a, quantity: 2 }] }, { idempotencyKey: 'store-key' }));
+    const other = await rejection(orders.place(TEST, { ...input, items: [{ productId: a, quantity: 2 }] }, { idempotencyKey: { caller: 'key:store', key: 'store-key' } }));
     expect(isAppError(other, 'IDEMPOTENCY_MISMATCH')).toBe(true);
   });
 });

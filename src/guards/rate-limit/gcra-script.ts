@@ -13,7 +13,9 @@ import { createHash } from 'node:crypto';
 
 /**
  * KEYS[1]: the client's key. ARGV[1]: limit. ARGV[2]: window in ms.
- * ARGV[3]: '-1' gives one request back instead (gcraRefund), else takes one.
+ * ARGV[3]: cost in units (1 per request; 0 only checks), or '-1' to give one
+ * request back instead (gcraRefund). ARGV[4]: 1 to spend the cost even past
+ * the limit (see gcraStep's `force`).
  * Returns { admitted (1|0), µs the TAT is ahead of now, remainder in 1/limit µs }.
  *
  * @example
@@ -23,8 +25,10 @@ export const GCRA_LUA = `
 if redis.replicate_commands then redis.replicate_commands() end
 local limit = tonumber(ARGV[1])
 local window_us = tonumber(ARGV[2]) * 1000
-local step_us = math.floor(window_us / limit)
-local step_rem = window_us % limit
+local cost = tonumber(ARGV[3] or '1')
+local force = ARGV[4] == '1'
+local step_us = math.floor(window_us * cost / limit)
+local step_rem = (window_us * cost) % limit
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
 local us, rem = now, 0
@@ -36,7 +40,7 @@ if stored then
   end
 end
 if ARGV[3] == '-1' then
-  local back_us, back_rem = us - step_us, rem - step_rem
+  local back_us, back_rem = us - math.floor(window_us / limit), rem - (window_us % limit)
   if back_rem < 0 then
     back_us, back_rem = back_us - 1, back_rem + limit
   end
@@ -51,8 +55,11 @@ local next_us, next_rem = us + step_us, rem + step_rem
 if next_rem >= limit then
   next_us, next_rem = next_us + 1, next_rem - limit
 end
-if (next_us - now - window_us) * limit + next_rem > 0 then
+if not force and (next_us - now - window_us) * limit + next_rem > 0 then
   return { 0, us - now, rem }
+end
+if cost == 0 then
+  return { 1, us - now, rem }
 end
 redis.call('SET', KEYS[1], string.format('%.0f:%.0f', next_us, next_rem), 'PX', math.floor((next_us - now) / 1000) + 1)
 return { 1, next_us - now, next_rem }

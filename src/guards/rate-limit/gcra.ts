@@ -57,18 +57,22 @@ export interface Step {
 }
 
 /**
- * Applies one request at `nowUs` (whole microseconds) to the stored TAT
- * (undefined: never seen, or forgotten).
+ * Applies one request of `cost` units (default 1) at `nowUs` (whole
+ * microseconds) to the stored TAT (undefined: never seen, or forgotten).
+ * `force` spends the cost even past the limit: a cost known only after the
+ * work (database time) is owed, and refuses later requests until repaid.
+ * A cost of 0 only asks whether the client is within its quota.
  *
  * @example
  * gcraStep(undefined, 0, { name: 'default', limit: 100, windowMs: 60_000 });
  * // { allowed: true, tat: { us: 600_000, rem: 0 }, aheadMs: 600 }
  */
-export function gcraStep(tat: Tat | undefined, nowUs: number, policy: Policy): Step {
+export function gcraStep(tat: Tat | undefined, nowUs: number, policy: Policy, cost = 1, force = false): Step {
   const limit = policy.limit;
   const windowUs = policy.windowMs * 1000;
-  const stepUs = Math.floor(windowUs / limit);
-  const stepRem = windowUs % limit;
+  // Exact while cost × window stays below 2^53 µs (cost up to ~10^8 for a minute).
+  const stepUs = Math.floor((windowUs * cost) / limit);
+  const stepRem = (windowUs * cost) % limit;
   const start = tat === undefined || tat.us < nowUs ? { us: nowUs, rem: 0 } : tat;
   let us = start.us + stepUs;
   let rem = start.rem + stepRem;
@@ -77,7 +81,7 @@ export function gcraStep(tat: Tat | undefined, nowUs: number, policy: Policy): S
     rem -= limit;
   }
   // next - now > window, exactly, in units of 1/limit µs.
-  if ((us - nowUs - windowUs) * limit + rem > 0) return { allowed: false, tat: start, aheadMs: aheadMsOf(start, nowUs, limit) };
+  if (!force && (us - nowUs - windowUs) * limit + rem > 0) return { allowed: false, tat: start, aheadMs: aheadMsOf(start, nowUs, limit) };
   const next = { us, rem };
   return { allowed: true, tat: next, aheadMs: aheadMsOf(next, nowUs, limit) };
 }
@@ -122,10 +126,11 @@ function aheadMsOf(tat: Tat, nowUs: number, limit: number): number {
  * describeStep(true, 600, { name: 'default', limit: 100, windowMs: 60_000 });
  * // { allowed: true, remaining: 99, resetSeconds: 1, retryAfterSeconds: 0 }
  */
-export function describeStep(allowed: boolean, aheadMs: number, policy: Policy): Decision {
+export function describeStep(allowed: boolean, aheadMs: number, policy: Policy, cost = 1): Decision {
   const interval = policy.windowMs / policy.limit;
   if (!allowed) {
-    const retryAfterSeconds = Math.max(1, Math.ceil((aheadMs + interval - policy.windowMs) / 1000));
+    // Until a request of `cost` units fits again (a check of cost 0: until the debt is repaid).
+    const retryAfterSeconds = Math.max(1, Math.ceil((aheadMs + interval * cost - policy.windowMs) / 1000));
     return { allowed, remaining: 0, resetSeconds: retryAfterSeconds, retryAfterSeconds };
   }
   // The epsilon absorbs rounding in the division, e.g. 5.9999999 for 6.

@@ -21,6 +21,7 @@ import { createRedisClient } from '../../redis/client.ts';
 import { createRedisStore } from './redis-store.ts';
 import { createResilientStore, type ResilientStore } from './resilient-store.ts';
 import type { RateLimitLogger, RateLimitStore, StoreMode } from './store.ts';
+import { openedContext } from '../../http/context.ts';
 
 export type { StoreMode, RateLimitLogger };
 
@@ -117,7 +118,7 @@ export function createRateLimiter(config: Pick<Config, 'rateLimit' | 'redis' | '
     await resilient?.start();
     if (!settings.enabled) return deps.logger.info({}, 'rate limiting off (RATE_LIMIT_ENABLED=false)');
     deps.logger.info(
-      { reads: settings.max, writes: settings.writeMax, windowSeconds: settings.windowSeconds, store: stats.mode, allowEntries: settings.allow.length },
+      { reads: settings.max, writes: settings.writeMax, dbMsPerMinute: settings.dbMsPerMinute, windowSeconds: settings.windowSeconds, store: stats.mode, allowEntries: settings.allow.length },
       'rate limiting on',
     );
   }
@@ -133,6 +134,11 @@ export function createRateLimiter(config: Pick<Config, 'rateLimit' | 'redis' | '
     keyOf: createKeyer(createAllowList(settings.allow)),
     onDecision,
     start: () => (started ??= start()),
+    // Charged the database time the profiler measured for the request (src/profiler/query-account.ts).
+    db:
+      settings.dbMsPerMinute > 0
+        ? { policy: { name: 'db', limit: settings.dbMsPerMinute, windowMs: 60_000 }, costOf: (request) => openedContext(request)?.accounts[0]?.dbMs ?? 0 }
+        : undefined,
   });
   const plugin: FastifyPluginAsync = settings.enabled
     ? enabledPlugin

@@ -28,10 +28,14 @@ export function createMemoryStore(options: MemoryStoreOptions = {}) {
   const now = options.now ?? (() => performance.now());
   const tats = new LRUCache<string, Tat>({ max: options.maxKeys ?? 100_000 });
 
-  function take(key: string, policy: Policy): Decision {
-    const step = gcraStep(tats.get(key), Math.floor(now() * 1000), policy);
-    if (step.allowed) tats.set(key, step.tat);
-    return describeStep(step.allowed, step.aheadMs, policy);
+  function take(key: string, policy: Policy, cost = 1): Decision {
+    const step = gcraStep(tats.get(key), Math.floor(now() * 1000), policy, cost);
+    if (step.allowed && cost > 0) tats.set(key, step.tat);
+    return describeStep(step.allowed, step.aheadMs, policy, cost);
+  }
+
+  function charge(key: string, policy: Policy, cost: number): void {
+    tats.set(key, gcraStep(tats.get(key), Math.floor(now() * 1000), policy, cost, true).tat);
   }
 
   /** Gives back one request of `key`'s quota (see gcraRefund). */
@@ -49,6 +53,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}) {
   return {
     take,
     refund,
+    charge,
     clear,
     /** Keys currently held. */
     get size(): number {

@@ -38,6 +38,8 @@ export interface RateLimitPluginOptions {
   /** Awaited once at registration, e.g. to connect to Redis before the server listens. */
   start?(): Promise<void>;
   exempt?: readonly string[];
+  /** A second budget, charged by cost after the response; its limit is in cost units per window. */
+  db?: { policy: Policy; costOf(request: FastifyRequest): number } | undefined;
 }
 
 /**
@@ -45,9 +47,10 @@ export interface RateLimitPluginOptions {
  * await app.register(rateLimitPlugin({ policies, store, keyOf, onDecision: count })); // usually via createRateLimiter().plugin
  */
 export function rateLimitPlugin(options: RateLimitPluginOptions): FastifyPluginAsync {
-  const { policies, store, keyOf, onDecision } = options;
+  const { policies, store, keyOf, onDecision, db } = options;
   const exempt = new Set(options.exempt ?? DEFAULT_EXEMPT_PATHS);
-  const policyFields = new Map([policies.read, policies.write].map((p) => [p, policyField(p)]));
+  const dbField = db === undefined ? '' : `, ${policyField(db.policy)}`;
+  const policyFields = new Map([policies.read, policies.write].map((p) => [p, policyField(p) + dbField]));
 
   function isExempt(request: FastifyRequest): boolean {
     const url = request.url;
@@ -57,18 +60,44 @@ export function rateLimitPlugin(options: RateLimitPluginOptions): FastifyPluginA
     return route !== undefined && exempt.has(route);
   }
 
-  /** Sets the fields and returns the refusal, if any. */
-  function answer(reply: FastifyReply, policy: Policy, decision: Decision): AppError | undefined {
-    onDecision(decision);
+  /** Sets the fields and returns the refusal, if any; `spent` is the database-time decision, when checked. */
+  function answer(reply: FastifyReply, policy: Policy, decision: Decision, spent?: Decision): AppError | undefined {
     reply.header('ratelimit-policy', policyFields.get(policy));
-    reply.header('ratelimit', rateLimitField(policy, decision));
-    if (decision.allowed) return undefined;
-    const kind = policy === policies.write ? 'write ' : '';
-    return new AppError(
-      'RATE_LIMITED',
-      `more than ${policy.limit} ${kind}requests per ${Math.ceil(policy.windowMs / 1000)} s; retry in ${decision.retryAfterSeconds} s`,
-      { retryAfterSeconds: decision.retryAfterSeconds },
-    );
+    const field = rateLimitField(policy, decision);
+    reply.header('ratelimit', spent === undefined || db === undefined ? field : `${field}, ${rateLimitField(db.policy, spent)}`);
+    if (!decision.allowed) {
+      onDecision(decision);
+      const kind = policy === policies.write ? 'write ' : '';
+      return new AppError(
+        'RATE_LIMITED',
+        `more than ${policy.limit} ${kind}requests per ${Math.ceil(policy.windowMs / 1000)} s; retry in ${decision.retryAfterSeconds} s`,
+        { retryAfterSeconds: decision.retryAfterSeconds },
+      );
+    }
+    if (spent !== undefined && db !== undefined && !spent.allowed) {
+      onDecision(spent);
+      return new AppError(
+        'RATE_LIMITED',
+        `more than ${db.policy.limit} ms of database time per ${Math.ceil(db.policy.windowMs / 1000)} s; retry in ${spent.retryAfterSeconds} s`,
+        { retryAfterSeconds: spent.retryAfterSeconds },
+      );
+    }
+    onDecision(decision);
+    return undefined;
+  }
+
+  /** Adds the database-time check to an admitted request. */
+  function withBudget(reply: FastifyReply, key: string, policy: Policy, decision: Decision, done: (err?: Error) => void): void {
+    if (db === undefined || !decision.allowed) return done(answer(reply, policy, decision));
+    const spent = store.take(`${db.policy.name}:${key}`, db.policy, 0);
+    if (spent instanceof Promise) {
+      spent.then(
+        (budget) => done(answer(reply, policy, decision, budget)),
+        (err: Error) => done(err),
+      );
+    } else {
+      done(answer(reply, policy, decision, spent));
+    }
   }
 
   return fp(
@@ -82,13 +111,22 @@ export function rateLimitPlugin(options: RateLimitPluginOptions): FastifyPluginA
         const outcome = store.take(`${policy.name}:${key}`, policy);
         if (outcome instanceof Promise) {
           outcome.then(
-            (decision) => done(answer(reply, policy, decision)),
+            (decision) => withBudget(reply, key, policy, decision, done),
             (err: Error) => done(err),
           );
         } else {
-          done(answer(reply, policy, outcome));
+          withBudget(reply, key, policy, outcome, done);
         }
       });
+      if (db !== undefined) {
+        // After the response, so the client never waits for its own bill.
+        app.addHook('onResponse', function chargeDatabaseTime(request, _reply, done) {
+          const cost = Math.ceil(db.costOf(request));
+          const key = cost > 0 && !isExempt(request) ? keyOf(request) : undefined;
+          if (key !== undefined) void Promise.resolve(store.charge(`${db.policy.name}:${key}`, db.policy, cost)).catch(() => undefined);
+          done();
+        });
+      }
     },
     { name: 'holdfast-rate-limit', fastify: '5.x' },
   );

@@ -32,8 +32,8 @@ const PROBE_POLICY: Policy = { name: 'probe', limit: 1_000_000, windowMs: 1000 }
 export function createRedisStore(options: RedisStoreOptions) {
   const { redis, prefix, timeoutMs } = options;
 
-  async function run(key: string, policy: Policy, cost: 1 | -1 = 1): Promise<unknown> {
-    const args = [prefix + key, policy.limit, policy.windowMs, cost] as const;
+  async function run(key: string, policy: Policy, cost: number, force: boolean): Promise<unknown> {
+    const args = [prefix + key, policy.limit, policy.windowMs, cost, force ? 1 : 0] as const;
     try {
       return await redis.evalsha(GCRA_LUA_SHA1, 1, ...args);
     } catch (err) {
@@ -42,18 +42,25 @@ export function createRedisStore(options: RedisStoreOptions) {
     }
   }
 
-  async function take(key: string, policy: Policy): Promise<Decision> {
-    const reply = await withDeadline(run(key, policy), timeoutMs, 'redis rate-limit script');
+  async function take(key: string, policy: Policy, cost = 1): Promise<Decision> {
+    return decide(await withDeadline(run(key, policy, cost, false), timeoutMs, 'redis rate-limit script'), policy, cost);
+  }
+
+  async function charge(key: string, policy: Policy, cost: number): Promise<void> {
+    await withDeadline(run(key, policy, cost, true), timeoutMs, 'redis rate-limit script');
+  }
+
+  function decide(reply: unknown, policy: Policy, cost: number): Decision {
     if (!Array.isArray(reply) || reply.length !== 3 || !reply.every((v) => typeof v === 'number')) {
       throw new Error(`unexpected reply from the rate-limit script: ${JSON.stringify(reply)}`);
     }
     const [allowed, aheadUs, rem] = reply as [number, number, number];
-    return describeStep(allowed === 1, (aheadUs + rem / policy.limit) / 1000, policy);
+    return describeStep(allowed === 1, (aheadUs + rem / policy.limit) / 1000, policy, cost);
   }
 
   /** Gives back one request of `key`'s quota (see gcraRefund). */
   async function refund(key: string, policy: Policy): Promise<void> {
-    await withDeadline(run(key, policy, -1), timeoutMs, 'redis rate-limit script');
+    await withDeadline(run(key, policy, -1, false), timeoutMs, 'redis rate-limit script');
   }
 
   /**
@@ -65,7 +72,7 @@ export function createRedisStore(options: RedisStoreOptions) {
     await take('probe', PROBE_POLICY);
   }
 
-  return { take, refund, probe };
+  return { take, charge, refund, probe };
 }
 
 export type RedisStore = ReturnType<typeof createRedisStore>;

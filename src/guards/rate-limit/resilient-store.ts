@@ -19,11 +19,17 @@ import type { RateLimitLogger } from './store.ts';
 
 export interface ResilientStoreOptions {
   primary: {
-    take(key: string, policy: Policy): Promise<Decision>;
+    take(key: string, policy: Policy, cost?: number): Promise<Decision>;
+    charge(key: string, policy: Policy, cost: number): Promise<void>;
     refund(key: string, policy: Policy): Promise<void>;
     probe(): Promise<void>;
   };
-  fallback: { take(key: string, policy: Policy): Decision; refund(key: string, policy: Policy): void; clear(): void };
+  fallback: {
+    take(key: string, policy: Policy, cost?: number): Decision;
+    charge(key: string, policy: Policy, cost: number): void;
+    refund(key: string, policy: Policy): void;
+    clear(): void;
+  };
   logger: RateLimitLogger;
   /** Pause between probes while degraded. Default 1000 ms. */
   probeIntervalMs?: number;
@@ -53,15 +59,15 @@ export function createResilientStore(options: ResilientStoreOptions) {
     },
   });
 
-  function decideInMemory(key: string, policy: Policy): Decision {
+  function decideInMemory(key: string, policy: Policy, cost?: number): Decision {
     fallbackDecisions += 1;
-    return fallback.take(key, policy);
+    return fallback.take(key, policy, cost);
   }
 
-  function take(key: string, policy: Policy): Decision | Promise<Decision> {
+  function take(key: string, policy: Policy, cost?: number): Decision | Promise<Decision> {
     return breaker.run(
-      () => primary.take(key, policy),
-      () => decideInMemory(key, policy),
+      () => primary.take(key, policy, cost),
+      () => decideInMemory(key, policy, cost),
       'take',
     );
   }
@@ -75,6 +81,14 @@ export function createResilientStore(options: ResilientStoreOptions) {
     );
   }
 
+  function charge(key: string, policy: Policy, cost: number): void | Promise<void> {
+    return breaker.run(
+      () => primary.charge(key, policy, cost),
+      () => fallback.charge(key, policy, cost),
+      'charge',
+    );
+  }
+
   /** One probe at start, so the first requests already use the right store. */
   async function start(): Promise<void> {
     await primary.probe().catch((err: unknown) => breaker.fail(err, 'start'));
@@ -83,6 +97,7 @@ export function createResilientStore(options: ResilientStoreOptions) {
   return {
     take,
     refund,
+    charge,
     start,
     close: () => breaker.close(),
     get mode(): 'redis' | 'fallback' {

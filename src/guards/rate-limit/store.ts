@@ -18,8 +18,10 @@ export type StoreMode = 'memory' | 'redis' | 'fallback';
  * if (!decision.allowed) throw new AppError('RATE_LIMITED', …);
  */
 export interface RateLimitStore {
-  /** Counts one request for `key` under `policy` and says whether it is admitted. */
-  take(key: string, policy: Policy): Decision | Promise<Decision>;
+  /** Counts one request (or `cost` units; 0 only checks) for `key` under `policy` and says whether it is admitted. */
+  take(key: string, policy: Policy, cost?: number): Decision | Promise<Decision>;
+  /** Spends `cost` units for `key` even past the limit (a cost known after the work). */
+  charge(key: string, policy: Policy, cost: number): void | Promise<void>;
   /** Gives back one request of `key`'s quota, e.g. an attempt that turned out not to count. */
   refund(key: string, policy: Policy): void | Promise<void>;
 }

@@ -5,8 +5,11 @@
  * body answers 201 with the same order and `Idempotent-Replayed: true`.
  * Refusals: 400 (invalid body, a product listed twice), 409 OUT_OF_STOCK,
  * 422 UNKNOWN_REFERENCE (no such customer or product, with `field`),
- * 422 IDEMPOTENCY_MISMATCH (key reused with another body); 401/403 without
- * a key with scope `write`, which may order for any customer.
+ * 422 IDEMPOTENCY_MISMATCH (key reused with another body by the same caller);
+ * 401/403 without a key with scope `write`, which may order for any customer.
+ *
+ * Idempotency keys are scoped to the caller: the API key's name, or with
+ * API_KEYS unset the client address (docs/SECURITY.md, "Idempotency scope").
  */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { OrderStore } from '../../store/orders.ts';
@@ -14,6 +17,16 @@ import { OrderSchema } from '../models.ts';
 import { Id, problems } from '../schemas.ts';
 import { contextOf } from '../context.ts';
 import { requireKey } from '../auth/security.ts';
+import type { FastifyRequest } from 'fastify';
+
+/**
+ * Who owns an Idempotency-Key: the verified API key's name (writes need one
+ * when API_KEYS is set), else the client address. Prefixed, so a key named
+ * like an address is still another caller.
+ */
+export function idempotencyCaller(request: Pick<FastifyRequest, 'apiKey' | 'ip'>): string {
+  return request.apiKey !== null ? `key:${request.apiKey.name}` : `ip:${request.ip}`;
+}
 
 const NewOrderBody = Type.Object(
   {
@@ -59,7 +72,9 @@ export function orderRoutes(deps: { orders: OrderStore }): FastifyPluginAsyncTyp
         },
       },
       async function placeOrder(request, reply) {
-        const { order, replayed } = await orders.place(contextOf(request), request.body, { idempotencyKey: request.headers['idempotency-key'] });
+        const key = request.headers['idempotency-key'];
+        const idempotencyKey = key === undefined ? undefined : { caller: idempotencyCaller(request), key };
+        const { order, replayed } = await orders.place(contextOf(request), request.body, { idempotencyKey });
         if (replayed) reply.header('idempotent-replayed', 'true');
         return reply.code(201).send(order);
       },

@@ -1,6 +1,10 @@
 /**
  * GET /api/reports/top-products: products ranked by units sold in the last
  * `days` days, with units and revenue, paginated by keyset over the ranking.
+ *
+ * `days` is one of a few windows, so the cache can hold every first page an
+ * anonymous client may ask for instead of each distinct value costing a full
+ * aggregate (docs/SECURITY.md, "Expensive queries"); anything else is 400.
  */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { ReportStore } from '../../store/reports.ts';
@@ -12,8 +16,15 @@ import { Page, PageQuery, problems } from '../schemas.ts';
 import { contextOf } from '../context.ts';
 import { PUBLIC } from '../auth/security.ts';
 
+/** The report windows offered, in days. */
+export const REPORT_WINDOWS_DAYS = [1, 7, 30, 90, 365] as const;
+
 const TopProductsQuery = Type.Object({
-  days: Type.Integer({ minimum: 1, maximum: 365, default: 30, description: 'Window length, ending now (pinned by the cursor).' }),
+  days: Type.Integer({
+    enum: [...REPORT_WINDOWS_DAYS],
+    default: 30,
+    description: `Window length in days, ending now (pinned by the cursor): one of ${REPORT_WINDOWS_DAYS.join(', ')}.`,
+  }),
   ...PageQuery,
 });
 

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRedisStore } from '../../../src/guards/rate-limit/redis-store.ts';
 import { clientHeaders, freshIp, hit, startLimitedApp, type LimitedApp } from './harness.ts';
 import { sharedRedisUrl, TEST_REDIS_URL } from '../../helpers/redis-server.ts';
-import { createRedisStore } from '../../../src/guards/rate-limit/redis-store.ts';
 
 const haveRedis = (await sharedRedisUrl('the Redis rate-limit tests')) !== undefined;
 
@@ -49,6 +49,20 @@ describe.skipIf(!haveRedis)('the Redis store (shared test Redis)', () => {
     expect(await admin.exists(`${prefix}k`)).toBe(0);
     await store.refund('never-seen', policy);
     expect(await admin.exists(`${prefix}never-seen`)).toBe(0);
+  });
+
+  it('charges a cost past the limit, checks with cost 0 without spending, and repays over the window', async () => {
+    const prefix = `holdfast:test:rl:${randomUUID()}:`;
+    prefixes.push(prefix);
+    const store = createRedisStore({ redis: admin, prefix, timeoutMs: 1000 });
+    const policy = { name: 'db', limit: 1000, windowMs: 60_000 };
+    expect((await store.take('db:c', policy, 0)).allowed).toBe(true);
+    expect((await store.take('db:c', policy, 0)).remaining).toBe(1000); // a check spends nothing
+    await store.charge('db:c', policy, 1200); // more than the whole quota: owed
+    const refused = await store.take('db:c', policy, 0);
+    expect(refused.allowed).toBe(false);
+    expect(refused.retryAfterSeconds).toBe(12);
+    expect((await store.take('db:other', policy, 0)).allowed).toBe(true);
   });
 
   it('is shared: two instances together admit one limit, not two', async () => {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { idempotencyCaller } from '../../../src/http/routes/orders.ts';
 import { startTestApp, type TestApp } from '../../helpers/app.ts';
 import { expectProblem, postJson, request } from '../../helpers/http.ts';
 import { insertCustomer, insertProduct, stockOf } from '../../helpers/store-fixtures.ts';
@@ -215,5 +216,49 @@ describe('stock under contention', () => {
     expect(answers.every((r) => r.status === 201)).toBe(true);
     expect(await stockOf(app.pool, a)).toBe(940);
     expect(await stockOf(app.pool, b)).toBe(940);
+  });
+});
+
+describe('Idempotency-Key scope: each caller has its own keys', () => {
+  const ALICE = 'alice-key-0123456789abcdef';
+  const BOB = 'bob-key-0123456789abcdef01';
+  let keyed: TestApp;
+  let url: string;
+  beforeAll(async () => {
+    keyed = await startTestApp({ env: { API_KEYS: `alice:${ALICE}:write,bob:${BOB}:write` } });
+    url = `${keyed.baseUrl}/api/orders`;
+  });
+  afterAll(() => keyed?.close());
+  const as = (key: string, idempotencyKey: string) => ({ authorization: `Bearer ${key}`, 'idempotency-key': idempotencyKey });
+
+  it('gives two API keys sending the same key and body two orders, neither replayed', async () => {
+    const customer = await insertCustomer(keyed.pool);
+    const product = await insertProduct(keyed.pool, { stock: 10 });
+    const body = { customerId: customer, items: [{ productId: product, quantity: 1 }] };
+    const a = await postJson(url, body, as(ALICE, 'shared-key'));
+    const b = await postJson(url, body, as(BOB, 'shared-key'));
+    expect([a.status, b.status]).toEqual([201, 201]);
+    expect(b.headers.get('idempotent-replayed')).toBeNull();
+    expect(b.body.id).not.toBe(a.body.id);
+    expect(await stockOf(keyed.pool, product)).toBe(8);
+    // Each caller's own retry still replays its own order.
+    const again = await postJson(url, body, as(BOB, 'shared-key'));
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(again.body).toEqual(b.body);
+  });
+
+  it('names the caller by API key name, else by client address (open mode), never mixing the two', () => {
+    expect(idempotencyCaller({ apiKey: { name: 'alice', scope: 'write' }, ip: '203.0.113.7' })).toBe('key:alice');
+    expect(idempotencyCaller({ apiKey: null, ip: '203.0.113.7' })).toBe('ip:203.0.113.7');
+    expect(idempotencyCaller({ apiKey: { name: '203.0.113.7', scope: 'write' }, ip: '198.51.100.1' })).not.toBe('ip:203.0.113.7');
+  });
+
+  it('does not let one caller claim a key ahead of another (no 422, so nothing leaks)', async () => {
+    const customer = await insertCustomer(keyed.pool);
+    const product = await insertProduct(keyed.pool, { stock: 10 });
+    await postJson(url, { customerId: customer, items: [{ productId: product, quantity: 3 }] }, as(BOB, 'claimed-first'));
+    const res = await postJson(url, { customerId: customer, items: [{ productId: product, quantity: 1 }] }, as(ALICE, 'claimed-first'));
+    expect(res.status).toBe(201);
+    expect(res.headers.get('idempotent-replayed')).toBeNull();
   });
 });

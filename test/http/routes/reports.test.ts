@@ -68,9 +68,34 @@ describe('GET /api/reports/top-products', () => {
     ['days=366', 'query.days'],
     ['days=1.5', 'query.days'],
     ['days=week', 'query.days'],
+    ['days=14 (not one of 1, 7, 30, 90, 365)', 'query.days'],
+    ['days=364', 'query.days'],
     ['limit=0', 'query.limit'],
     ['limit=101', 'query.limit'],
   ])('is 400 VALIDATION_FAILED for %s', async (query, field) => {
-    expect(expectProblem(await request(url(`/api/reports/top-products?${query}`)), 400, 'VALIDATION_FAILED').field).toBe(field);
+    expect(expectProblem(await request(url(`/api/reports/top-products?${query.split(' ')[0]}`)), 400, 'VALIDATION_FAILED').field).toBe(field);
+  });
+});
+
+describe('top-products parameters the cache can serve', () => {
+  const ranked = (path: string) => request(url(path)).then((res) => res.body.items.map((i: { name: string }) => i.name));
+  const runs = () => app.statements().filter((text) => text.includes('WITH ranked AS')).length;
+
+  it('answers every limit up to a bucket (10, 25, 50, 100) from one query per window', async () => {
+    const before = runs();
+    expect(await ranked('/api/reports/top-products?days=90&limit=3')).toEqual(['Delta', 'Alpha', 'Bravo']);
+    expect(await ranked('/api/reports/top-products?days=90&limit=7')).toEqual(['Delta', 'Alpha', 'Bravo', 'Charlie']);
+    expect(await ranked('/api/reports/top-products?days=90&limit=10')).toEqual(['Delta', 'Alpha', 'Bravo', 'Charlie']);
+    expect(runs() - before).toBe(1);
+    await ranked('/api/reports/top-products?days=90&limit=11');
+    expect(runs() - before).toBe(2);
+  });
+
+  it('still cuts the page at the limit asked for, with a cursor to the rest', async () => {
+    const first = await request(url('/api/reports/top-products?days=365&limit=2'));
+    expect(first.body.items.map((i: { name: string }) => i.name)).toEqual(['Delta', 'Alpha']);
+    const rest = await request(url(`/api/reports/top-products?days=365&limit=2&cursor=${first.body.nextCursor}`));
+    expect(rest.body.items.map((i: { name: string }) => i.name)).toEqual(['Bravo', 'Charlie']);
+    expect(rest.body.nextCursor).toBeNull();
   });
 });
