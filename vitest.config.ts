@@ -12,5 +12,10 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Vitest's default is one worker per core minus one: a single worker on a
+    // 2-core machine. Most of this suite waits (on Postgres, child processes,
+    // sockets and timers) rather than computes, so three files at a time
+    // keep both cores busy; docs/TESTING.md has the measured wall times.
+    maxWorkers: 3,
   },
 });

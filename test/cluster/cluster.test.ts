@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vi
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { freePort } from '../../src/net/free-port.ts';
 import { insertCustomer, insertProduct } from '../helpers/store-fixtures.ts';
+import { queryable } from '../reliability/helpers/postgres.ts';
 import { alive, fresh, freshFrom, spawnHoldfast, type HoldfastProcess } from './helpers/holdfast-process.ts';
 
 // WEB_CONCURRENCY > 1, as `npm start` runs it: a primary and its workers on one port.
@@ -79,7 +80,7 @@ describe('WEB_CONCURRENCY=2 against a test database', () => {
   });
 
   it('shares the cursor secret: a page cursor from one worker is accepted by the other', async () => {
-    for (let i = 0; i < 3; i++) await insertProduct(client, { category: 'cursor-test' });
+    for (let i = 0; i < 3; i++) await insertProduct(queryable(client), { category: 'cursor-test' });
     const [a, b] = pids as [number, number];
     const first = await freshFrom(a, `${url}/api/products?category=cursor-test&limit=1`);
     expect(first.status).toBe(200);
@@ -91,8 +92,8 @@ describe('WEB_CONCURRENCY=2 against a test database', () => {
   });
 
   it("keeps the workers' in-memory caches coherent: an order on one worker refreshes the product on the other", async () => {
-    const productId = await insertProduct(client, { stock: 10 });
-    const customerId = await insertCustomer(client);
+    const productId = await insertProduct(queryable(client), { stock: 10 });
+    const customerId = await insertCustomer(queryable(client));
     const [a, b] = pids as [number, number];
     for (const pid of [a, b]) {
       await freshFrom(pid, `${url}/api/products/${productId}`); // loads and caches
