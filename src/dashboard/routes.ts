@@ -114,14 +114,17 @@ export function dashboardRoutes(deps: DashboardDeps): FastifyPluginAsync {
     }
 
     /**
-     * Whether a form post comes from this origin. Browsers send `Origin` (and
-     * `Sec-Fetch-Site`) on every POST; a mismatch is a cross-site post, which
-     * could sign a victim in as us or out of the dashboard. A client that is
-     * not a browser sends neither and is not at risk.
+     * Whether a form post comes from this origin. A mismatch is a cross-site
+     * post, which could sign a victim in as us or out of the dashboard.
+     * `Sec-Fetch-Site` decides when the browser sends it: the login page's
+     * `Referrer-Policy: no-referrer` makes Chromium send `Origin: null` on
+     * its own form post, so Origin alone would refuse the real form. Without
+     * it, Origin must name this origin. A client that is not a browser sends
+     * neither and is not at risk.
      */
     function isSameOrigin(request: FastifyRequest): boolean {
       const site = request.headers['sec-fetch-site'];
-      if (site !== undefined && site !== 'same-origin' && site !== 'none') return false;
+      if (site !== undefined) return site === 'same-origin' || site === 'none';
       const origin = request.headers.origin;
       return origin === undefined || origin === `${request.protocol}://${request.host}`;
     }

@@ -83,7 +83,7 @@ describe('WEB_CONCURRENCY=2 against a test database', () => {
     for (let i = 0; i < 3; i++) await insertProduct(queryable(client), { category: 'cursor-test' });
     const [a, b] = pids as [number, number];
     const first = await freshFrom(a, `${url}/api/products?category=cursor-test&limit=1`);
-    expect(first.status).toBe(200);
+    expect(first.status, first.text).toBe(200);
     const cursor = (first.body as { nextCursor: string | null }).nextCursor;
     expect(cursor).not.toBeNull();
     const second = await freshFrom(b, `${url}/api/products?category=cursor-test&limit=1&cursor=${encodeURIComponent(cursor!)}`);

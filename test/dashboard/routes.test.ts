@@ -202,6 +202,9 @@ describe('session hardening', () => {
     }
     const own = await fetch(`${app.baseUrl}/admin/login`, form({ origin: app.baseUrl, 'sec-fetch-site': 'same-origin' }));
     expect(own.status).toBe(303);
+    // What Chromium sends for the login page's own form under Referrer-Policy: no-referrer.
+    const ownUnderNoReferrer = await fetch(`${app.baseUrl}/admin/login`, form({ origin: 'null', 'sec-fetch-site': 'same-origin' }));
+    expect(ownUnderNoReferrer.status).toBe(303);
   });
 
   it('logout revokes the session: the old cookie no longer opens anything', async () => {

@@ -7,6 +7,7 @@ import { captureLogs, type CapturedLogs } from '../helpers/logs.ts';
 import { insertCustomer, insertProduct, stockOf } from '../helpers/store-fixtures.ts';
 import { cannotStart, findPgBouncer, startPgBouncer, type PgBouncer } from './helpers/pgbouncer.ts';
 import { TEST } from '../helpers/context.ts';
+import { queryable } from '../reliability/helpers/postgres.ts';
 
 // Holdfast through PgBouncer in transaction mode with DB_PREPARED_STATEMENTS=false.
 // PgBouncer gets fewer server connections (3) than the app's pool (10), so
@@ -69,8 +70,8 @@ describe.skipIf(bouncer === undefined)('through PgBouncer (transaction mode)', (
 
   it('places racing orders exactly once each, never overselling, with idempotent retries', async () => {
     const app = apps[0]!;
-    const productId = await insertProduct(direct, { stock: 20, priceCents: 250 });
-    const customerId = await insertCustomer(direct);
+    const productId = await insertProduct(queryable(direct), { stock: 20, priceCents: 250 });
+    const customerId = await insertCustomer(queryable(direct));
     const order = (key: string, quantity = 1) =>
       fetch(`${app.url}/api/orders`, {
         method: 'POST',
@@ -81,7 +82,7 @@ describe.skipIf(bouncer === undefined)('through PgBouncer (transaction mode)', (
     const results = await Promise.all(Array.from({ length: 30 }, (_, i) => order(`race-${i}`).then((r) => r.status)));
     expect(results.filter((s) => s === 201)).toHaveLength(20);
     expect(results.filter((s) => s === 409)).toHaveLength(10);
-    expect(await stockOf(direct, productId)).toBe(0);
+    expect(await stockOf(queryable(direct), productId)).toBe(0);
 
     const again = await order('race-0');
     expect(again.status).toBe(201);
@@ -93,8 +94,8 @@ describe.skipIf(bouncer === undefined)('through PgBouncer (transaction mode)', (
 
   it('serves every read route under concurrency', async () => {
     const app = apps[0]!;
-    const productId = await insertProduct(direct);
-    const customerId = await insertCustomer(direct);
+    const productId = await insertProduct(queryable(direct));
+    const customerId = await insertCustomer(queryable(direct));
     const paths = [
       `/api/products/${productId}`,
       '/api/products?limit=5',
@@ -127,7 +128,7 @@ describe.skipIf(bouncer === undefined)('through PgBouncer (transaction mode)', (
 
   it('needs DB_PREPARED_STATEMENTS=false: with named statements, connections sharing server sessions fail', async () => {
     const named = await start({ DB_PREPARED_STATEMENTS: 'true' });
-    const productId = await insertProduct(direct);
+    const productId = await insertProduct(queryable(direct));
     const statuses = await Promise.all(
       Array.from({ length: 200 }, () => fetch(`${named.url}/api/products/${productId}`).then(async (r) => (await r.arrayBuffer(), r.status))),
     );

@@ -65,11 +65,11 @@ describe.skipIf(!haveChromium)('the docs page in Chromium, under its CSP', () =>
     expect(operations).toEqual(expect.arrayContaining(['/api/products', '/api/orders', '/api/reports/top-products']));
 
     // Try GET /api/health from the page: the fetch must pass connect-src.
-    await page.click('#operations-operations-get_api_health .opblock-summary');
-    await page.click('#operations-operations-get_api_health .try-out__btn');
-    await page.click('#operations-operations-get_api_health .execute');
-    await page.waitForSelector('#operations-operations-get_api_health .live-responses-table .response-col_status', { timeout: 10_000 });
-    const status = await page.textContent('#operations-operations-get_api_health .live-responses-table .response .response-col_status');
+    await page.click('#operations-operations-getHealth .opblock-summary');
+    await page.click('#operations-operations-getHealth .try-out__btn');
+    await page.click('#operations-operations-getHealth .execute');
+    await page.waitForSelector('#operations-operations-getHealth .live-responses-table .response-col_status', { timeout: 10_000 });
+    const status = await page.textContent('#operations-operations-getHealth .live-responses-table .response .response-col_status');
     expect(status?.trim()).toBe('200');
 
     expect(violations).toEqual([]);
