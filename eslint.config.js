@@ -5,7 +5,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'data/**', 'reports/**', 'node_modules/**', 'src/dashboard/public/vendor/**'] },
+  { ignores: ['dist/**', 'data/**', 'reports/**', 'node_modules/**', 'test-artifacts/**', '.build-run-*/**', '.build-test-*/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -17,6 +17,10 @@ export default tseslint.config(
       // Interfaces are often implemented by async functions that happen not to await
       // (an in-memory store beside a Redis one): the signature is the contract.
       '@typescript-eslint/require-await': 'off',
+      // Our interfaces are implemented by closures that factories return (never
+      // by methods that read `this`), so passing `store.get` or `db.stop` along
+      // is safe; the rule cannot tell a method signature from such a property.
+      '@typescript-eslint/unbound-method': 'off',
       // A leading underscore marks a parameter kept for its position in a callback signature.
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_' }],
     },
@@ -31,6 +35,7 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-argument': 'off',
       '@typescript-eslint/no-unsafe-call': 'off',
       '@typescript-eslint/no-unsafe-return': 'off',
+      '@typescript-eslint/no-explicit-any': 'off',
     },
   },
   {

@@ -107,7 +107,8 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
     },
   });
   if (values.help) return 'help';
-  if (!['auto', 'wrk', 'autocannon'].includes(values.driver)) throw new Error(`--driver must be auto, wrk or autocannon, got "${values.driver}"`);
+  if (!['auto', 'wrk', 'autocannon'].includes(values.driver))
+    throw new Error(`--driver must be auto, wrk or autocannon, got "${values.driver}"`);
   return {
     endpoints: parseEndpoints(values.only),
     contenders: parseContenders(values.contenders),

@@ -49,7 +49,9 @@ async function chooseDriver(choice: BenchOptions['driver']): Promise<HttpDriver>
 }
 
 function redactEnv(env: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, /TOKEN|SECRET|PASSWORD/i.test(k) ? '<redacted>' : /_URL$/.test(k) ? redactUrl(v) : v]));
+  return Object.fromEntries(
+    Object.entries(env).map(([k, v]) => [k, /TOKEN|SECRET|PASSWORD/i.test(k) ? '<redacted>' : /_URL$/.test(k) ? redactUrl(v) : v]),
+  );
 }
 
 /**
@@ -62,7 +64,9 @@ export async function runBench(options: BenchOptions, print: (line: string) => v
   const startedAt = new Date();
   const loadAverage = loadavg();
   const driver = await chooseDriver(options.driver);
-  print(`Driver: ${driver.describe()}. Preparing the database (${options.databaseUrl === undefined ? 'embedded Postgres' : redactUrl(options.databaseUrl)})…`);
+  print(
+    `Driver: ${driver.describe()}. Preparing the database (${options.databaseUrl === undefined ? 'embedded Postgres' : redactUrl(options.databaseUrl)})…`,
+  );
   const database = await prepareLoadDatabase({
     url: options.databaseUrl,
     counts: options.seed,
@@ -90,7 +94,12 @@ export async function runBench(options: BenchOptions, print: (line: string) => v
       if (stopped()) break;
       let server: ChildServer | undefined;
       try {
-        server = await startContender(run.kind, { label: run.label, databaseUrl: database.url, env: { ...options.holdfastEnv, ...run.env }, cursorSecret });
+        server = await startContender(run.kind, {
+          label: run.label,
+          databaseUrl: database.url,
+          env: { ...options.holdfastEnv, ...run.env },
+          cursorSecret,
+        });
       } catch (err) {
         for (const cell of run.cells) cells.push({ ...cellKey(run, cell), error: (err as Error).message });
         print(`✗ ${run.label} did not start: ${(err as Error).message.split('\n')[0]}`);
@@ -116,7 +125,9 @@ export async function runBench(options: BenchOptions, print: (line: string) => v
             );
           } catch (err) {
             cells.push({ ...key, error: (err as Error).message });
-            print(`  ${counter()} ${endpointTitle(cell.endpoint, deep.page)} c=${cell.concurrency} failed: ${(err as Error).message.split('\n')[0]}`);
+            print(
+              `  ${counter()} ${endpointTitle(cell.endpoint, deep.page)} c=${cell.concurrency} failed: ${(err as Error).message.split('\n')[0]}`,
+            );
           }
           await sleep(500);
         }
@@ -125,7 +136,8 @@ export async function runBench(options: BenchOptions, print: (line: string) => v
         await server.stop();
       }
       const quiet = await waitForQuietDatabase(database.url, { timeoutMs: QUIET_TIMEOUT_MS });
-      if (quiet.stillActive > 0) print(`  ! ${quiet.stillActive} statements of ${run.label} still running after ${quiet.waitedMs} ms; going on`);
+      if (quiet.stillActive > 0)
+        print(`  ! ${quiet.stillActive} statements of ${run.label} still running after ${quiet.waitedMs} ms; going on`);
       else if (quiet.waitedMs >= 1000) print(`  (waited ${(quiet.waitedMs / 1000).toFixed(1)} s for ${run.label}'s statements to finish)`);
     }
 
@@ -133,12 +145,22 @@ export async function runBench(options: BenchOptions, print: (line: string) => v
       if (stopped()) break;
       const key = { server: 'pgbench', kind: 'pgbench' as const, endpoint: 'product' as const, concurrency: clients };
       try {
-        const result = await runPgbench({ databaseUrl: database.url, clients, threads: 2, durationMs: options.durationMs, products: ranges.product });
+        const result = await runPgbench({
+          databaseUrl: database.url,
+          clients,
+          threads: 2,
+          durationMs: options.durationMs,
+          products: ranges.product,
+        });
         cells.push({ ...key, result });
-        print(`  ${counter()} pgbench -c ${clients}: ${formatRate(result.reqPerSec)} tps, p99 ${formatMs(result.p99Ms)}, failed ${result.non2xx}`);
+        print(
+          `  ${counter()} pgbench -c ${clients}: ${formatRate(result.reqPerSec)} tps, p99 ${formatMs(result.p99Ms)}, failed ${result.non2xx}`,
+        );
       } catch (err) {
         cells.push({ ...key, error: (err as Error).message });
-        print(`  ${counter()} pgbench -c ${clients} failed: ${(err as Error).message.split('\n').find((l) => /error|FATAL/i.test(l)) ?? ''}`);
+        print(
+          `  ${counter()} pgbench -c ${clients} failed: ${(err as Error).message.split('\n').find((l) => /error|FATAL/i.test(l)) ?? ''}`,
+        );
       }
     }
 
@@ -163,7 +185,12 @@ export async function runBench(options: BenchOptions, print: (line: string) => v
         poolSizes: options.poolSizes,
         sweepRounds: options.sweepRounds,
       },
-      data: { database: database.embedded ? 'embedded Postgres' : redactUrl(database.url), ...database.rows, deepPage: deep.page, deepOffset: deep.offset },
+      data: {
+        database: database.embedded ? 'embedded Postgres' : redactUrl(database.url),
+        ...database.rows,
+        deepPage: deep.page,
+        deepOffset: deep.offset,
+      },
       holdfastEnv: redactEnv({ ...HOLDFAST_BENCH_DEFAULTS, ...options.holdfastEnv }),
       reference: plan.reference,
       cells,
@@ -201,7 +228,8 @@ async function sustained(
   print: (line: string) => void,
 ): Promise<ResilienceResult> {
   const nextPath = () => expandPath('/api/products/{product}', ranges);
-  const level = (connections: number, durationMs: number) => runLevel({ baseUrl: server.url, connections, durationMs, nextPath, timeoutS: options.timeoutS });
+  const level = (connections: number, durationMs: number) =>
+    runLevel({ baseUrl: server.url, connections, durationMs, nextPath, timeoutS: options.timeoutS });
   if (options.warmupMs > 0) await level(100, options.warmupMs);
   const baseline = await level(100, options.durationMs);
   await sleep(500);

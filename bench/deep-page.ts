@@ -15,14 +15,18 @@ import type { DeepPage } from './endpoints.ts';
  * @example
  * const deep = await findDeepPage(databaseUrl, { page: 5000, pageSize: 20, cursorSecret });
  */
-export async function findDeepPage(databaseUrl: string, options: { page: number; pageSize: number; cursorSecret: string }): Promise<DeepPage> {
+export async function findDeepPage(
+  databaseUrl: string,
+  options: { page: number; pageSize: number; cursorSecret: string },
+): Promise<DeepPage> {
   const client = new pg.Client({ connectionString: databaseUrl });
   client.on('error', () => undefined);
   await client.connect();
   try {
     const { rows: countRows } = await client.query<{ n: string }>('SELECT count(*) AS n FROM products');
     const total = Number(countRows[0]?.n ?? 0);
-    if (total < options.pageSize * 2) throw new Error(`the deep-page bench needs at least ${options.pageSize * 2} products, found ${total}`);
+    if (total < options.pageSize * 2)
+      throw new Error(`the deep-page bench needs at least ${options.pageSize * 2} products, found ${total}`);
     const page = Math.min(options.page, Math.floor(total / options.pageSize));
     const offset = (page - 1) * options.pageSize;
     const { rows } = await client.query<{ created_at: string; id: string }>(

@@ -98,11 +98,15 @@ export function pathFor(kind: ServerKind, endpoint: EndpointId, deep: DeepPage):
  */
 export function parseEndpoints(text: string): EndpointId[] {
   const wanted = new Set<EndpointId>();
-  for (const part of text.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
+  for (const part of text
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')) {
     const alias = ENDPOINT_ALIASES[part];
     if (alias !== undefined) alias.forEach((id) => wanted.add(id));
     else if ((ENDPOINT_IDS as readonly string[]).includes(part)) wanted.add(part as EndpointId);
-    else throw new Error(`--only: unknown endpoint "${part}"; choose from ${[...ENDPOINT_IDS, ...Object.keys(ENDPOINT_ALIASES)].join(', ')}`);
+    else
+      throw new Error(`--only: unknown endpoint "${part}"; choose from ${[...ENDPOINT_IDS, ...Object.keys(ENDPOINT_ALIASES)].join(', ')}`);
   }
   if (wanted.size === 0) throw new Error('--only needs at least one endpoint');
   return ENDPOINT_IDS.filter((id) => wanted.has(id));

@@ -94,7 +94,9 @@ const START_STOP_S = 4;
 export function buildPlan(options: PlanOptions): BenchPlan {
   const servers: ServerRun[] = [];
   const cellsFor = (kind: ServerKind, endpoints: readonly EndpointId[]) =>
-    endpoints.filter((e) => pathFor(kind, e, options.deep) !== undefined).flatMap((endpoint) => options.concurrency.map((concurrency) => ({ endpoint, concurrency })));
+    endpoints
+      .filter((e) => pathFor(kind, e, options.deep) !== undefined)
+      .flatMap((endpoint) => options.concurrency.map((concurrency) => ({ endpoint, concurrency })));
   const has = (k: ContenderKind) => options.contenders.includes(k);
 
   for (const kind of ['fastify-constant', 'fastify-pg', 'express-naive'] as const) {
@@ -107,7 +109,13 @@ export function buildPlan(options: PlanOptions): BenchPlan {
     const variants = holdfastVariants(options.adaptive, options.batch);
     variants.forEach(({ label, env }, i) => {
       if (i === 0) reference = label;
-      servers.push({ label, kind: 'holdfast', env, cells: cellsFor('holdfast', options.endpoints), resilience: i === 0 && options.sustainMs > 0 });
+      servers.push({
+        label,
+        kind: 'holdfast',
+        env,
+        cells: cellsFor('holdfast', options.endpoints),
+        resilience: i === 0 && options.sustainMs > 0,
+      });
     });
     const first = variants[0]!.env;
     // Round-robin, so a burst of someone else's load falls on every size alike.
@@ -144,7 +152,10 @@ export function buildPlan(options: PlanOptions): BenchPlan {
  * holdfastVariants([true], [true, false]).map((v) => v.label);
  * // ['holdfast (adaptive on, batching on)', 'holdfast (adaptive on, batching off)']
  */
-export function holdfastVariants(adaptive: readonly boolean[], batch: readonly boolean[]): { label: string; env: Record<string, string> }[] {
+export function holdfastVariants(
+  adaptive: readonly boolean[],
+  batch: readonly boolean[],
+): { label: string; env: Record<string, string> }[] {
   const axes = [
     { name: 'adaptive', variable: 'DB_ADAPTIVE_LIMIT', values: adaptive },
     { name: 'batching', variable: 'DB_BATCH_READS', values: batch },
@@ -152,7 +163,10 @@ export function holdfastVariants(adaptive: readonly boolean[], batch: readonly b
   let variants: { parts: string[]; env: Record<string, string> }[] = [{ parts: [], env: {} }];
   for (const axis of axes) {
     variants = variants.flatMap((v) =>
-      axis.values.map((on) => ({ parts: [...v.parts, `${axis.name} ${on ? 'on' : 'off'}`], env: { ...v.env, [axis.variable]: String(on) } })),
+      axis.values.map((on) => ({
+        parts: [...v.parts, `${axis.name} ${on ? 'on' : 'off'}`],
+        env: { ...v.env, [axis.variable]: String(on) },
+      })),
     );
   }
   return variants.map((v) => ({ label: v.parts.length === 0 ? 'holdfast' : `holdfast (${v.parts.join(', ')})`, env: v.env }));
@@ -160,11 +174,14 @@ export function holdfastVariants(adaptive: readonly boolean[], batch: readonly b
 
 /** `--contenders` parsed, in canonical order. @example parseContenders('pgbench,holdfast'); // ['holdfast', 'pgbench'] */
 export function parseContenders(text: string): ContenderKind[] {
-  const wanted = text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const wanted = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   for (const w of wanted) {
-    if (!(CONTENDER_KINDS as readonly string[]).includes(w)) throw new Error(`--contenders: unknown "${w}"; choose from ${CONTENDER_KINDS.join(', ')}`);
+    if (!(CONTENDER_KINDS as readonly string[]).includes(w))
+      throw new Error(`--contenders: unknown "${w}"; choose from ${CONTENDER_KINDS.join(', ')}`);
   }
   if (wanted.length === 0) throw new Error('--contenders needs at least one contender');
   return CONTENDER_KINDS.filter((k) => wanted.includes(k));
 }
-

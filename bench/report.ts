@@ -46,7 +46,11 @@ export function benchMarkdown(report: BenchReport): string {
       `Contenders ran one at a time on the same data: ${formatCount(report.data.products)} products, ${formatCount(report.data.customers)} customers, ` +
       `${formatCount(report.data.orders)} orders (${report.data.database}); deep page ${formatCount(report.data.deepPage)} = OFFSET ${formatCount(report.data.deepOffset)}.`,
     '',
-    `Holdfast (a) settings over its defaults: ${Object.entries(report.holdfastEnv).map(([k, v]) => `${k}=${v}`).join(', ') || 'none'}. Ratios are req/s against \`${report.reference}\`.`,
+    `Holdfast (a) settings over its defaults: ${
+      Object.entries(report.holdfastEnv)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(', ') || 'none'
+    }. Ratios are req/s against \`${report.reference}\`.`,
   ];
   for (const endpoint of ENDPOINT_IDS) {
     const cells = report.cells.filter((c) => c.endpoint === endpoint && c.poolSize === undefined);

@@ -17,20 +17,31 @@ const RSS_LIMIT_MB = 250;
 const P99_LIMIT_MS = 250;
 
 function rate(cells: readonly CellResult[], server: string, endpoint: string, concurrency: number): number | undefined {
-  return cells.find((c) => c.server === server && c.endpoint === endpoint && c.concurrency === concurrency && c.poolSize === undefined)?.result?.reqPerSec;
+  return cells.find((c) => c.server === server && c.endpoint === endpoint && c.concurrency === concurrency && c.poolSize === undefined)
+    ?.result?.reqPerSec;
 }
 
 function ratioCheck(target: string, wanted: number, ours: number | undefined, theirs: number | undefined): TargetCheck {
-  if (ours === undefined || theirs === undefined || theirs === 0) return { target, wanted: `≥ ${wanted.toFixed(1)}×`, measured: 'not measured', pass: null };
+  if (ours === undefined || theirs === undefined || theirs === 0)
+    return { target, wanted: `≥ ${wanted.toFixed(1)}×`, measured: 'not measured', pass: null };
   const r = ours / theirs;
-  return { target, wanted: `≥ ${wanted.toFixed(1)}×`, measured: `${formatRatio(r)} (${formatRate(ours)} vs ${formatRate(theirs)} req/s)`, pass: r >= wanted };
+  return {
+    target,
+    wanted: `≥ ${wanted.toFixed(1)}×`,
+    measured: `${formatRatio(r)} (${formatRate(ours)} vs ${formatRate(theirs)} req/s)`,
+    pass: r >= wanted,
+  };
 }
 
 /**
  * @example
  * evaluateTargets({ cells, reference: 'holdfast', resilience }).filter((t) => t.pass === false);
  */
-export function evaluateTargets(input: { cells: readonly CellResult[]; reference: string; resilience?: ResilienceResult | undefined }): TargetCheck[] {
+export function evaluateTargets(input: {
+  cells: readonly CellResult[];
+  reference: string;
+  resilience?: ResilienceResult | undefined;
+}): TargetCheck[] {
   const { cells, reference, resilience } = input;
   const checks: TargetCheck[] = [];
   const concurrencies = [...new Set(cells.filter((c) => c.kind !== 'pgbench').map((c) => c.concurrency))].sort((a, b) => a - b);
@@ -43,8 +54,12 @@ export function evaluateTargets(input: { cells: readonly CellResult[]; reference
   const productC = concurrencies.includes(100) ? 100 : concurrencies[0];
   if (productC !== undefined) {
     const ours = rate(cells, reference, 'product', productC);
-    checks.push(ratioCheck(`product by id at c=${productC} vs Fastify + pg floor`, 1.0, ours, rate(cells, 'fastify-pg', 'product', productC)));
-    checks.push(ratioCheck(`product by id at c=${productC} vs naive Express`, 1.5, ours, rate(cells, 'express-naive', 'product', productC)));
+    checks.push(
+      ratioCheck(`product by id at c=${productC} vs Fastify + pg floor`, 1.0, ours, rate(cells, 'fastify-pg', 'product', productC)),
+    );
+    checks.push(
+      ratioCheck(`product by id at c=${productC} vs naive Express`, 1.5, ours, rate(cells, 'express-naive', 'product', productC)),
+    );
   }
 
   if (resilience === undefined) {
@@ -53,8 +68,15 @@ export function evaluateTargets(input: { cells: readonly CellResult[]; reference
     const s = resilience.sustained;
     const label = `c=${s.connections} for ${Math.round(s.durationS)} s`;
     const failures = s.timeouts + s.socketErrors;
-    checks.push({ target: `${label}: timeouts and socket errors`, wanted: '0', measured: `${s.timeouts} timeouts, ${s.socketErrors} socket errors`, pass: failures === 0 });
-    const other5xx = Object.entries(s.statusCodes).filter(([code]) => code.startsWith('5') && code !== '503').reduce((n, [, v]) => n + v, 0);
+    checks.push({
+      target: `${label}: timeouts and socket errors`,
+      wanted: '0',
+      measured: `${s.timeouts} timeouts, ${s.socketErrors} socket errors`,
+      pass: failures === 0,
+    });
+    const other5xx = Object.entries(s.statusCodes)
+      .filter(([code]) => code.startsWith('5') && code !== '503')
+      .reduce((n, [, v]) => n + v, 0);
     checks.push({
       target: `${label}: 5xx other than 503 with Retry-After`,
       wanted: '0',

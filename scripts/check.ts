@@ -71,14 +71,27 @@ async function main(): Promise<void> {
     stopEmbedded = embedded.stop;
     check(true, 'embedded Postgres started', config.database.dataDir);
   }
-  const pool = createPool({ ...p, acquireTimeoutMs: Math.min(p.acquireTimeoutMs, 10_000), connectionString: url, statementTimeoutMs: 5000, logger });
+  const pool = createPool({
+    ...p,
+    acquireTimeoutMs: Math.min(p.acquireTimeoutMs, 10_000),
+    connectionString: url,
+    statementTimeoutMs: 5000,
+    logger,
+  });
   try {
     await pool.start();
     check(pool.size === p.min, `pool initialized with ${pool.size} connections`, `expected DB_POOL_MIN = ${p.min}`);
     const leases = await Promise.all(Array.from({ length: p.max }, () => pool.acquire(CHECK)));
-    check(pool.size === p.max && pool.active === p.max, `acquired ${leases.length} connections concurrently`, `size ${pool.size}, max ${p.max}`);
+    check(
+      pool.size === p.max && pool.active === p.max,
+      `acquired ${leases.length} connections concurrently`,
+      `size ${pool.size}, max ${p.max}`,
+    );
     const answers = await Promise.all(leases.map((l) => l.query<{ one: number }>({ text: 'select 1 as one' })));
-    check(answers.every((a) => a.rows[0]?.one === 1), `every one of the ${p.max} connections answers a query`);
+    check(
+      answers.every((a) => a.rows[0]?.one === 1),
+      `every one of the ${p.max} connections answers a query`,
+    );
     if (p.getMode === 'wait' && p.queueMax > 0) {
       const extra = pool.acquire(CHECK);
       await new Promise((r) => setTimeout(r, 50));

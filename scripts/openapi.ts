@@ -34,7 +34,13 @@ const config = loadConfig({});
 const logger = createLogger('error');
 const { adaptive: _adaptive, adaptiveMin: _adaptiveMin, ...poolSettings } = config.pool;
 // Never started: no connection is opened.
-const pool = createPool({ ...poolSettings, connectionString: 'postgres://openapi-dump.invalid/none', statementTimeoutMs: 0, preparedStatements: false, logger });
+const pool = createPool({
+  ...poolSettings,
+  connectionString: 'postgres://openapi-dump.invalid/none',
+  statementTimeoutMs: 0,
+  preparedStatements: false,
+  logger,
+});
 const profiler = createQueryProfiler({ settings: config.profiler, logger });
 const rateLimiter = createRateLimiter(config, { logger });
 const server = await buildServer({

@@ -62,7 +62,10 @@ async function main(): Promise<void> {
 
   let res: Response;
   try {
-    res = await fetch(target, { headers: { authorization: `Bearer ${token}`, accept: 'application/json' }, signal: AbortSignal.timeout(10_000) });
+    res = await fetch(target, {
+      headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
+      signal: AbortSignal.timeout(10_000),
+    });
   } catch (err) {
     fail(1, `could not reach ${target.origin}: ${(err as Error).message}`);
   }

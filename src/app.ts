@@ -78,7 +78,9 @@ export async function startHoldfast(config: Config, logger: Logger, options: Sta
   };
   try {
     const databaseUrl =
-      options.databasePrepared === true && config.database.url !== undefined ? config.database.url : await prepareConfiguredDatabase(config, logger, cleanup);
+      options.databasePrepared === true && config.database.url !== undefined
+        ? config.database.url
+        : await prepareConfiguredDatabase(config, logger, cleanup);
 
     const profiler = createQueryProfiler({ settings: config.profiler, logger: logger.child({ component: 'profiler' }) });
     const onQuery = options.onQuery;
@@ -90,7 +92,9 @@ export async function startHoldfast(config: Config, logger: Logger, options: Sta
       preparedStatements: config.database.preparedStatements,
       logger: logger.child({ component: 'pool' }),
       // Start low and let the limiter find the level; max stays the hard cap.
-      limiter: adaptive ? createVegasLimit({ initial: Math.min(poolSettings.max, 10), min: adaptiveMin, max: poolSettings.max }) : undefined,
+      limiter: adaptive
+        ? createVegasLimit({ initial: Math.min(poolSettings.max, 10), min: adaptiveMin, max: poolSettings.max })
+        : undefined,
       onQuery:
         onQuery === undefined
           ? profiler.onQuery
@@ -103,7 +107,11 @@ export async function startHoldfast(config: Config, logger: Logger, options: Sta
     cleanup.push(() => pool.end(config.server.shutdownTimeoutMs));
     if (config.database.statementTimeoutMs > 0) await warnIfStatementTimeoutLost(pool, config.database.statementTimeoutMs, logger);
     await checkProductSearchIndex(pool, logger);
-    const purge = startIdempotencyPurge({ db: pool, ttlSeconds: config.idempotencyTtlSeconds, logger: logger.child({ component: 'idempotency' }) });
+    const purge = startIdempotencyPurge({
+      db: pool,
+      ttlSeconds: config.idempotencyTtlSeconds,
+      logger: logger.child({ component: 'idempotency' }),
+    });
     cleanup.push(async () => purge.stop());
     profiler.attachDatabase(pool); // plans are EXPLAINed through the pool, off the request path
     cleanup.push(async () => profiler.close());
@@ -133,14 +141,31 @@ export async function startHoldfast(config: Config, logger: Logger, options: Sta
     const metrics = createMetricsRegistry({
       registry: options.metricsRegistry,
       pool,
-      extra: [...pressureMetrics(pressure), ...rateLimitMetrics(rateLimiter.stats), ...profilerMetrics(profiler), ...cacheMetrics(cache), ...batchReporters],
+      extra: [
+        ...pressureMetrics(pressure),
+        ...rateLimitMetrics(rateLimiter.stats),
+        ...profilerMetrics(profiler),
+        ...cacheMetrics(cache),
+        ...batchReporters,
+      ],
     });
 
     const lifecycle = createLifecycle();
     const server = await buildServer({ config, pool, logger, lifecycle, pressure, rateLimiter, metrics, profiler, stores });
     // Outside /api: never rate limited (but for failed authentication) or shed. Registers nothing without ADMIN_TOKEN.
     await server.register(
-      dashboardRoutes({ config, pool, pressure, rateLimiter, authFailures: rateLimiter.authFailures, cache, profiler, metrics, maxStreams: config.dashboard.maxStreams, intervalMs: config.dashboard.intervalMs }),
+      dashboardRoutes({
+        config,
+        pool,
+        pressure,
+        rateLimiter,
+        authFailures: rateLimiter.authFailures,
+        cache,
+        profiler,
+        metrics,
+        maxStreams: config.dashboard.maxStreams,
+        intervalMs: config.dashboard.intervalMs,
+      }),
     );
     await server.listen({ host: config.server.host, port: config.server.port });
     const address = server.server.address();

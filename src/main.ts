@@ -33,7 +33,9 @@ try {
 }
 
 const worker = isHoldfastWorker();
-const logger = worker ? createLogger(config.log.level).child({ worker: cluster.worker?.id, pid: process.pid }) : createLogger(config.log.level);
+const logger = worker
+  ? createLogger(config.log.level).child({ worker: cluster.worker?.id, pid: process.pid })
+  : createLogger(config.log.level);
 
 for (const problem of nodeFlagProblems({ heapGrowingPercent: config.heapGrowingPercent })) {
   logger.warn({ problem }, 'node was started without the flags of `npm start`');

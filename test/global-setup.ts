@@ -56,7 +56,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
     };
   } catch (err) {
     // A start that finishes after the deadline is stopped, not left running.
-    void starting.then((late) => late.stop(), () => undefined).finally(() => rm(dataDir, { recursive: true, force: true }));
+    void starting
+      .then(
+        (late) => late.stop(),
+        () => undefined,
+      )
+      .finally(() => rm(dataDir, { recursive: true, force: true }));
     throw new Error(
       `The tests' embedded Postgres did not start: ${(err as Error).message}\n` +
         'Fix the cause above, or set TEST_DATABASE_URL to a Postgres superuser URL to run the tests against that server.',

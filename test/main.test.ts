@@ -43,7 +43,7 @@ async function startProcess(env: Record<string, string>, args: string[] = fromSo
   const lines: Record<string, unknown>[] = [];
   const url = await new Promise<string>((done, fail) => {
     const timer = setTimeout(() => fail(new Error(`no 'holdfast listening' line; got ${JSON.stringify(lines)}`)), 30_000);
-    createInterface({ input: child.stdout! }).on('line', (line) => {
+    createInterface({ input: child.stdout }).on('line', (line) => {
       try {
         const parsed = JSON.parse(line) as Record<string, unknown>;
         lines.push(parsed);
@@ -112,7 +112,12 @@ describe('the compiled process (npm start runs npm run build first)', () => {
 
   it('builds with its run-time files beside the modules, then migrates, serves and stops, started by the start script with its flags', async () => {
     await compile({ outDir });
-    for (const file of ['src/main.js', 'src/runtime/tick-object-pin.js', 'src/db/migrations/sql/001_store.sql', 'src/dashboard/public/index.html']) {
+    for (const file of [
+      'src/main.js',
+      'src/runtime/tick-object-pin.js',
+      'src/db/migrations/sql/001_store.sql',
+      'src/dashboard/public/index.html',
+    ]) {
       expect(existsSync(join(outDir, file)), file).toBe(true);
     }
     // package.json's own start command, run by a shell as npm runs it, on this build instead of dist/.

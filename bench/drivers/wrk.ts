@@ -87,7 +87,10 @@ export function parseWrkOutput(output: string): DriverResult {
 export async function wrkVersion(): Promise<string | undefined> {
   try {
     const { stdout } = await promisify(execFile)('wrk', ['--version']).catch((err: { stdout?: string }) => ({ stdout: err.stdout ?? '' }));
-    const first = stdout.split('\n')[0]?.replace(/Copyright.*$/, '').trim();
+    const first = stdout
+      .split('\n')[0]
+      ?.replace(/Copyright.*$/, '')
+      .trim();
     return first === undefined || first === '' ? undefined : first;
   } catch {
     return undefined;

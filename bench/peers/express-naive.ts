@@ -46,7 +46,7 @@ app.get('/api/customers/:id/orders', async (req, res) => {
   const orders = await pool.query(CUSTOMER_ORDERS_OFFSET, [id, 20, 0]);
   const items = [];
   for (const order of orders.rows) {
-    const lines = await pool.query(ORDER_LINES, [order.id]);
+    const lines = await pool.query(ORDER_LINES, [(order as { id: number }).id]);
     items.push({ ...order, items: lines.rows });
   }
   res.json({ items });

@@ -39,7 +39,9 @@ const UNQUALIFIED_ORDER = 'ORDER BY created_at DESC, id DESC';
  * qualifyOrderBy('SELECT … ORDER BY created_at DESC, id DESC LIMIT $3') // '… ORDER BY products.created_at DESC, products.id DESC …'
  */
 export function qualifyOrderBy(text: string): string | undefined {
-  return text.includes(UNQUALIFIED_ORDER) ? text.replace(UNQUALIFIED_ORDER, 'ORDER BY products.created_at DESC, products.id DESC') : undefined;
+  return text.includes(UNQUALIFIED_ORDER)
+    ? text.replace(UNQUALIFIED_ORDER, 'ORDER BY products.created_at DESC, products.id DESC')
+    : undefined;
 }
 
 /**
@@ -136,7 +138,9 @@ async function main(): Promise<void> {
   if (values.walk !== undefined) {
     const walked = await walk(values.walk, page, limit);
     const same = walked.cursor === cursor;
-    console.log(`walked ${page - 1} pages in ${(walked.ms / 1000).toFixed(1)} s; the walked cursor ${same ? 'equals' : 'DIFFERS FROM'} the minted one\n`);
+    console.log(
+      `walked ${page - 1} pages in ${(walked.ms / 1000).toFixed(1)} s; the walked cursor ${same ? 'equals' : 'DIFFERS FROM'} the minted one\n`,
+    );
     if (!same) process.exitCode = 1;
   }
   console.log(timingTable(await timeVariants(url, variants, { rounds: Number(values.rounds), warmup: 6 })));

@@ -49,9 +49,18 @@ export async function probe(url: string, count: number): Promise<Probe> {
   }
   return {
     status: samples.at(-1)?.status ?? 0,
-    queries: quantile(samples.map((s) => s.queries), 0.5),
-    dbMs: quantile(samples.map((s) => s.dbMs), 0.5),
-    totalMs: quantile(samples.map((s) => s.totalMs), 0.5),
+    queries: quantile(
+      samples.map((s) => s.queries),
+      0.5,
+    ),
+    dbMs: quantile(
+      samples.map((s) => s.dbMs),
+      0.5,
+    ),
+    totalMs: quantile(
+      samples.map((s) => s.totalMs),
+      0.5,
+    ),
   };
 }
 
@@ -61,7 +70,10 @@ export async function probe(url: string, count: number): Promise<Probe> {
  * @example
  * const { reqPerSec, p99Ms } = await load(`${base}/api/products`, { connections: 20, durationS: 10 });
  */
-export async function load(url: string, options: { connections: number; durationS: number }): Promise<{ reqPerSec: number; p50Ms: number; p99Ms: number; non2xx: number; errors: number }> {
+export async function load(
+  url: string,
+  options: { connections: number; durationS: number },
+): Promise<{ reqPerSec: number; p50Ms: number; p99Ms: number; non2xx: number; errors: number }> {
   const result = await autocannon({ url, connections: options.connections, duration: options.durationS, timeout: 30 });
   return {
     reqPerSec: result.requests.average,
@@ -90,7 +102,9 @@ async function main(): Promise<void> {
   const connections = Number(values.connections);
   const durationS = Number(values.duration);
   const runs = Number(values.runs);
-  console.log(`| path | queries/req | db ms | ms/req (unloaded) | req/s (median of ${runs}) | p99 ms (median) | runs: req/s, p99 | non-2xx |`);
+  console.log(
+    `| path | queries/req | db ms | ms/req (unloaded) | req/s (median of ${runs}) | p99 ms (median) | runs: req/s, p99 | non-2xx |`,
+  );
   console.log('|---|---:|---:|---:|---:|---:|---|---:|');
   const paths = values.path;
   // A --path may be a whole URL, to compare two servers in one run.
@@ -112,7 +126,13 @@ async function main(): Promise<void> {
     const each = rs.map((r) => `${r.reqPerSec.toFixed(0)}, ${r.p99Ms}`).join(' / ');
     const bad = rs.reduce((sum, r) => sum + r.non2xx + r.errors, 0);
     console.log(
-      `| \`${path}\` | ${p.queries} | ${p.dbMs.toFixed(1)} | ${p.totalMs.toFixed(1)} | ${quantile(rs.map((r) => r.reqPerSec), 0.5).toFixed(1)} | ${quantile(rs.map((r) => r.p99Ms), 0.5)} | ${each} | ${bad} |`,
+      `| \`${path}\` | ${p.queries} | ${p.dbMs.toFixed(1)} | ${p.totalMs.toFixed(1)} | ${quantile(
+        rs.map((r) => r.reqPerSec),
+        0.5,
+      ).toFixed(1)} | ${quantile(
+        rs.map((r) => r.p99Ms),
+        0.5,
+      )} | ${each} | ${bad} |`,
     );
   }
 }

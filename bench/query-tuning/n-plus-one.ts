@@ -56,7 +56,11 @@ function counted(pool: pg.Pool, tally: Tally): Queryable {
     async query<R extends pg.QueryResultRow>(_ctx: Context, statement: Statement): Promise<Rows<R>> {
       const started = performance.now();
       try {
-        const result = await pool.query<R>({ name: statement.name, text: statement.text, values: statement.values ? [...statement.values] : [] });
+        const result = await pool.query<R>({
+          name: statement.name,
+          text: statement.text,
+          values: statement.values ? [...statement.values] : [],
+        });
         return { rows: result.rows, rowCount: result.rowCount ?? 0 };
       } finally {
         tally.queries++;
@@ -89,7 +93,12 @@ export async function naiveListOrders(ctx: Context, db: Queryable, customerId: n
       customerId: Number(row.customer_id),
       totalCents: Number(row.total_cents),
       createdAt: row.created_at,
-      items: lines.rows.map((l) => ({ productId: Number(l.product_id), name: l.name, quantity: l.quantity, unitPriceCents: l.unit_price_cents })),
+      items: lines.rows.map((l) => ({
+        productId: Number(l.product_id),
+        name: l.name,
+        quantity: l.quantity,
+        unitPriceCents: l.unit_price_cents,
+      })),
     });
   }
   return orders;

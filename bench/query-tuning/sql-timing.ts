@@ -107,7 +107,9 @@ export async function timeVariants(
 export function timingTable(timings: readonly Timing[]): string {
   const lines = ['| variant | runs | median ms | p90 ms | min ms | rows |', '|---|---:|---:|---:|---:|---:|'];
   for (const t of timings) {
-    lines.push(`| ${t.name} | ${t.samples.length} | ${t.medianMs.toFixed(1)} | ${t.p90Ms.toFixed(1)} | ${t.minMs.toFixed(1)} | ${t.rows} |`);
+    lines.push(
+      `| ${t.name} | ${t.samples.length} | ${t.medianMs.toFixed(1)} | ${t.p90Ms.toFixed(1)} | ${t.minMs.toFixed(1)} | ${t.rows} |`,
+    );
   }
   return lines.join('\n');
 }
@@ -144,7 +146,8 @@ export async function captureStatement(use: (db: Queryable, ctx: Context) => Pro
  * console.log(explainScript(variants, '(timestamptz, bigint, integer)')); // pipe into psql
  */
 export function explainScript(variants: readonly Variant[], parameterTypes: string): string {
-  const literal = (v: unknown) => (v === null ? 'NULL' : typeof v === 'number' ? String(v) : `'${String(v).replaceAll("'", "''")}'`);
+  const literal = (v: unknown) =>
+    v === null ? 'NULL' : typeof v === 'number' ? String(v) : `'${(typeof v === 'string' ? v : JSON.stringify(v)).replaceAll("'", "''")}'`;
   return variants
     .map((v, i) => {
       const args = (v.values ?? []).map(literal).join(', ');

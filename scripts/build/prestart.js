@@ -55,7 +55,9 @@ if (built && !stale) process.exit(0);
 if (compilerInstalled()) {
   const npm = process.env.npm_execpath;
   // Under npm, its own CLI with this Node; run by hand, the npm on PATH.
-  const result = npm ? spawnSync(process.execPath, [npm, 'run', '-s', 'build'], { cwd: ROOT, stdio: 'inherit' }) : spawnSync('npm', ['run', '-s', 'build'], { cwd: ROOT, stdio: 'inherit' });
+  const result = npm
+    ? spawnSync(process.execPath, [npm, 'run', '-s', 'build'], { cwd: ROOT, stdio: 'inherit' })
+    : spawnSync('npm', ['run', '-s', 'build'], { cwd: ROOT, stdio: 'inherit' });
   process.exit(result.status ?? 1);
 }
 

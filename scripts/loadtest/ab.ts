@@ -44,7 +44,10 @@ export function formatAb(sample: ClientSample, run: AbRun): string {
     field('Non-2xx responses', String(sample.responses - sample.status2xx)),
     field('Requests per second', `${rps.toFixed(2)} [#/sec] (mean)`),
     field('Time per request', `${complete > 0 ? ((run.concurrency * run.elapsedS * 1000) / complete).toFixed(3) : '0.000'} [ms] (mean)`),
-    field('Time per request', `${complete > 0 ? ((run.elapsedS * 1000) / complete).toFixed(3) : '0.000'} [ms] (mean, across all concurrent requests)`),
+    field(
+      'Time per request',
+      `${complete > 0 ? ((run.elapsedS * 1000) / complete).toFixed(3) : '0.000'} [ms] (mean, across all concurrent requests)`,
+    ),
     '',
     'Percentage of the requests served within a certain time (ms)',
     `  50%  ${Math.round(sample.latency.p50).toString().padStart(6)}`,

@@ -84,7 +84,10 @@ export function classifyBottleneck(
   const t = thresholds;
   const limited = Math.max(client.status429, server.rateLimited ?? 0);
   if (client.requests > 0 && limited / client.requests >= t.rateLimitedShare) {
-    return { bottleneck: 'rate limit', reason: `${limited} of ${client.requests} requests (${pct(limited / client.requests)}) answered 429` };
+    return {
+      bottleneck: 'rate limit',
+      reason: `${limited} of ${client.requests} requests (${pct(limited / client.requests)}) answered 429`,
+    };
   }
   if (!server.scraped) return { bottleneck: 'unknown', reason: 'no /metrics scrape: nothing to attribute the result to' };
 
@@ -115,6 +118,7 @@ export function classifyBottleneck(
       reason: `acquire-wait p99 ${ms(wait)} ≥ ${t.poolWaitP99Ms} ms${query === undefined ? '' : ` and ≥ query p99 ${ms(query)}`}`,
     };
   }
-  if (query !== undefined && query >= t.queryP99Ms) return { bottleneck: 'query time', reason: `query p99 ${ms(query)} ≥ ${t.queryP99Ms} ms` };
+  if (query !== undefined && query >= t.queryP99Ms)
+    return { bottleneck: 'query time', reason: `query p99 ${ms(query)} ≥ ${t.queryP99Ms} ms` };
   return { bottleneck: 'none', reason: 'no server resource saturated: the load generator or the network set the pace' };
 }

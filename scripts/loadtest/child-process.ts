@@ -9,7 +9,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { ROOT, compiledPath, ensureBuilt } from '../build/compile.ts';
 import { loadConfig, readEnvironment } from '../../src/config/index.ts';
@@ -68,7 +67,10 @@ export async function spawnServer(options: SpawnOptions): Promise<ChildServer> {
   // The child reads the same environment (and ROOT's .env), so its configured heap growth is this one.
   const flags =
     options.serviceFlags === true
-      ? nodeFlags({ pinModule: pathToFileURL(compiledPath('src/runtime/tick-object-pin.ts', outDir)).href, heapGrowingPercent: loadConfig(readEnvironment({ env, envFile: `${ROOT}/.env` })).heapGrowingPercent })
+      ? nodeFlags({
+          pinModule: pathToFileURL(compiledPath('src/runtime/tick-object-pin.ts', outDir)).href,
+          heapGrowingPercent: loadConfig(readEnvironment({ env, envFile: `${ROOT}/.env` })).heapGrowingPercent,
+        })
       : [];
   const child = spawn(process.execPath, [...flags, compiledPath(options.file, outDir), ...(options.args ?? [])], {
     cwd: ROOT,
@@ -84,7 +86,10 @@ export async function spawnServer(options: SpawnOptions): Promise<ChildServer> {
   };
 
   const url = await new Promise<string>((resolveUrl, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${options.name} did not start within ${options.readyTimeoutMs ?? 60_000} ms`)), options.readyTimeoutMs ?? 60_000);
+    const timer = setTimeout(
+      () => reject(new Error(`${options.name} did not start within ${options.readyTimeoutMs ?? 60_000} ms`)),
+      options.readyTimeoutMs ?? 60_000,
+    );
     let buffered = '';
     child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
       buffered += chunk;
@@ -98,7 +103,12 @@ export async function spawnServer(options: SpawnOptions): Promise<ChildServer> {
         } else remember(line);
       }
     });
-    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => chunk.split('\n').filter((l) => l !== '').forEach(remember));
+    child.stderr?.setEncoding('utf8').on('data', (chunk: string) =>
+      chunk
+        .split('\n')
+        .filter((l) => l !== '')
+        .forEach(remember),
+    );
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
       reject(new Error(`${options.name} exited (${signal ?? `code ${code}`}) before it was ready:\n${recent.join('\n')}`));

@@ -48,7 +48,12 @@ export async function prepareLoadDatabase(options: LoadDatabaseOptions): Promise
     seed:
       options.seed === false
         ? { kind: 'none' }
-        : { kind: 'rows', mode: 'top-up', counts: options.counts, ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }) },
+        : {
+            kind: 'rows',
+            mode: 'top-up',
+            counts: options.counts,
+            ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
+          },
     logger: options.logger,
   });
   try {
@@ -56,7 +61,10 @@ export async function prepareLoadDatabase(options: LoadDatabaseOptions): Promise
       const found = await client.query<{ product: string | null; customer: string | null }>(
         'SELECT (SELECT max(id) FROM products) AS product, (SELECT max(id) FROM customers) AS customer',
       );
-      const ranges: IdRanges = { product: Math.max(1, Number(found.rows[0]?.product ?? 1)), customer: Math.max(1, Number(found.rows[0]?.customer ?? 1)) };
+      const ranges: IdRanges = {
+        product: Math.max(1, Number(found.rows[0]?.product ?? 1)),
+        customer: Math.max(1, Number(found.rows[0]?.customer ?? 1)),
+      };
       return { rows: await countRows(client), ranges };
     });
     return { ...db, rows, ranges };

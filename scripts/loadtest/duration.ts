@@ -28,7 +28,10 @@ export function parseDuration(text: string, flag = 'duration', allowZero = false
  * parseIntList('50,100,150', 'levels'); // [50, 100, 150]
  */
 export function parseIntList(text: string, flag: string): number[] {
-  const parts = text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const parts = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   if (parts.length === 0) throw new Error(`--${flag} needs at least one number`);
   return parts.map((part) => parsePositiveInt(part, flag));
 }

@@ -106,7 +106,12 @@ function buckets(scrape: PromScrape | undefined, name: string): Map<number, numb
  * @example
  * histogramQuantileDelta(before, after, 'holdfast_db_pool_acquire_seconds', 0.99); // 0.012 (seconds)
  */
-export function histogramQuantileDelta(before: PromScrape | undefined, after: PromScrape | undefined, name: string, q: number): number | undefined {
+export function histogramQuantileDelta(
+  before: PromScrape | undefined,
+  after: PromScrape | undefined,
+  name: string,
+  q: number,
+): number | undefined {
   const end = buckets(after, name);
   if (end === undefined) return undefined;
   const start = buckets(before, name) ?? new Map<number, number>();

@@ -23,12 +23,43 @@ export function reportHtml(report: LoadtestReport): string {
   const point = (value: (i: number) => number) => labels.map((label, i) => ({ label, value: value(i) }));
   const levels = report.levels;
   const charts = [
-    lineChart({ title: 'Throughput (req/s)', xLabel: 'users', points: point((i) => levels[i]!.client.reqPerSec), format: (v) => formatRate(v) }),
-    lineChart({ title: 'Latency p99 (ms)', xLabel: 'users', points: point((i) => levels[i]!.client.latency.p99), format: (v) => v.toFixed(v < 10 ? 1 : 0) }),
-    lineChart({ title: 'Success (%)', xLabel: 'users', points: point((i) => levels[i]!.client.successRate * 100), yMax: 100, format: (v) => `${v.toFixed(0)}%` }),
+    lineChart({
+      title: 'Throughput (req/s)',
+      xLabel: 'users',
+      points: point((i) => levels[i]!.client.reqPerSec),
+      format: (v) => formatRate(v),
+    }),
+    lineChart({
+      title: 'Latency p99 (ms)',
+      xLabel: 'users',
+      points: point((i) => levels[i]!.client.latency.p99),
+      format: (v) => v.toFixed(v < 10 ? 1 : 0),
+    }),
+    lineChart({
+      title: 'Success (%)',
+      xLabel: 'users',
+      points: point((i) => levels[i]!.client.successRate * 100),
+      yMax: 100,
+      format: (v) => `${v.toFixed(0)}%`,
+    }),
   ];
   const main = table(
-    ['Load Level', 'Success', 'req/s', 'p50', 'p95', 'p99', 'Bottleneck', 'Requests', '2xx', '429', '503', 'other', 'timeouts', 'socket errors'],
+    [
+      'Load Level',
+      'Success',
+      'req/s',
+      'p50',
+      'p95',
+      'p99',
+      'Bottleneck',
+      'Requests',
+      '2xx',
+      '429',
+      '503',
+      'other',
+      'timeouts',
+      'socket errors',
+    ],
     levels.map((l) => [
       `${l.users} users`,
       formatPercent(l.client.successRate),
@@ -47,7 +78,18 @@ export function reportHtml(report: LoadtestReport): string {
     ]),
   );
   const server = table(
-    ['Load Level', 'pool wait p99', 'query p99', 'event-loop utilisation', 'loop delay p99', 'shed', 'rate-limited', 'pool refused', 'RSS', 'why'],
+    [
+      'Load Level',
+      'pool wait p99',
+      'query p99',
+      'event-loop utilisation',
+      'loop delay p99',
+      'shed',
+      'rate-limited',
+      'pool refused',
+      'RSS',
+      'why',
+    ],
     levels.map((l) => [
       `${l.users} users`,
       formatMs(l.server.acquireP99Ms),

@@ -20,7 +20,22 @@ function loop(level: LevelResult): string {
  */
 export function levelsMarkdown(levels: readonly LevelResult[]): string {
   const main = markdownTable(
-    ['Load Level', 'Success', 'req/s', 'p50', 'p95', 'p99', 'Bottleneck', 'Requests', '2xx', '429', '503', 'other', 'timeouts', 'socket errors'],
+    [
+      'Load Level',
+      'Success',
+      'req/s',
+      'p50',
+      'p95',
+      'p99',
+      'Bottleneck',
+      'Requests',
+      '2xx',
+      '429',
+      '503',
+      'other',
+      'timeouts',
+      'socket errors',
+    ],
     levels.map((l) => {
       const c = l.client;
       return [

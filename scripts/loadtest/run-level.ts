@@ -37,7 +37,8 @@ export interface LevelOptions {
 export async function runLevel(options: LevelOptions): Promise<ClientSample> {
   const tally = new ClientTally();
   const { nextPath } = options;
-  const length = options.amount === undefined ? { duration: Math.max(1, (options.durationMs ?? 10_000) / 1000) } : { amount: options.amount };
+  const length =
+    options.amount === undefined ? { duration: Math.max(1, (options.durationMs ?? 10_000) / 1000) } : { amount: options.amount };
   const started = performance.now();
   const { instance, done } = start({
     url: options.baseUrl,
@@ -49,7 +50,7 @@ export async function runLevel(options: LevelOptions): Promise<ClientSample> {
         method: 'GET',
         setupRequest: (request) => ({ ...request, path: nextPath() }),
         onResponse: (status, _body, _context, headers) => {
-          if (status === 503) tally.unavailable(hasRetryAfter(headers as Record<string, unknown> | undefined));
+          if (status === 503) tally.unavailable(hasRetryAfter(headers));
         },
       },
     ],
@@ -75,7 +76,9 @@ export async function runLevel(options: LevelOptions): Promise<ClientSample> {
 function start(options: autocannon.Options): { instance: autocannon.Instance; done: Promise<autocannon.Result> } {
   let instance: autocannon.Instance | undefined;
   const done = new Promise<autocannon.Result>((resolve, reject) => {
-    instance = autocannon(options, (err: unknown, result: autocannon.Result) => (err ? reject(err) : resolve(result)));
+    instance = autocannon(options, (err: unknown, result: autocannon.Result) =>
+      err ? reject(err instanceof Error ? err : new Error('autocannon failed', { cause: err })) : resolve(result),
+    );
   });
   return { instance: instance!, done };
 }

@@ -118,7 +118,12 @@ export async function runLoadtest(options: LoadtestOptions): Promise<LoadtestOut
     let serverEnv: Record<string, string> | undefined;
     if (baseUrl === undefined) {
       print(options.databaseUrl === undefined ? 'Starting embedded Postgres and seeding…' : 'Preparing the database…');
-      database = await prepareLoadDatabase({ url: options.databaseUrl, counts: options.seed ?? DEFAULT_SEED, seed: options.noSeed !== true, logger });
+      database = await prepareLoadDatabase({
+        url: options.databaseUrl,
+        counts: options.seed ?? DEFAULT_SEED,
+        seed: options.noSeed !== true,
+        logger,
+      });
       ranges = database.ranges;
       metricsToken = options.serverEnv?.METRICS_TOKEN ?? metricsToken ?? randomBytes(16).toString('hex');
       serverEnv = options.serverEnv ?? {};
@@ -129,7 +134,9 @@ export async function runLoadtest(options: LoadtestOptions): Promise<LoadtestOut
         env: { ...serverDefaults(database.url, metricsToken), ...serverEnv },
       });
       baseUrl = child.url;
-      print(`Holdfast started at ${baseUrl} (pid ${child.pid}); ${database.rows.products} products, ${database.rows.customers} customers, ${database.rows.orders} orders.`);
+      print(
+        `Holdfast started at ${baseUrl} (pid ${child.pid}); ${database.rows.products} products, ${database.rows.customers} customers, ${database.rows.orders} orders.`,
+      );
     }
     const metricsUrl = options.metricsUrl ?? `${baseUrl}/metrics`;
     const scrape = () => scrapeMetrics(metricsUrl, metricsToken);
@@ -139,7 +146,14 @@ export async function runLoadtest(options: LoadtestOptions): Promise<LoadtestOut
 
     const warmupMs = options.warmupMs ?? 2000;
     if (warmupMs > 0 && levels[0] !== undefined) {
-      await runLevel({ baseUrl, connections: levels[0], durationMs: warmupMs, nextPath, timeoutS: options.timeoutS ?? 10, signal: options.signal });
+      await runLevel({
+        baseUrl,
+        connections: levels[0],
+        durationMs: warmupMs,
+        nextPath,
+        timeoutS: options.timeoutS ?? 10,
+        signal: options.signal,
+      });
     }
 
     const results: LevelResult[] = [];
@@ -199,7 +213,9 @@ export async function runLoadtest(options: LoadtestOptions): Promise<LoadtestOut
     };
     if (options.ab !== undefined && results[0] !== undefined) {
       const firstPath = entries[0]?.template.replace(/\{(product|customer)\}/g, '1') ?? '/';
-      print(`\n${formatAb(results[0].client, { url: `${baseUrl}${firstPath}`, concurrency: options.ab.concurrency, elapsedS: results[0].client.durationS })}`);
+      print(
+        `\n${formatAb(results[0].client, { url: `${baseUrl}${firstPath}`, concurrency: options.ab.concurrency, elapsedS: results[0].client.durationS })}`,
+      );
     } else {
       print(`\n${levelsMarkdown(results)}`);
     }

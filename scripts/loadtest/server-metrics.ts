@@ -84,7 +84,11 @@ function peak(scrapes: readonly PromScrape[], names: readonly string[]): number 
  * @example
  * summarizeServer({ before, after, during: [mid1, mid2] }).acquireP99Ms; // 12.4
  */
-export function summarizeServer(scrapes: { before: PromScrape | undefined; after: PromScrape | undefined; during: readonly PromScrape[] }): ServerSample {
+export function summarizeServer(scrapes: {
+  before: PromScrape | undefined;
+  after: PromScrape | undefined;
+  during: readonly PromScrape[];
+}): ServerSample {
   const { before, after, during } = scrapes;
   if (before === undefined || after === undefined) return { scraped: false };
   const sample: ServerSample = { scraped: true };

@@ -65,19 +65,27 @@ export function lineChart(options: ChartOptions): string {
     const v = (yMax * t) / 4;
     const yy = y(v).toFixed(1);
     parts.push(`<line x1="${margin.left}" x2="${width - margin.right}" y1="${yy}" y2="${yy}" stroke="#ddd"/>`);
-    parts.push(`<text x="${margin.left - 6}" y="${yy}" text-anchor="end" dominant-baseline="middle" font-size="11">${escapeXml(format(v))}</text>`);
+    parts.push(
+      `<text x="${margin.left - 6}" y="${yy}" text-anchor="end" dominant-baseline="middle" font-size="11">${escapeXml(format(v))}</text>`,
+    );
   }
   options.points.forEach((p, i) => {
-    parts.push(`<text x="${x(i).toFixed(1)}" y="${height - margin.bottom + 16}" text-anchor="middle" font-size="11">${escapeXml(p.label)}</text>`);
+    parts.push(
+      `<text x="${x(i).toFixed(1)}" y="${height - margin.bottom + 16}" text-anchor="middle" font-size="11">${escapeXml(p.label)}</text>`,
+    );
   });
   if (options.xLabel !== undefined) {
-    parts.push(`<text x="${margin.left + plotW / 2}" y="${height - 8}" text-anchor="middle" font-size="12">${escapeXml(options.xLabel)}</text>`);
+    parts.push(
+      `<text x="${margin.left + plotW / 2}" y="${height - 8}" text-anchor="middle" font-size="12">${escapeXml(options.xLabel)}</text>`,
+    );
   }
   if (n > 0) {
     const path = values.map((v, i) => `${i === 0 ? 'M' : 'L'}${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(' ');
     parts.push(`<path d="${path}" fill="none" stroke="#1f77b4" stroke-width="2"/>`);
     values.forEach((v, i) => {
-      parts.push(`<circle cx="${x(i).toFixed(1)}" cy="${y(v).toFixed(1)}" r="3.5" fill="#1f77b4"><title>${escapeXml(`${options.points[i]!.label}: ${format(v)}`)}</title></circle>`);
+      parts.push(
+        `<circle cx="${x(i).toFixed(1)}" cy="${y(v).toFixed(1)}" r="3.5" fill="#1f77b4"><title>${escapeXml(`${options.points[i]!.label}: ${format(v)}`)}</title></circle>`,
+      );
     });
   }
   parts.push('</svg>');

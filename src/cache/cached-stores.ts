@@ -49,7 +49,9 @@ export function cachedReportStore(store: ReportStore, cache: QueryCache, ttl: Tt
       const bucket = REPORT_LIMIT_BUCKETS.find((b) => b >= limit) ?? limit;
       const computed = { ...options, limit: bucket };
       const { key, tags } = topProductsEntry(computed);
-      const full = await cache.wrap(key, { ttlMs: ttl.reportS * 1000, tags, staleMs: ttl.reportS * 500 }, () => store.topProducts(ctx, computed));
+      const full = await cache.wrap(key, { ttlMs: ttl.reportS * 1000, tags, staleMs: ttl.reportS * 500 }, () =>
+        store.topProducts(ctx, computed),
+      );
       return firstOf(full, limit);
     },
   };
@@ -60,7 +62,11 @@ function firstOf(page: TopProductsPage, limit: number): TopProductsPage {
   if (page.items.length <= limit) return page;
   const items = page.items.slice(0, limit);
   const last = items.at(-1)!;
-  return { items, until: page.until, next: page.until === null ? null : { until: page.until, units: last.units, productId: last.productId } };
+  return {
+    items,
+    until: page.until,
+    next: page.until === null ? null : { until: page.until, units: last.units, productId: last.productId },
+  };
 }
 
 /**

@@ -126,7 +126,11 @@ export function createQueryCache(settings: Pick<CacheSettings, 'enabled' | 'maxB
   if (!settings.enabled) {
     logger.info('query cache disabled');
   } else if (redisUrl !== undefined && redisUrl !== '' && options.redis !== undefined) {
-    store = createRedisStore({ url: redisUrl, commandTimeoutMs: options.redis.commandTimeoutMs, prefix: options.prefix ?? 'holdfast:cache:v1:' });
+    store = createRedisStore({
+      url: redisUrl,
+      commandTimeoutMs: options.redis.commandTimeoutMs,
+      prefix: options.prefix ?? 'holdfast:cache:v1:',
+    });
     logger.info({ cache: 'redis', url: redactUrl(redisUrl) }, 'query cache in redis');
   } else {
     store = createMemoryStore({ maxBytes: settings.maxBytes });
@@ -156,7 +160,8 @@ export function createQueryCache(settings: Pick<CacheSettings, 'enabled' | 'maxB
     try {
       policy = policyOf(wrapOptions);
     } catch (err) {
-      return Promise.reject(err as Error);
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passes the caller's own error on unchanged
+      return Promise.reject(err);
     }
     if (guarded === undefined) {
       counts.bypassed++;
@@ -165,7 +170,13 @@ export function createQueryCache(settings: Pick<CacheSettings, 'enabled' | 'maxB
     return wrapCached(guarded, key, wrapOptions, policy, load);
   }
 
-  async function wrapCached<T>(cacheStore: GuardedStore, key: string, wrapOptions: WrapOptions, policy: Policy, load: () => Promise<T>): Promise<T> {
+  async function wrapCached<T>(
+    cacheStore: GuardedStore,
+    key: string,
+    wrapOptions: WrapOptions,
+    policy: Policy,
+    load: () => Promise<T>,
+  ): Promise<T> {
     const tags = normaliseTags(wrapOptions.tags);
     const { promise, leader } = flights.run(key, tags, () => resolve(cacheStore, key, tags, policy, load));
     let outcome: Outcome;
@@ -184,7 +195,13 @@ export function createQueryCache(settings: Pick<CacheSettings, 'enabled' | 'maxB
   }
 
   /** The leader's lookup; counts its own outcome (joiners are counted in `wrap`). */
-  async function resolve(g: GuardedStore, key: string, tags: readonly string[], policy: Policy, load: () => Promise<unknown>): Promise<Outcome> {
+  async function resolve(
+    g: GuardedStore,
+    key: string,
+    tags: readonly string[],
+    policy: Policy,
+    load: () => Promise<unknown>,
+  ): Promise<Outcome> {
     const read = await g.read(key, tags, policy.ttlMs + policy.staleMs);
     if (read === undefined) {
       counts.bypassed++;
@@ -223,7 +240,10 @@ export function createQueryCache(settings: Pick<CacheSettings, 'enabled' | 'maxB
         if (json !== undefined) await g.write(key, entryFor(json, policy), ticket);
       } catch (err) {
         counts.refreshErrors++;
-        logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'query cache background refresh failed; serving the stale value until its grace ends');
+        logger.warn(
+          { err: err instanceof Error ? err.message : String(err) },
+          'query cache background refresh failed; serving the stale value until its grace ends',
+        );
       } finally {
         g.release(ticket);
         refreshing.delete(key);
@@ -307,7 +327,8 @@ function normaliseTags(tags: readonly string[]): string[] {
 /** Bad TTLs are programming errors, reported at once rather than silently caching forever or never. */
 function policyOf(options: WrapOptions): Policy {
   const staleMs = options.staleMs ?? 0;
-  if (!Number.isFinite(options.ttlMs) || options.ttlMs <= 0) throw new RangeError(`cache ttlMs must be a positive number, got ${options.ttlMs}`);
+  if (!Number.isFinite(options.ttlMs) || options.ttlMs <= 0)
+    throw new RangeError(`cache ttlMs must be a positive number, got ${options.ttlMs}`);
   if (!Number.isFinite(staleMs) || staleMs < 0) throw new RangeError(`cache staleMs must be zero or positive, got ${staleMs}`);
   return { ttlMs: options.ttlMs, staleMs };
 }

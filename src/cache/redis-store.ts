@@ -127,7 +127,14 @@ export function createRedisStore(options: RedisStoreOptions): CacheStore {
     const t = ticket as RedisTicket;
     const payload = encodeEntry({ freshUntil: entry.freshUntil, versions: t.versions.join(' '), json: entry.json });
     const lifetime = Math.max(1, Math.ceil(entry.lifetimeMs));
-    const stored = await scripts.holdfastCacheWrite(1 + t.versionKeys.length, entryKey(key), ...t.versionKeys, payload, lifetime, ...t.versions);
+    const stored = await scripts.holdfastCacheWrite(
+      1 + t.versionKeys.length,
+      entryKey(key),
+      ...t.versionKeys,
+      payload,
+      lifetime,
+      ...t.versions,
+    );
     return stored === 1;
   }
 

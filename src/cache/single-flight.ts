@@ -43,6 +43,7 @@ export function createSingleFlight<R>(): SingleFlight<R> {
     try {
       promise = start();
     } catch (err) {
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passes the caller's own error on unchanged
       promise = Promise.reject(err);
     }
     const flight: Flight<R> = { promise, tags };

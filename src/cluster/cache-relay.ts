@@ -44,7 +44,10 @@ export function relayInvalidations(cache: QueryCache, rpc: Rpc, logger: Logger):
         cache.invalidateTags(tags),
         rpc.call('cache.invalidate', { tags }, RELAY_TIMEOUT_MS * 2).catch((err: unknown) => {
           // Never thrown: the order has committed; the caller must still get its answer.
-          logger.warn({ err: err instanceof Error ? err.message : String(err), tags }, 'cache invalidation did not reach the other workers');
+          logger.warn(
+            { err: err instanceof Error ? err.message : String(err), tags },
+            'cache invalidation did not reach the other workers',
+          );
         }),
       ]);
     },
@@ -86,7 +89,11 @@ export function relayFrom(origin: SupervisedWorker, peers: () => readonly Superv
     const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [others[i]!.id] : []));
     stats.sent += others.length;
     stats.failed += failed.length;
-    if (failed.length > 0) logger.warn({ from: origin.id, workers: failed, tags }, 'workers did not confirm a cache invalidation in time; they may serve stale entries until the TTL');
+    if (failed.length > 0)
+      logger.warn(
+        { from: origin.id, workers: failed, tags },
+        'workers did not confirm a cache invalidation in time; they may serve stale entries until the TTL',
+      );
     return { peers: others.length, failed: failed.length };
   });
 }

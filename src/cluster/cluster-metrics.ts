@@ -109,9 +109,24 @@ export function createClusterMetrics(options: ClusterMetricsOptions): ClusterMet
     observed('gauge', `${p}_workers_configured`, 'Worker processes configured (WEB_CONCURRENCY)', () => options.configuredWorkers),
     observed('gauge', `${p}_workers_ready`, 'Worker processes serving now', () => options.workers().length),
     observed('counter', `${p}_worker_restarts_total`, 'Workers restarted after exiting unexpectedly', options.restarts),
-    observed('gauge', `${p}_scrape_missing_workers`, 'Ready workers that did not answer this scrape in time (their series are missing from it)', () => missing),
-    observed('counter', `${p}_cache_invalidations_relayed_total`, 'Cache invalidations relayed to the other workers (in-memory cache)', () => options.relay().sent),
-    observed('counter', `${p}_cache_invalidations_failed_total`, 'Relayed cache invalidations that a worker did not confirm in time', () => options.relay().failed),
+    observed(
+      'gauge',
+      `${p}_scrape_missing_workers`,
+      'Ready workers that did not answer this scrape in time (their series are missing from it)',
+      () => missing,
+    ),
+    observed(
+      'counter',
+      `${p}_cache_invalidations_relayed_total`,
+      'Cache invalidations relayed to the other workers (in-memory cache)',
+      () => options.relay().sent,
+    ),
+    observed(
+      'counter',
+      `${p}_cache_invalidations_failed_total`,
+      'Relayed cache invalidations that a worker did not confirm in time',
+      () => options.relay().failed,
+    ),
   ]);
 
   async function scrape(): Promise<string> {

@@ -46,6 +46,7 @@ const REPEAT_WINDOW_MS = 1_000;
 export async function runPrimary(config: Config, logger: Logger): Promise<never> {
   const log = logger.child({ role: 'primary', pid: process.pid });
   const cleanup: (() => Promise<void>)[] = [];
+  // eslint-disable-next-line prefer-const -- read by exit() and the signal handlers before the workers exist
   let supervisor: Supervisor | undefined;
   let stopping = false;
 
@@ -109,7 +110,10 @@ export async function runPrimary(config: Config, logger: Logger): Promise<never>
     },
   });
   const metrics = createClusterMetrics({
-    workers: () => workers.ready().map((w) => ({ id: w.id, collect: async () => (await w.rpc.call('metrics.local', {}, COLLECT_TIMEOUT_MS)) as MetricJson[] })),
+    workers: () =>
+      workers
+        .ready()
+        .map((w) => ({ id: w.id, collect: async () => (await w.rpc.call('metrics.local', {}, COLLECT_TIMEOUT_MS)) as MetricJson[] })),
     configuredWorkers: config.webConcurrency,
     restarts: () => workers.restarts,
     relay: () => relayStats,
@@ -132,7 +136,9 @@ async function checkBudget(url: string, config: Config, log: Logger): Promise<vo
     // DB_PREPARED_STATEMENTS=false is the switch for a transaction pooler: our
     // connections are then its clients, and its pool size (not ours) bounds
     // the server's connections, so this arithmetic would refuse a valid setup.
-    log.info('connection budget not checked: DB_PREPARED_STATEMENTS=false (behind a transaction pooler, its pool size bounds server connections)');
+    log.info(
+      'connection budget not checked: DB_PREPARED_STATEMENTS=false (behind a transaction pooler, its pool size bounds server connections)',
+    );
     return;
   }
   const client = new pg.Client({ connectionString: url });

@@ -151,7 +151,10 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
     slot.crashes = nextCrashCount(slot.crashes, uptimeMs, backoff);
     const delayMs = restartDelayMs(slot.crashes, backoff);
     restarts++;
-    logger[code === 0 ? 'warn' : 'error']({ ...details, uptimeMs, crashesInARow: slot.crashes, restartInMs: delayMs }, 'worker exited unexpectedly; restarting it');
+    logger[code === 0 ? 'warn' : 'error'](
+      { ...details, uptimeMs, crashesInARow: slot.crashes, restartInMs: delayMs },
+      'worker exited unexpectedly; restarting it',
+    );
     slot.restartTimer = setTimeout(() => fork(slot), delayMs);
   }
 

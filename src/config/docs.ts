@@ -46,7 +46,8 @@ function notes(row: SettingRow): string {
   const parts = [row.help];
   if (row.kind.allowed !== 'text') parts.push(`Allowed: ${allowedOf(row)}.`);
   if (row.secret === true) parts.push('Secret: never logged.');
-  if (row.aliases !== undefined && row.aliases.length > 0) parts.push(`Formerly ${row.aliases.join(', ')} (still read, with a deprecation warning).`);
+  if (row.aliases !== undefined && row.aliases.length > 0)
+    parts.push(`Formerly ${row.aliases.join(', ')} (still read, with a deprecation warning).`);
   return parts.join(' ');
 }
 
@@ -81,7 +82,11 @@ export function renderReadmeTable(table: readonly SettingRow[] = SETTINGS): stri
   const lines = [README_START, '| variable | default | allowed | meaning |', '|---|---|---|---|'];
   for (const id of Object.keys(GROUPS)) {
     for (const row of table.filter((r) => r.group === id)) {
-      const meaning = [row.help, row.secret === true ? 'Secret: never logged.' : '', row.aliases?.length ? `Formerly \`${row.aliases.join('`, `')}\`.` : '']
+      const meaning = [
+        row.help,
+        row.secret === true ? 'Secret: never logged.' : '',
+        row.aliases?.length ? `Formerly \`${row.aliases.join('`, `')}\`.` : '',
+      ]
         .filter((s) => s !== '')
         .join(' ');
       lines.push(`| \`${row.env}\` | ${shownDefault(row)} | ${cell(allowedOf(row))} | ${cell(meaning)} |`);

@@ -88,7 +88,12 @@ export function text(): Kind<string> {
 
 /** Wraps a kind so that unset or empty means `undefined`. */
 export function optional<T>(kind: Kind<T>, unsetLabel = 'unset'): Kind<T | undefined> {
-  const wrapped: Kind<T | undefined> = { ...(kind as Kind<T | undefined>), unsetLabel, whenUnset: () => undefined, parse: (s) => (s === '' ? ok(undefined) : kind.parse(s)) };
+  const wrapped: Kind<T | undefined> = {
+    ...(kind as Kind<T | undefined>),
+    unsetLabel,
+    whenUnset: () => undefined,
+    parse: (s) => (s === '' ? ok(undefined) : kind.parse(s)),
+  };
   // Only a kind's own `show` is carried over: without one, redact.ts decides (a secret shows as <redacted>).
   const show = kind.show;
   if (show !== undefined) wrapped.show = (v) => (v === undefined ? v : show(v));
@@ -103,7 +108,9 @@ export function secretText(): Kind<string> {
   return {
     allowed: `text of at least ${MIN_SECRET_LENGTH} characters`,
     parse: (s) =>
-      s.length >= MIN_SECRET_LENGTH ? ok(s) : bad(`must be at least ${MIN_SECRET_LENGTH} characters (e.g. \`openssl rand -base64 32\`), or unset`),
+      s.length >= MIN_SECRET_LENGTH
+        ? ok(s)
+        : bad(`must be at least ${MIN_SECRET_LENGTH} characters (e.g. \`openssl rand -base64 32\`), or unset`),
   };
 }
 
@@ -137,7 +144,16 @@ export function url(options: { schemes: readonly string[]; prefix?: boolean; mes
 
 /** A comma-separated list; blanks are dropped, so empty is the empty list. */
 export function list(): Kind<readonly string[]> {
-  return { allowed: 'comma-separated list', parse: (s) => ok(s.split(',').map((x) => x.trim()).filter((x) => x !== '')) };
+  return {
+    allowed: 'comma-separated list',
+    parse: (s) =>
+      ok(
+        s
+          .split(',')
+          .map((x) => x.trim())
+          .filter((x) => x !== ''),
+      ),
+  };
 }
 
 /** The rate-limit allow-list: addresses show in dumps, API keys only as a count. */
@@ -188,7 +204,9 @@ export function apiKeys(): Kind<readonly ApiKey[]> {
       if (s === '') return ok([]);
       const entries = s.split(',').map((e) => e.trim());
       if (!entries.every((e) => API_KEY_ENTRY.test(e))) {
-        return bad('must be comma-separated name:key[:read|write] entries; names [A-Za-z0-9_.-], keys 16–256 visible characters without commas or colons');
+        return bad(
+          'must be comma-separated name:key[:read|write] entries; names [A-Za-z0-9_.-], keys 16–256 visible characters without commas or colons',
+        );
       }
       return ok(
         entries.map((entry) => {

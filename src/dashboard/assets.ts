@@ -21,8 +21,14 @@ export interface Asset {
 const PUBLIC_DIR = fileURLToPath(new URL('./public/', import.meta.url));
 
 const FILES: Record<string, { path: () => string; contentType: string }> = {
-  'uPlot.iife.min.js': { path: () => createRequire(import.meta.url).resolve('uplot/dist/uPlot.iife.min.js'), contentType: 'text/javascript; charset=utf-8' },
-  'uPlot.min.css': { path: () => createRequire(import.meta.url).resolve('uplot/dist/uPlot.min.css'), contentType: 'text/css; charset=utf-8' },
+  'uPlot.iife.min.js': {
+    path: () => createRequire(import.meta.url).resolve('uplot/dist/uPlot.iife.min.js'),
+    contentType: 'text/javascript; charset=utf-8',
+  },
+  'uPlot.min.css': {
+    path: () => createRequire(import.meta.url).resolve('uplot/dist/uPlot.min.css'),
+    contentType: 'text/css; charset=utf-8',
+  },
   'dashboard.js': { path: () => `${PUBLIC_DIR}dashboard.js`, contentType: 'text/javascript; charset=utf-8' },
   'dashboard.css': { path: () => `${PUBLIC_DIR}dashboard.css`, contentType: 'text/css; charset=utf-8' },
 };

@@ -33,7 +33,13 @@ export function readCookie(header: string | undefined, name: string): string | u
  * reply.header('set-cookie', sessionCookie(value, { maxAgeS: 43200, secure: request.protocol === 'https' }));
  */
 export function sessionCookie(value: string, options: { maxAgeS: number; secure: boolean }): string {
-  const attributes = [`${SESSION_COOKIE}=${value}`, 'Path=/admin', 'HttpOnly', 'SameSite=Strict', `Max-Age=${Math.max(0, Math.floor(options.maxAgeS))}`];
+  const attributes = [
+    `${SESSION_COOKIE}=${value}`,
+    'Path=/admin',
+    'HttpOnly',
+    'SameSite=Strict',
+    `Max-Age=${Math.max(0, Math.floor(options.maxAgeS))}`,
+  ];
   if (options.secure) attributes.push('Secure');
   return attributes.join('; ');
 }

@@ -58,7 +58,15 @@ export interface DashboardFrame {
     queueFull: number;
     exhausted: number;
   };
-  memory: { rssMb: number; heapUsedMb: number; heapLimitMb: number; rssWarnMb: number; rssCriticalMb: number; heapWarnMb: number; heapCriticalMb: number };
+  memory: {
+    rssMb: number;
+    heapUsedMb: number;
+    heapLimitMb: number;
+    rssWarnMb: number;
+    rssCriticalMb: number;
+    heapWarnMb: number;
+    heapCriticalMb: number;
+  };
   eventLoop: { delayP99Ms: number; utilization: number; delayWarnMs: number; delayMaxMs: number };
   cache: { mode: string; hitRate: number | null; lookupsPerS: number; hits: number; misses: number };
   rateLimit: { mode: string; limited: number };

@@ -95,9 +95,13 @@ export function dashboardRoutes(deps: DashboardDeps): FastifyPluginAsync {
       done();
     });
     // Only here: the login form posts urlencoded; /api stays JSON-only.
-    app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 4096 }, function parseForm(_request, body, done) {
-      done(null, Object.fromEntries(new URLSearchParams(String(body))));
-    });
+    app.addContentTypeParser(
+      'application/x-www-form-urlencoded',
+      { parseAs: 'string', bodyLimit: 4096 },
+      function parseForm(_request, body, done) {
+        done(null, Object.fromEntries(new URLSearchParams(String(body))));
+      },
+    );
 
     /**
      * The session's expiry (undefined for a bearer token), false when not
@@ -130,7 +134,11 @@ export function dashboardRoutes(deps: DashboardDeps): FastifyPluginAsync {
     }
 
     function crossSite(request: FastifyRequest, reply: FastifyReply): FastifyReply {
-      return sendProblem(request, reply, new AppError('FORBIDDEN', 'cross-site form posts to the dashboard are refused; sign in from the dashboard itself'));
+      return sendProblem(
+        request,
+        reply,
+        new AppError('FORBIDDEN', 'cross-site form posts to the dashboard are refused; sign in from the dashboard itself'),
+      );
     }
 
     function refuse(request: FastifyRequest, reply: FastifyReply, outcome: false | AppError): FastifyReply {
@@ -180,12 +188,15 @@ export function dashboardRoutes(deps: DashboardDeps): FastifyPluginAsync {
       if (granted === false || granted instanceof AppError) return refuse(request, reply, granted);
       // Fastify answers HEAD with the GET handler: say what it is, but open nothing that would never be read.
       if (request.method === 'HEAD') return reply.header('cache-control', 'no-store').type('text/event-stream; charset=utf-8').send();
-      if (closing) return sendProblem(request, reply, new AppError('POOL_CLOSED', 'the service is shutting down', { retryAfterSeconds: 1 }));
+      if (closing)
+        return sendProblem(request, reply, new AppError('POOL_CLOSED', 'the service is shutting down', { retryAfterSeconds: 1 }));
       if (streams.count >= maxStreams) {
         return sendProblem(
           request,
           reply,
-          new AppError('OVERLOADED', `${maxStreams} dashboard streams are already open on this instance; close one and retry`, { retryAfterSeconds: 5 }),
+          new AppError('OVERLOADED', `${maxStreams} dashboard streams are already open on this instance; close one and retry`, {
+            retryAfterSeconds: 5,
+          }),
         );
       }
       streams.open(reply, granted.expiresAtMs);
@@ -197,7 +208,8 @@ export function dashboardRoutes(deps: DashboardDeps): FastifyPluginAsync {
       if (granted === false || granted instanceof AppError) return refuse(request, reply, granted);
       const { id } = request.params as { id: string };
       const statement = STATEMENT_ID.test(id) ? deps.profiler.statement(id) : undefined;
-      if (statement === undefined) return sendProblem(request, reply, new AppError('NOT_FOUND', `no statement ${id} is tracked (it may have been evicted)`));
+      if (statement === undefined)
+        return sendProblem(request, reply, new AppError('NOT_FOUND', `no statement ${id} is tracked (it may have been evicted)`));
       return reply
         .header('cache-control', 'no-store')
         .type('application/json; charset=utf-8')

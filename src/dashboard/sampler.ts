@@ -75,7 +75,8 @@ export function createFrameSampler(sources: DashboardSources, options: { now?: (
       const timeouts = base === undefined ? 0 : Math.max(0, counters.timeouts - base.timeouts);
       const hits = base === undefined ? 0 : Math.max(0, counters.hits - base.hits);
       const misses = base === undefined ? 0 : Math.max(0, counters.misses - base.misses);
-      const acquireP99 = base === undefined ? undefined : interpolatedQuantile(acquire.bounds, diffCounts(acquire.counts, base.acquireCounts), 0.99);
+      const acquireP99 =
+        base === undefined ? undefined : interpolatedQuantile(acquire.bounds, diffCounts(acquire.counts, base.acquireCounts), 0.99);
 
       const p = pressure.snapshot();
       const t = pressure.thresholds();
@@ -140,21 +141,19 @@ export function createFrameSampler(sources: DashboardSources, options: { now?: (
         },
         rateLimit: { mode: rateLimiter.stats.mode, limited: rateLimiter.stats.limited },
         pressure: { state: p.state, since: p.since, shed: pressure.shed, leakSuspected: p.leakSuspected },
-        slowQueries: profiler.report(SLOW_QUERY_ROWS).statements.map(
-          (s): SlowQueryRow => ({
-            id: s.id,
-            fingerprint: s.fingerprint.length > FINGERPRINT_CHARS ? `${s.fingerprint.slice(0, FINGERPRINT_CHARS)}…` : s.fingerprint,
-            command: s.command,
-            calls: s.calls,
-            errors: s.errors,
-            meanMs: s.meanMs,
-            p95Ms: s.p95Ms,
-            maxMs: s.maxMs,
-            totalMs: s.totalMs,
-            slowCalls: s.slowCalls,
-            hasPlan: s.plan !== null,
-          }),
-        ),
+        slowQueries: profiler.report(SLOW_QUERY_ROWS).statements.map((s): SlowQueryRow => ({
+          id: s.id,
+          fingerprint: s.fingerprint.length > FINGERPRINT_CHARS ? `${s.fingerprint.slice(0, FINGERPRINT_CHARS)}…` : s.fingerprint,
+          command: s.command,
+          calls: s.calls,
+          errors: s.errors,
+          meanMs: s.meanMs,
+          p95Ms: s.p95Ms,
+          maxMs: s.maxMs,
+          totalMs: s.totalMs,
+          slowCalls: s.slowCalls,
+          hasPlan: s.plan !== null,
+        })),
         streams,
       };
     },

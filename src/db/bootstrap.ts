@@ -128,7 +128,10 @@ async function seed(client: pg.Client, plan: SeedPlan, logger: Logger): Promise<
   }
   const counts = plan.mode === 'add' ? plan.counts : missingRows(plan.counts, await countRows(client));
   if (counts.products + counts.customers + counts.orders === 0 && plan.reset !== true) return;
-  await seedStore(client, counts, { reset: plan.reset === true, ...(plan.onProgress === undefined ? {} : { onProgress: plan.onProgress }) });
+  await seedStore(client, counts, {
+    reset: plan.reset === true,
+    ...(plan.onProgress === undefined ? {} : { onProgress: plan.onProgress }),
+  });
   // Fresh statistics, so the first measured queries are planned on the data they read.
   await client.query('ANALYZE');
 }

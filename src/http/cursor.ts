@@ -46,7 +46,9 @@ function badCursor(detail: string): AppError {
  */
 export function createCursorCodec(secret: string): CursorCodec {
   function mac(scope: string, filters: CursorFilters, payload: string): Buffer {
-    return createHmac('sha256', secret).update(`${scope}\n${canonical(filters)}\n${payload}`).digest();
+    return createHmac('sha256', secret)
+      .update(`${scope}\n${canonical(filters)}\n${payload}`)
+      .digest();
   }
 
   function encode(scope: string, filters: CursorFilters, key: unknown): string {

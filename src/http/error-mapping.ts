@@ -45,7 +45,11 @@ function validationError(err: FastifyLikeError): AppError {
   if (first === undefined) return new AppError('VALIDATION_FAILED', err.message);
   const field = fieldOf(err.validationContext ?? 'request', first);
   const message =
-    first.keyword === 'required' ? 'is required' : first.keyword === 'additionalProperties' ? 'is not allowed' : (first.message ?? 'is not valid');
+    first.keyword === 'required'
+      ? 'is required'
+      : first.keyword === 'additionalProperties'
+        ? 'is not allowed'
+        : (first.message ?? 'is not valid');
   return new AppError('VALIDATION_FAILED', `${field} ${message}`, { field });
 }
 
@@ -97,7 +101,8 @@ function fromPostgres(err: InstanceType<typeof pg.DatabaseError>): AppError | un
       return new AppError('TRANSACTION_CONFLICT', 'a concurrent request got in the way; retry', { retryAfterSeconds: 1 }, cause);
     default:
       // Class 53, insufficient resources (too many connections, out of memory or disk).
-      if (sqlstate.startsWith('53')) return new AppError('DB_UNAVAILABLE', 'the database is out of resources', { retryAfterSeconds: 1 }, cause);
+      if (sqlstate.startsWith('53'))
+        return new AppError('DB_UNAVAILABLE', 'the database is out of resources', { retryAfterSeconds: 1 }, cause);
       return undefined;
   }
 }
@@ -115,7 +120,7 @@ export function toAppError(err: unknown): AppError {
     const mapped = fromPostgres(err);
     if (mapped !== undefined) return mapped;
   } else if (err instanceof Error) {
-    const mapped = fromFastify(err as FastifyLikeError);
+    const mapped = fromFastify(err);
     if (mapped !== undefined) return mapped;
   }
   return new AppError('INTERNAL', 'an unexpected error occurred; it has been logged', {}, { cause: err });

@@ -48,9 +48,7 @@ export type RankKey = [until: string, units: number, productId: number];
 
 /** @example isRankKey(['2025-01-31T09:30:00.123456Z', 12, 7]) // true */
 export function isRankKey(key: unknown): key is RankKey {
-  return (
-    Array.isArray(key) && key.length === 3 && isTimestamp(key[0]) && Number.isSafeInteger(key[1]) && key[1] >= 0 && isId(key[2])
-  );
+  return Array.isArray(key) && key.length === 3 && isTimestamp(key[0]) && Number.isSafeInteger(key[1]) && key[1] >= 0 && isId(key[2]);
 }
 
 /** @example toRankKey({ until: '…', units: 12, productId: 7 }) // ['…', 12, 7] */

@@ -54,7 +54,7 @@ export function lingerAfterEarlyAnswers(server: Server, maxBytes: number): void 
         lingerOnClose(request, this.socket, maxBytes);
       }
       return (writeHead as (...a: unknown[]) => ServerResponse).apply(this, args);
-    } as ServerResponse['writeHead'];
+    };
   });
 }
 

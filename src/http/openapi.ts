@@ -27,7 +27,7 @@ export function openApiOptions(): FastifyDynamicSwaggerOptions {
         description:
           'Errors are `application/problem+json` documents with a stable `code` (see docs/ERRORS.md). ' +
           'Lists are keyset-paginated: pass `nextCursor` back as `cursor`; cursors are bound to the filters they were issued for. ' +
-          'Customers and their orders need an API key with scope `read`, placing orders one with scope `write` (see each operation\'s security).',
+          "Customers and their orders need an API key with scope `read`, placing orders one with scope `write` (see each operation's security).",
       },
       servers: [{ url: '/', description: 'The host serving this document' }],
       components: { securitySchemes: SECURITY_SCHEMES },

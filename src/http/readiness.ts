@@ -50,9 +50,11 @@ export function createReadinessCheck(options: ReadinessOptions): () => Promise<R
       return { ready: true };
     } catch (err) {
       if (!(err instanceof DeadlineError)) return { ready: false, reason: 'the database is not reachable' };
-      const pending = query.catch(() => undefined).finally(() => {
-        if (abandoned === pending) abandoned = undefined;
-      });
+      const pending = query
+        .catch(() => undefined)
+        .finally(() => {
+          if (abandoned === pending) abandoned = undefined;
+        });
       abandoned = pending;
       return { ready: false, reason: `the database did not answer within ${timeoutMs} ms` };
     }

@@ -46,9 +46,7 @@ export const MAX_LIMIT = 100;
  */
 export const PageQuery = {
   limit: Type.Integer({ minimum: 1, maximum: MAX_LIMIT, default: DEFAULT_LIMIT, description: 'Items per page.' }),
-  cursor: Type.Optional(
-    Type.String({ minLength: 1, maxLength: 1024, description: 'The `nextCursor` of the previous page, as returned.' }),
-  ),
+  cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, description: 'The `nextCursor` of the previous page, as returned.' })),
 };
 
 /**
@@ -69,7 +67,10 @@ export function Page<T extends TSchema>(item: T) {
   return Type.Object({
     items: Type.Array(item),
     // A type array, not an anyOf: serialised with a typeof check instead of a validator per branch.
-    nextCursor: Type.Unsafe<string | null>({ type: ['string', 'null'], description: 'Pass as `cursor` for the next page; null on the last page.' }),
+    nextCursor: Type.Unsafe<string | null>({
+      type: ['string', 'null'],
+      description: 'Pass as `cursor` for the next page; null on the last page.',
+    }),
   });
 }
 

@@ -77,7 +77,10 @@ export function adminQueriesRoutes(deps: AdminQueriesDeps): FastifyPluginAsync {
           new AppError('VALIDATION_FAILED', `query.limit must be a whole number from 1 to ${MAX_LIMIT}`, { field: 'query.limit' }),
         );
       }
-      const report: QueriesReport = { ...profiler.report(limit), pgStatStatements: await readPgStatStatements(contextOf(request), db, limit) };
+      const report: QueriesReport = {
+        ...profiler.report(limit),
+        pgStatStatements: await readPgStatStatements(contextOf(request), db, limit),
+      };
       return reply.header('cache-control', 'no-store').type('application/json; charset=utf-8').send(report);
     });
   };

@@ -50,14 +50,61 @@ export const MAX_TEXT = 2000;
 
 /** Words after which an expression starts: a following `-` is unary, a following `(` is not a call. */
 const EXPRESSION_KEYWORDS = new Set([
-  'select', 'from', 'where', 'and', 'or', 'not', 'in', 'is', 'between', 'like', 'ilike', 'similar',
-  'when', 'then', 'else', 'case', 'values', 'returning', 'limit', 'offset', 'fetch', 'by', 'having',
-  'on', 'using', 'as', 'set', 'join', 'union', 'intersect', 'except', 'exists', 'with', 'over',
-  'filter', 'lateral', 'distinct', 'return', 'to', 'do',
+  'select',
+  'from',
+  'where',
+  'and',
+  'or',
+  'not',
+  'in',
+  'is',
+  'between',
+  'like',
+  'ilike',
+  'similar',
+  'when',
+  'then',
+  'else',
+  'case',
+  'values',
+  'returning',
+  'limit',
+  'offset',
+  'fetch',
+  'by',
+  'having',
+  'on',
+  'using',
+  'as',
+  'set',
+  'join',
+  'union',
+  'intersect',
+  'except',
+  'exists',
+  'with',
+  'over',
+  'filter',
+  'lateral',
+  'distinct',
+  'return',
+  'to',
+  'do',
 ]);
 
 const TRANSACTION_CONTROL = new Set([
-  'begin', 'start', 'commit', 'end', 'rollback', 'abort', 'savepoint', 'release', 'set', 'reset', 'show', 'discard',
+  'begin',
+  'start',
+  'commit',
+  'end',
+  'rollback',
+  'abort',
+  'savepoint',
+  'release',
+  'set',
+  'reset',
+  'show',
+  'discard',
 ]);
 
 const WRITES = new Set(['insert', 'update', 'delete', 'merge', 'copy', 'call', 'do', 'lock']);
@@ -405,6 +452,7 @@ function spaced(prev: Token, t: Token): boolean {
     // A call or a column list: `count(*)`, `t(a, b)`; after a keyword, a group.
     return !((prev.kind === 'word' && !EXPRESSION_KEYWORDS.has(prev.text)) || prev.kind === 'ident');
   }
-  if (t.text === '[' && t.kind === 'punct') return !(prev.kind === 'word' || prev.kind === 'ident' || prev.kind === 'value' || prev.text === ')' || prev.text === ']');
+  if (t.text === '[' && t.kind === 'punct')
+    return !(prev.kind === 'word' || prev.kind === 'ident' || prev.kind === 'value' || prev.text === ')' || prev.text === ']');
   return true;
 }

@@ -63,7 +63,11 @@ export function createNPlusOneDetector(options: { threshold: number; logger: Log
       recent.push(violation);
       if (recent.length > keep) recent.shift();
       logger.warn(
-        { nPlusOne: { fingerprintId: fingerprint.id, fingerprint: fingerprint.text, threshold }, requestId: account.requestId, route: account.route },
+        {
+          nPlusOne: { fingerprintId: fingerprint.id, fingerprint: fingerprint.text, threshold },
+          requestId: account.requestId,
+          route: account.route,
+        },
         `N+1 query in ${account.route}: the same statement ran more than ${threshold} times in one request`,
       );
     },

@@ -28,9 +28,7 @@ export interface PgStatement {
   rows: number;
 }
 
-export type PgStatStatements =
-  | { available: true; schema: string; statements: PgStatement[] }
-  | { available: false; reason: string };
+export type PgStatStatements = { available: true; schema: string; statements: PgStatement[] } | { available: false; reason: string };
 
 const MAX_QUERY_TEXT = 2000;
 

@@ -17,9 +17,26 @@
 
 /** Fields that name things and never hold a value from the statement. */
 const IDENTITY_FIELDS = new Set([
-  'Node Type', 'Parent Relationship', 'Subplan Name', 'Relation Name', 'Schema', 'Alias', 'Index Name',
-  'CTE Name', 'Function Name', 'Join Type', 'Strategy', 'Partial Mode', 'Scan Direction', 'Operation',
-  'Command', 'Sort Method', 'Sort Space Type', 'Parallel Aware', 'Async Capable', 'Inner Unique',
+  'Node Type',
+  'Parent Relationship',
+  'Subplan Name',
+  'Relation Name',
+  'Schema',
+  'Alias',
+  'Index Name',
+  'CTE Name',
+  'Function Name',
+  'Join Type',
+  'Strategy',
+  'Partial Mode',
+  'Scan Direction',
+  'Operation',
+  'Command',
+  'Sort Method',
+  'Sort Space Type',
+  'Parallel Aware',
+  'Async Capable',
+  'Inner Unique',
 ]);
 
 const QUOTED = /'(?:[^']|'')*'/g;

@@ -79,8 +79,7 @@ const PLAN_SAMPLING = backgroundContext('plan sampling');
  */
 export function createPlanSampler(options: PlanSamplerOptions): PlanSampler {
   const { intervalS, logger } = options;
-  const lastOffered =
-    intervalS > 0 ? new LRUCache<string, true>({ max: options.maxTracked ?? 2000, ttl: intervalS * 1000 }) : undefined;
+  const lastOffered = intervalS > 0 ? new LRUCache<string, true>({ max: options.maxTracked ?? 2000, ttl: intervalS * 1000 }) : undefined;
   const queue: Job[] = [];
   let db: Queryable | undefined;
   let running = false;
@@ -118,7 +117,10 @@ export function createPlanSampler(options: PlanSamplerOptions): PlanSampler {
     } catch (err) {
       failed++;
       const code = (err as { code?: unknown } | null)?.code;
-      logger.warn({ fingerprintId: job.fingerprint.id, code: typeof code === 'string' ? code : 'UNKNOWN' }, 'could not capture a query plan');
+      logger.warn(
+        { fingerprintId: job.fingerprint.id, code: typeof code === 'string' ? code : 'UNKNOWN' },
+        'could not capture a query plan',
+      );
     }
   }
 

@@ -51,5 +51,15 @@ export interface QueryAccount {
  * const account = createQueryAccount(request.id, 'POST /api/orders');
  */
 export function createQueryAccount(requestId: string, route: string): QueryAccount {
-  return { requestId, route, queries: 0, dbMs: 0, waitMs: 0, perFingerprint: new Map(), violations: new Map(), afterResponse: [], responded: false };
+  return {
+    requestId,
+    route,
+    queries: 0,
+    dbMs: 0,
+    waitMs: 0,
+    perFingerprint: new Map(),
+    violations: new Map(),
+    afterResponse: [],
+    responded: false,
+  };
 }

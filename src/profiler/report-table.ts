@@ -53,7 +53,8 @@ export function formatQueriesReport(report: QueriesReport, options: { width?: nu
     s.plan === null ? '' : 'yes',
   ]);
   const widths = headers.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
-  const line = (cells: string[]) => cells.map((cell, c) => (c <= 1 || c === 11 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
+  const line = (cells: string[]) =>
+    cells.map((cell, c) => (c <= 1 || c === 11 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
   const used = line(headers).length + 2;
   const textWidth = Math.max(30, width - used);
   out.push(`Top ${rows.length} statements by total execution time (ms):`);
@@ -111,7 +112,9 @@ function planLines(plan: unknown): string[] {
     if (lines.length >= MAX_PLAN_LINES) return;
     const on = node['Relation Name'] === undefined ? '' : ` on ${node['Relation Name']}`;
     const using = node['Index Name'] === undefined ? '' : ` using ${node['Index Name']}`;
-    lines.push(`${'  '.repeat(depth)}${depth > 0 ? '-> ' : ''}${node['Node Type'] ?? '?'}${using}${on}  (cost ${node['Total Cost'] ?? '?'}, rows ${node['Plan Rows'] ?? '?'})`);
+    lines.push(
+      `${'  '.repeat(depth)}${depth > 0 ? '-> ' : ''}${node['Node Type'] ?? '?'}${using}${on}  (cost ${node['Total Cost'] ?? '?'}, rows ${node['Plan Rows'] ?? '?'})`,
+    );
     for (const child of node.Plans ?? []) visit(child, depth + 1);
   };
   visit(root, 0);

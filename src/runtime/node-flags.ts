@@ -72,7 +72,8 @@ export function heapGrowingPercentOf(execArgv: readonly string[]): number {
  */
 export function nodeFlagProblems(expected: { heapGrowingPercent: number }, state: NodeState = currentState()): string[] {
   const problems: string[] = [];
-  if (!state.pinned) problems.push('the tick-object pin was not loaded (--import …/runtime/tick-object-pin.js): cheap routes cost about 15% more CPU');
+  if (!state.pinned)
+    problems.push('the tick-object pin was not loaded (--import …/runtime/tick-object-pin.js): cheap routes cost about 15% more CPU');
   const running = heapGrowingPercentOf(state.execArgv);
   if (running !== expected.heapGrowingPercent) {
     problems.push(

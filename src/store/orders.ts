@@ -103,7 +103,13 @@ async function readOrder(tx: Transaction, id: number): Promise<Order> {
   });
   const row = rows[0];
   if (row === undefined) throw new Error(`order ${id}, named by an idempotency key, does not exist`);
-  return { id: Number(row.id), customerId: Number(row.customer_id), totalCents: Number(row.total_cents), createdAt: row.created_at, items: row.items };
+  return {
+    id: Number(row.id),
+    customerId: Number(row.customer_id),
+    totalCents: Number(row.total_cents),
+    createdAt: row.created_at,
+    items: row.items,
+  };
 }
 
 interface Line {

@@ -150,8 +150,7 @@ export function createProductStore(db: Queryable, options: { batching?: ProductB
     const values: unknown[] = [after?.createdAt ?? KEYSET_START.createdAt, after?.id ?? KEYSET_START.id, limit + 1];
     if (category !== undefined) values.push(category);
     if (q !== undefined) values.push(containsPattern(q));
-    const statement =
-      category !== undefined ? (q !== undefined ? LIST.both : LIST.category) : q !== undefined ? LIST.name : LIST.plain;
+    const statement = category !== undefined ? (q !== undefined ? LIST.both : LIST.category) : q !== undefined ? LIST.name : LIST.plain;
     const { rows } = await db.query<ProductRow>(ctx, { ...statement, values }, READ);
     // One extra row tells whether another page exists without a count(*).
     const items = rows.slice(0, limit).map(toProduct);

@@ -122,9 +122,7 @@ export function createReportStore(db: Queryable): ReportStore {
       items,
       until: until ?? null,
       next:
-        rows.length > limit && last !== undefined && until !== undefined
-          ? { until, units: last.units, productId: last.productId }
-          : null,
+        rows.length > limit && last !== undefined && until !== undefined ? { until, units: last.units, productId: last.productId } : null,
     };
   }
 

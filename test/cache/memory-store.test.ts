@@ -10,7 +10,13 @@ import { sleep } from './helpers/waiting.ts';
 
 const entry = (json: string, lifetimeMs = 60_000) => ({ json, freshUntil: Date.now() + lifetimeMs, lifetimeMs });
 
-async function put(store: ReturnType<typeof createMemoryStore>, key: string, tags: string[], json: string, lifetimeMs?: number): Promise<boolean> {
+async function put(
+  store: ReturnType<typeof createMemoryStore>,
+  key: string,
+  tags: string[],
+  json: string,
+  lifetimeMs?: number,
+): Promise<boolean> {
   const { ticket } = await store.read(key, tags, 60_000);
   try {
     return await store.write(key, entry(json, lifetimeMs), ticket);
@@ -23,7 +29,8 @@ describe('memory store', () => {
   it('stays within maxBytes, counts each eviction, and drops evicted keys from the tag index', async () => {
     const store = createMemoryStore({ maxBytes: 40_000 });
     const value = JSON.stringify('x'.repeat(490));
-    for (let i = 0; i < 100; i++) expect(await put(store, `key:${String(i).padStart(3, '0')}`, [`tag:${String(i).padStart(3, '0')}`, 'all'], value)).toBe(true);
+    for (let i = 0; i < 100; i++)
+      expect(await put(store, `key:${String(i).padStart(3, '0')}`, [`tag:${String(i).padStart(3, '0')}`, 'all'], value)).toBe(true);
 
     const each = entrySize('key:000', value, ['tag:000', 'all']);
     expect(store.bytes).toBeLessThanOrEqual(40_000);
@@ -109,8 +116,14 @@ describe('memory store byte count against the real heap', () => {
   };
 
   it.each([
-    ['small product entries, one tag of their own each', (i: number) => ({ key: `product:${i}`, tags: [`product:${i}`], json: `{"id":${i},"sku":"S-${i}","stock":${i % 100}}` })],
-    ['small list entries sharing one tag', (i: number) => ({ key: `products:list:["general",${i},20]`, tags: ['products:list'], json: `{"items":[],"next":${i}}` })],
+    [
+      'small product entries, one tag of their own each',
+      (i: number) => ({ key: `product:${i}`, tags: [`product:${i}`], json: `{"id":${i},"sku":"S-${i}","stock":${i % 100}}` }),
+    ],
+    [
+      'small list entries sharing one tag',
+      (i: number) => ({ key: `products:list:["general",${i},20]`, tags: ['products:list'], json: `{"items":[],"next":${i}}` }),
+    ],
   ])('counts at least the heap it grows by: %s', async (_name, make) => {
     const n = 20_000;
     const store = createMemoryStore({ maxBytes: 1024 * 1024 * 1024 });

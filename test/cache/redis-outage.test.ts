@@ -38,7 +38,12 @@ describe.skipIf(!canSpawn)('query cache when redis fails', () => {
     await redis?.stop();
   });
 
-  async function open(logs: CapturedLogs, url = redis.url, prefix = uniquePrefix(), extra: { maxPendingTags?: number } = {}): Promise<QueryCache> {
+  async function open(
+    logs: CapturedLogs,
+    url = redis.url,
+    prefix = uniquePrefix(),
+    extra: { maxPendingTags?: number } = {},
+  ): Promise<QueryCache> {
     const cache = createQueryCache(settings, {
       logger: logs.logger,
       redis: { url, commandTimeoutMs: COMMAND_TIMEOUT_MS },

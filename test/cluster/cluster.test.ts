@@ -34,7 +34,14 @@ describe('WEB_CONCURRENCY=2 against a test database', () => {
   beforeAll(async () => {
     // Not migrated: the primary must do it, once, before forking.
     db = await createTestDatabase({ migrate: false });
-    app = spawnHoldfast({ WEB_CONCURRENCY: '2', DATABASE_URL: db.url, DB_POOL_MIN: '1', DB_POOL_MAX: '5', SEED_DEMO: 'false', RATE_LIMIT_ENABLED: 'false' });
+    app = spawnHoldfast({
+      WEB_CONCURRENCY: '2',
+      DATABASE_URL: db.url,
+      DB_POOL_MIN: '1',
+      DB_POOL_MAX: '5',
+      SEED_DEMO: 'false',
+      RATE_LIMIT_ENABLED: 'false',
+    });
     url = String((await app.waitForLine((l) => l.msg === 'holdfast cluster listening', CLUSTER_START_MS)).url);
     client = new pg.Client({ connectionString: db.url });
     await client.connect();
@@ -61,7 +68,9 @@ describe('WEB_CONCURRENCY=2 against a test database', () => {
     const migrationLines = app.lines.filter((l) => l.component === 'migrations');
     expect(migrationLines.length).toBeGreaterThan(0);
     expect(migrationLines.every((l) => l.role === 'primary')).toBe(true);
-    expect(app.lines.some((l) => typeof l.msg === 'string' && l.msg.startsWith('connection budget: 2 workers × DB_POOL_MAX 5 = 10 of'))).toBe(true);
+    expect(
+      app.lines.some((l) => typeof l.msg === 'string' && l.msg.startsWith('connection budget: 2 workers × DB_POOL_MAX 5 = 10 of')),
+    ).toBe(true);
   });
 
   it('answers /metrics from any worker with the whole cluster: pool max summed, workers counted', async () => {
@@ -109,22 +118,29 @@ describe('WEB_CONCURRENCY=2 against a test database', () => {
     }
   });
 
-  it('replaces a worker that crashed, after a backoff pause, and keeps counting in /metrics', async () => {
-    const victim = pids[0]!;
-    process.kill(victim, 'SIGKILL');
-    const restart = await app.waitForLine((l) => l.msg === 'worker exited unexpectedly; restarting it' && l.workerPid === victim);
-    expect(restart.signal).toBe('SIGKILL');
-    expect(Number(restart.restartInMs)).toBeGreaterThanOrEqual(250);
-    await app.waitForLine((l) => l.msg === 'worker ready' && l.workerPid !== victim && !pids.includes(Number(l.workerPid)), CLUSTER_START_MS);
-    const seen = new Set<number>();
-    for (let i = 0; i < 6; i++) seen.add((await fresh(`${url}/api/health`)).workerPid!);
-    expect(seen.size).toBe(2);
-    expect(seen.has(victim)).toBe(false);
-    const metrics = await fresh(`${url}/metrics`);
-    expect(metricValue(metrics.text, 'holdfast_cluster_worker_restarts_total')).toBe(1);
-    expect(metricValue(metrics.text, 'holdfast_cluster_workers_ready')).toBe(2);
-    pids = [...seen];
-  }, CLUSTER_START_MS + 10_000);
+  it(
+    'replaces a worker that crashed, after a backoff pause, and keeps counting in /metrics',
+    async () => {
+      const victim = pids[0]!;
+      process.kill(victim, 'SIGKILL');
+      const restart = await app.waitForLine((l) => l.msg === 'worker exited unexpectedly; restarting it' && l.workerPid === victim);
+      expect(restart.signal).toBe('SIGKILL');
+      expect(Number(restart.restartInMs)).toBeGreaterThanOrEqual(250);
+      await app.waitForLine(
+        (l) => l.msg === 'worker ready' && l.workerPid !== victim && !pids.includes(Number(l.workerPid)),
+        CLUSTER_START_MS,
+      );
+      const seen = new Set<number>();
+      for (let i = 0; i < 6; i++) seen.add((await fresh(`${url}/api/health`)).workerPid!);
+      expect(seen.size).toBe(2);
+      expect(seen.has(victim)).toBe(false);
+      const metrics = await fresh(`${url}/metrics`);
+      expect(metricValue(metrics.text, 'holdfast_cluster_worker_restarts_total')).toBe(1);
+      expect(metricValue(metrics.text, 'holdfast_cluster_workers_ready')).toBe(2);
+      pids = [...seen];
+    },
+    CLUSTER_START_MS + 10_000,
+  );
 
   it('on SIGTERM drains every worker, and the primary exits 0 once all exited cleanly', async () => {
     app.child.kill('SIGTERM');
@@ -151,11 +167,19 @@ describe('the connection budget', () => {
       );
       await admin.end();
       const max = Number(rows[0]!.max);
-      const app = spawnHoldfast({ WEB_CONCURRENCY: '2', DATABASE_URL: db.url, DB_POOL_MIN: '1', DB_POOL_MAX: String(max), SEED_DEMO: 'false' });
+      const app = spawnHoldfast({
+        WEB_CONCURRENCY: '2',
+        DATABASE_URL: db.url,
+        DB_POOL_MIN: '1',
+        DB_POOL_MAX: String(max),
+        SEED_DEMO: 'false',
+      });
       processes.push(app);
       expect(await app.exited).toBe(2);
       const message = app.stderr();
-      expect(message).toContain(`holdfast: Connection budget exceeded: WEB_CONCURRENCY=2 workers × DB_POOL_MAX=${max} = ${2 * max} connections`);
+      expect(message).toContain(
+        `holdfast: Connection budget exceeded: WEB_CONCURRENCY=2 workers × DB_POOL_MAX=${max} = ${2 * max} connections`,
+      );
       expect(message).toContain(`max_connections ${max} − ${rows[0]!.reserved} superuser-reserved`);
       expect(message).toMatch(/lower DB_POOL_MAX to \d+ or less/);
       expect(message).toContain('raise max_connections');
@@ -176,7 +200,13 @@ describe('WEB_CONCURRENCY=2 with embedded Postgres (DATABASE_URL unset)', () => 
   });
 
   it('starts the server once in the primary, hands its URL to both workers, and stops it after them', async () => {
-    const app = spawnHoldfast({ WEB_CONCURRENCY: '2', DATA_DIR: dataDir, EMBEDDED_PG_PORT: String(await freePort()), DB_POOL_MIN: '1', DB_POOL_MAX: '5' });
+    const app = spawnHoldfast({
+      WEB_CONCURRENCY: '2',
+      DATA_DIR: dataDir,
+      EMBEDDED_PG_PORT: String(await freePort()),
+      DB_POOL_MIN: '1',
+      DB_POOL_MAX: '5',
+    });
     try {
       const url = String((await app.waitForLine((l) => l.msg === 'holdfast cluster listening', 90_000)).url);
       const seen = new Set<number>();

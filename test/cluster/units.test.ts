@@ -107,7 +107,13 @@ describe('cluster metrics aggregation', () => {
           { value: 0, labels: { state: 'critical' } },
         ]),
       ]);
-      const h = new Histogram({ name: 'holdfast_http_request_duration_seconds', help: 'h', labelNames: ['route'], buckets: [0.1], registers: [r] });
+      const h = new Histogram({
+        name: 'holdfast_http_request_duration_seconds',
+        help: 'h',
+        labelNames: ['route'],
+        buckets: [0.1],
+        registers: [r],
+      });
       for (let i = 0; i < requests; i++) h.observe({ route: '/x' }, 0.05);
       new Counter({ name: 'holdfast_unused_total', help: 'c', registers: [r] });
       new Gauge({ name: 'holdfast_unused', help: 'g', registers: [r] });

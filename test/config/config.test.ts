@@ -46,7 +46,11 @@ describe('loadConfig', () => {
     const set = loadConfig({ DB_BATCH_READS: 'false', DB_BATCH_MAX: '16', HEAP_GROWING_PERCENT: '0' });
     expect(set.database.batchReads).toEqual({ enabled: false, max: 16 });
     expect(set.heapGrowingPercent).toBe(0);
-    expect(problemsOf({ DB_BATCH_MAX: '1', HEAP_GROWING_PERCENT: '-5' }).map((p) => p.variable).sort()).toEqual(['DB_BATCH_MAX', 'HEAP_GROWING_PERCENT']);
+    expect(
+      problemsOf({ DB_BATCH_MAX: '1', HEAP_GROWING_PERCENT: '-5' })
+        .map((p) => p.variable)
+        .sort(),
+    ).toEqual(['DB_BATCH_MAX', 'HEAP_GROWING_PERCENT']);
   });
 
   it('reads the slow-client and connection settings, with their defaults and bounds', () => {
@@ -57,12 +61,25 @@ describe('loadConfig', () => {
       maxConnections: 0,
       exposeWorker: false,
     });
-    const set = loadConfig({ HTTP_REQUEST_TIMEOUT_MS: '5000', HTTP_HEADERS_TIMEOUT_MS: '5000', HTTP_KEEP_ALIVE_TIMEOUT_MS: '65000', HTTP_MAX_CONNECTIONS: '100', HTTP_EXPOSE_WORKER: 'true' });
-    expect(set.server).toMatchObject({ requestTimeoutMs: 5000, headersTimeoutMs: 5000, keepAliveTimeoutMs: 65_000, maxConnections: 100, exposeWorker: true });
-    expect(problemsOf({ HTTP_KEEP_ALIVE_TIMEOUT_MS: '50', HTTP_MAX_CONNECTIONS: '-1' }).map((p) => p.variable).sort()).toEqual([
-      'HTTP_KEEP_ALIVE_TIMEOUT_MS',
-      'HTTP_MAX_CONNECTIONS',
-    ]);
+    const set = loadConfig({
+      HTTP_REQUEST_TIMEOUT_MS: '5000',
+      HTTP_HEADERS_TIMEOUT_MS: '5000',
+      HTTP_KEEP_ALIVE_TIMEOUT_MS: '65000',
+      HTTP_MAX_CONNECTIONS: '100',
+      HTTP_EXPOSE_WORKER: 'true',
+    });
+    expect(set.server).toMatchObject({
+      requestTimeoutMs: 5000,
+      headersTimeoutMs: 5000,
+      keepAliveTimeoutMs: 65_000,
+      maxConnections: 100,
+      exposeWorker: true,
+    });
+    expect(
+      problemsOf({ HTTP_KEEP_ALIVE_TIMEOUT_MS: '50', HTTP_MAX_CONNECTIONS: '-1' })
+        .map((p) => p.variable)
+        .sort(),
+    ).toEqual(['HTTP_KEEP_ALIVE_TIMEOUT_MS', 'HTTP_MAX_CONNECTIONS']);
     // 0 would turn the bound off, which is the finding itself.
     expect(problemsOf({ HTTP_REQUEST_TIMEOUT_MS: '0' }).map((p) => p.variable)).toContain('HTTP_REQUEST_TIMEOUT_MS');
     expect(problemsOf({ HTTP_REQUEST_TIMEOUT_MS: '1000', HTTP_HEADERS_TIMEOUT_MS: '2000' })).toEqual([

@@ -31,10 +31,20 @@ describe('generated configuration docs', () => {
   });
 
   it('a new row shows up in both, with no other edit', () => {
-    const row: SettingRow = { env: 'NEW_THING_MS', path: 'newThing.ms', kind: int({ min: 3 }), default: '7', group: 'server', help: 'A new thing.', aliases: ['OLD_THING_MS'] };
+    const row: SettingRow = {
+      env: 'NEW_THING_MS',
+      path: 'newThing.ms',
+      kind: int({ min: 3 }),
+      default: '7',
+      group: 'server',
+      help: 'A new thing.',
+      aliases: ['OLD_THING_MS'],
+    };
     const table = [...SETTINGS, row];
     expect(renderEnvExample(table)).toContain('# A new thing. Allowed: a whole number ≥ 3. Formerly OLD_THING_MS');
     expect(renderEnvExample(table)).toContain('\nNEW_THING_MS=7\n');
-    expect(withReadmeTable(committed().readme, table)).toContain('| `NEW_THING_MS` | `7` | a whole number ≥ 3 | A new thing. Formerly `OLD_THING_MS`. |');
+    expect(withReadmeTable(committed().readme, table)).toContain(
+      '| `NEW_THING_MS` | `7` | a whole number ≥ 3 | A new thing. Formerly `OLD_THING_MS`. |',
+    );
   });
 });

@@ -7,7 +7,14 @@ describe('requestContext', () => {
     expect(ctx.id).toBe('req-7');
     expect(ctx.route).toBe('GET /api/products/:id');
     expect(ctx.accounts).toHaveLength(1);
-    expect(ctx.accounts[0]).toMatchObject({ requestId: 'req-7', route: 'GET /api/products/:id', queries: 0, dbMs: 0, waitMs: 0, responded: false });
+    expect(ctx.accounts[0]).toMatchObject({
+      requestId: 'req-7',
+      route: 'GET /api/products/:id',
+      queries: 0,
+      dbMs: 0,
+      waitMs: 0,
+      responded: false,
+    });
   });
 
   it('gives every request an account of its own', () => {

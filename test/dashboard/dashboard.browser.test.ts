@@ -34,7 +34,8 @@ const ARGS = [
 
 const haveChromium = existsSync(CHROMIUM);
 if (!haveChromium) {
-  if (process.env.CI) throw new Error(`${CHROMIUM} is missing: CI must install it (apt-get install -y chromium) to run the dashboard browser test`);
+  if (process.env.CI)
+    throw new Error(`${CHROMIUM} is missing: CI must install it (apt-get install -y chromium) to run the dashboard browser test`);
   console.warn(`\n\n!!! ${CHROMIUM} not found: SKIPPING the dashboard browser test. Install it with: apt-get install -y chromium !!!\n\n`);
 }
 
@@ -46,14 +47,21 @@ describe.skipIf(!haveChromium)('the dashboard in Chromium', () => {
   const problems: string[] = [];
 
   beforeAll(async () => {
-    app = await startTestApp({ env: { ADMIN_TOKEN: TOKEN, DASHBOARD_MAX_STREAMS: '20', DASHBOARD_INTERVAL_MS: '1000', SLOW_QUERY_MS: '50' } });
+    app = await startTestApp({
+      env: { ADMIN_TOKEN: TOKEN, DASHBOARD_MAX_STREAMS: '20', DASHBOARD_INTERVAL_MS: '1000', SLOW_QUERY_MS: '50' },
+    });
     await insertProducts(app.pool, 200, (i) => new Date(Date.UTC(2025, 0, 1) + i * 60_000).toISOString());
     // One slow read, so the statements table has a plan to expand.
     await app.pool.query(TEST, { text: 'SELECT pg_sleep(0.08), count(*) FROM products' });
     await app.profiler.settled();
 
     userDataDir = await mkdtemp(join(tmpdir(), 'holdfast-chromium-'));
-    context = await chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1440, height: 1100 } });
+    context = await chromium.launchPersistentContext(userDataDir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ARGS,
+      viewport: { width: 1440, height: 1100 },
+    });
     page = context.pages()[0] ?? (await context.newPage());
     // CSP violations, script errors and failed loads all surface here.
     page.on('console', (message) => {

@@ -35,7 +35,17 @@ async function login(): Promise<string> {
 }
 
 /** Opens the stream and collects events until `until` is satisfied or the timeout passes. */
-function openStream(headers: Record<string, string>): Promise<{ status: number; contentType: string | undefined; events: { event: string; data: string }[]; close(): void; next(predicate: (e: { event: string; data: string }, index: number) => boolean, timeoutMs?: number): Promise<{ event: string; data: string }>; body: string }> {
+function openStream(headers: Record<string, string>): Promise<{
+  status: number;
+  contentType: string | undefined;
+  events: { event: string; data: string }[];
+  close(): void;
+  next(
+    predicate: (e: { event: string; data: string }, index: number) => boolean,
+    timeoutMs?: number,
+  ): Promise<{ event: string; data: string }>;
+  body: string;
+}> {
   const url = new URL(`${app.baseUrl}/admin/dashboard/stream`);
   return new Promise((resolve, reject) => {
     const req = http.get(url, { headers }, (res) => {
@@ -194,11 +204,20 @@ describe('session hardening', () => {
   });
 
   it('refuses cross-site login and logout posts with 403 problem+json; accepts its own origin', async () => {
-    for (const headers of [{ origin: 'https://evil.example' }, { origin: 'null' }, { 'sec-fetch-site': 'cross-site' }, { 'sec-fetch-site': 'same-site' }] as Record<string, string>[]) {
+    for (const headers of [
+      { origin: 'https://evil.example' },
+      { origin: 'null' },
+      { 'sec-fetch-site': 'cross-site' },
+      { 'sec-fetch-site': 'same-site' },
+    ] as Record<string, string>[]) {
       const res = await request(`${app.baseUrl}/admin/login`, form(headers));
       expectProblem(res, 403, 'FORBIDDEN');
       expect(res.headers.get('set-cookie')).toBeNull();
-      expectProblem(await request(`${app.baseUrl}/admin/logout`, { method: 'POST', headers: { ...headers, cookie: await login() } }), 403, 'FORBIDDEN');
+      expectProblem(
+        await request(`${app.baseUrl}/admin/logout`, { method: 'POST', headers: { ...headers, cookie: await login() } }),
+        403,
+        'FORBIDDEN',
+      );
     }
     const own = await fetch(`${app.baseUrl}/admin/login`, form({ origin: app.baseUrl, 'sec-fetch-site': 'same-origin' }));
     expect(own.status).toBe(303);
@@ -256,7 +275,9 @@ describe('assets', () => {
       expect(res.status, name).toBe(200);
       expect(res.headers.get('content-type')).toMatch(type);
       const etag = res.headers.get('etag')!;
-      expect((await fetch(`${app.baseUrl}/admin/dashboard/assets/${name}`, { headers: { cookie, 'if-none-match': etag } })).status).toBe(304);
+      expect((await fetch(`${app.baseUrl}/admin/dashboard/assets/${name}`, { headers: { cookie, 'if-none-match': etag } })).status).toBe(
+        304,
+      );
     }
     expect((await request(`${app.baseUrl}/admin/dashboard/assets/uPlot.iife.min.js`, { headers: { cookie } })).text).toContain('uPlot');
     expectProblem(await request(`${app.baseUrl}/admin/dashboard/assets/..%2Fsession.ts`, { headers: { cookie } }), 404, 'NOT_FOUND');
@@ -272,7 +293,10 @@ describe('the event stream', () => {
     const frameEvent = await first.next((e) => e.event === 'frame' && (JSON.parse(e.data) as DashboardFrame).http.totalRequests >= 20);
     const frame = JSON.parse(frameEvent.data) as DashboardFrame;
     expect(frame.state.level).toMatch(/^(ok|degraded|shedding)$/);
-    await first.next((e) => e.event === 'frame' && (JSON.parse(e.data) as DashboardFrame).http.routes.some((r) => r.route === 'GET /api/products' && r.rps > 0));
+    await first.next(
+      (e) =>
+        e.event === 'frame' && (JSON.parse(e.data) as DashboardFrame).http.routes.some((r) => r.route === 'GET /api/products' && r.rps > 0),
+    );
     expect(frame.pool).toMatchObject({ max: 5, limit: 5, min: 1 });
     expect(frame.memory.rssMb).toBeGreaterThan(0);
     expect(frame.memory.rssWarnMb).toBe(app.config.pressure.memoryWarnMb);
@@ -346,4 +370,3 @@ describe('shutdown', () => {
     }
   });
 });
-

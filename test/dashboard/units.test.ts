@@ -62,8 +62,12 @@ describe('sessions', () => {
 
 describe('the session cookie', () => {
   it('is HttpOnly, SameSite=Strict, scoped to /admin, Secure only over https', () => {
-    expect(sessionCookie('v', { maxAgeS: 43200, secure: false })).toBe('holdfast_admin=v; Path=/admin; HttpOnly; SameSite=Strict; Max-Age=43200');
-    expect(sessionCookie('', { maxAgeS: 0, secure: true })).toBe('holdfast_admin=; Path=/admin; HttpOnly; SameSite=Strict; Max-Age=0; Secure');
+    expect(sessionCookie('v', { maxAgeS: 43200, secure: false })).toBe(
+      'holdfast_admin=v; Path=/admin; HttpOnly; SameSite=Strict; Max-Age=43200',
+    );
+    expect(sessionCookie('', { maxAgeS: 0, secure: true })).toBe(
+      'holdfast_admin=; Path=/admin; HttpOnly; SameSite=Strict; Max-Age=0; Secure',
+    );
   });
 
   it('is found among other cookies', () => {
@@ -134,7 +138,16 @@ describe('HTTP rates from the Prometheus histogram', () => {
 });
 
 describe('the state banner', () => {
-  const calm = { pressureState: 'ok', pressureReasons: [], poolSize: 5, poolMin: 5, waiting: 0, timeouts: 0, unavailable: 0, errors: 0 } as const;
+  const calm = {
+    pressureState: 'ok',
+    pressureReasons: [],
+    poolSize: 5,
+    poolMin: 5,
+    waiting: 0,
+    timeouts: 0,
+    unavailable: 0,
+    errors: 0,
+  } as const;
 
   it('is ok, degraded or shedding', () => {
     expect(overallState(calm)).toEqual({ level: 'ok', reasons: [] });

@@ -134,8 +134,10 @@ export async function startThrowawayRedis(options: { password?: string } = {}): 
         await probe.ping();
         return;
       } catch (err) {
-        if (started.exitCode !== null) throw new Error(`throwaway redis-server on port ${port} exited with ${started.exitCode}`);
-        if (Date.now() > deadline) throw new Error(`throwaway redis-server on port ${port} did not answer: ${(err as Error).message}`);
+        if (started.exitCode !== null)
+          throw new Error(`throwaway redis-server on port ${port} exited with ${started.exitCode}`, { cause: err });
+        if (Date.now() > deadline)
+          throw new Error(`throwaway redis-server on port ${port} did not answer: ${(err as Error).message}`, { cause: err });
         await new Promise((r) => setTimeout(r, 50));
       } finally {
         probe.disconnect();

@@ -50,12 +50,7 @@ export async function insertProduct(db: Queryable, product: ProductFixture = {})
  * @example
  * await insertProducts(pool, 300, (i) => `2025-01-01T00:00:00.${String(i % 7).padStart(6, '0')}Z`);
  */
-export async function insertProducts(
-  db: Queryable,
-  count: number,
-  createdAt: (i: number) => string,
-  category = 'bulk',
-): Promise<number[]> {
+export async function insertProducts(db: Queryable, count: number, createdAt: (i: number) => string, category = 'bulk'): Promise<number[]> {
   const stamps = Array.from({ length: count }, (_, i) => createdAt(i));
   const prefix = unique('bulk');
   const { rows } = await db.query<{ id: string }>(TEST, {

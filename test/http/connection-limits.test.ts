@@ -25,6 +25,9 @@ describe('connection limits', () => {
     const options = timeoutOptions({ requestTimeoutMs: 30_000, headersTimeoutMs: 10_000, keepAliveTimeoutMs: 72_000, maxConnections: 0 });
     expect(options).toMatchObject({ requestTimeout: 30_000, keepAliveTimeout: 72_000 });
     expect(options.http).toEqual({ requestTimeout: 30_000, headersTimeout: 10_000, connectionsCheckingInterval: 1000 });
-    expect(timeoutOptions({ requestTimeoutMs: 800, headersTimeoutMs: 400, keepAliveTimeoutMs: 300, maxConnections: 0 }).http.connectionsCheckingInterval).toBe(40);
+    expect(
+      timeoutOptions({ requestTimeoutMs: 800, headersTimeoutMs: 400, keepAliveTimeoutMs: 300, maxConnections: 0 }).http
+        .connectionsCheckingInterval,
+    ).toBe(40);
   });
 });

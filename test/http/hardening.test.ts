@@ -19,7 +19,15 @@ describe('helmetHeaders', () => {
 describe('unmatchableOrigins', () => {
   it('flags entries that no Origin header can equal', () => {
     expect(
-      unmatchableOrigins(['https://app.example.com', 'http://localhost:5173', 'https://app.example.com/', '*', 'app.example.com', 'https://*.example.com', 'https://a.example.com/path']),
+      unmatchableOrigins([
+        'https://app.example.com',
+        'http://localhost:5173',
+        'https://app.example.com/',
+        '*',
+        'app.example.com',
+        'https://*.example.com',
+        'https://a.example.com/path',
+      ]),
     ).toEqual(['https://app.example.com/', '*', 'app.example.com', 'https://*.example.com', 'https://a.example.com/path']);
   });
 });

@@ -50,7 +50,17 @@ describe('parseJsonBody', () => {
   });
 
   it('refuses empty, malformed and prototype-poisoning bodies', () => {
-    for (const text of ['', '   ', '{', '{"a":1,}', "{'a':1}", 'NaN', '{"a":1}{"b":2}', '{"__proto__":{"x":1}}', '{"constructor":{"prototype":{"x":1}}}']) {
+    for (const text of [
+      '',
+      '   ',
+      '{',
+      '{"a":1,}',
+      "{'a':1}",
+      'NaN',
+      '{"a":1}{"b":2}',
+      '{"__proto__":{"x":1}}',
+      '{"constructor":{"prototype":{"x":1}}}',
+    ]) {
       refusal(text);
     }
   });

@@ -32,7 +32,11 @@ const routes: [string, () => RequestInit | undefined, () => string][] = [
   ['GET /api/reports/top-products', () => undefined, () => '/api/reports/top-products?days=30&limit=5'],
   [
     'POST /api/orders',
-    () => ({ method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': `acct-${Date.now()}` }, body: JSON.stringify({ customerId, items: [{ productId, quantity: 1 }] }) }),
+    () => ({
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-key': `acct-${Date.now()}` },
+      body: JSON.stringify({ customerId, items: [{ productId, quantity: 1 }] }),
+    }),
     () => '/api/orders',
   ],
 ];

@@ -18,7 +18,11 @@ describe('the HTTP server', () => {
   });
 
   it('uses a sane incoming X-Request-Id in problem documents and replaces an unsafe one', async () => {
-    const kept = expectProblem(await request(`${app.baseUrl}/api/nope`, { headers: { 'x-request-id': 'trace-abc.1' } }), 404, 'ROUTE_NOT_FOUND');
+    const kept = expectProblem(
+      await request(`${app.baseUrl}/api/nope`, { headers: { 'x-request-id': 'trace-abc.1' } }),
+      404,
+      'ROUTE_NOT_FOUND',
+    );
     expect(kept.requestId).toBe('trace-abc.1');
     const replaced = await request(`${app.baseUrl}/api/products`, { headers: { 'x-request-id': 'x'.repeat(500) } });
     expect(replaced.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);

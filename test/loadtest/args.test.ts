@@ -22,7 +22,9 @@ describe('loadtest flags', () => {
   });
 
   it('takes DATABASE_URL when --database-url is absent, and server settings as KEY=VALUE', () => {
-    const o = parseLoadtestArgs(['--server-env', 'DB_POOL_MAX=10', '--server-env', 'DB_ADAPTIVE_LIMIT=false'], { DATABASE_URL: 'postgres://x/y' });
+    const o = parseLoadtestArgs(['--server-env', 'DB_POOL_MAX=10', '--server-env', 'DB_ADAPTIVE_LIMIT=false'], {
+      DATABASE_URL: 'postgres://x/y',
+    });
     if (o === 'help') throw new Error('unexpected help');
     expect(o.databaseUrl).toBe('postgres://x/y');
     expect(o.serverEnv).toEqual({ DB_POOL_MAX: '10', DB_ADAPTIVE_LIMIT: 'false' });

@@ -4,15 +4,27 @@ import { parseWrkOutput, wrkScript } from '../../bench/drivers/wrk.ts';
 
 describe('wrk driver', () => {
   it('writes a constant request for a fixed path and a random id per request otherwise', () => {
-    expect(wrkScript('/api/health', { product: 10, customer: 5 })).toContain('if fixed == nil then fixed = wrk.format("GET", template) end');
+    expect(wrkScript('/api/health', { product: 10, customer: 5 })).toContain(
+      'if fixed == nil then fixed = wrk.format("GET", template) end',
+    );
     const random = wrkScript('/api/customers/{customer}/orders', { product: 10, customer: 5 });
     expect(random).toContain('math.random(1, 5)');
     expect(random).toContain('local template = [==[/api/customers/{customer}/orders]==]');
   });
 
   it('reads the summary line the script prints', () => {
-    const output = 'Running 3s test @ http://127.0.0.1:1\n@@wrk {"requests":3000,"duration_us":3000000,"connect":0,"read":2,"write":0,"status":7,"timeout":1,"p50_us":1500,"p99_us":9800}\n';
-    expect(parseWrkOutput(output)).toEqual({ requests: 3000, durationS: 3, reqPerSec: 1000, p50Ms: 1.5, p99Ms: 9.8, timeouts: 1, socketErrors: 2, non2xx: 7 });
+    const output =
+      'Running 3s test @ http://127.0.0.1:1\n@@wrk {"requests":3000,"duration_us":3000000,"connect":0,"read":2,"write":0,"status":7,"timeout":1,"p50_us":1500,"p99_us":9800}\n';
+    expect(parseWrkOutput(output)).toEqual({
+      requests: 3000,
+      durationS: 3,
+      reqPerSec: 1000,
+      p50Ms: 1.5,
+      p99Ms: 9.8,
+      timeouts: 1,
+      socketErrors: 2,
+      non2xx: 7,
+    });
     expect(() => parseWrkOutput('unable to connect')).toThrow(/no summary/);
   });
 });

@@ -31,7 +31,10 @@ beforeAll(async () => {
   deep = await findDeepPage(db.url, { page: 5, pageSize: 20, cursorSecret: SECRET });
   for (const kind of ['holdfast', 'fastify-pg', 'express-naive', 'fastify-constant'] as const) {
     // One at a time, as the bench does; small pools, as the test server is shared.
-    servers.set(kind, await startContender(kind, { label: kind, databaseUrl: db.url, env: { DB_POOL_MIN: '1', DB_POOL_MAX: '3' }, cursorSecret: SECRET }));
+    servers.set(
+      kind,
+      await startContender(kind, { label: kind, databaseUrl: db.url, env: { DB_POOL_MIN: '1', DB_POOL_MAX: '3' }, cursorSecret: SECRET }),
+    );
   }
 }, 120_000);
 
@@ -69,13 +72,18 @@ describe('bench contenders', () => {
 
   it('reach the same deep page by Holdfast cursor, raw keyset and OFFSET', async () => {
     expect(deep).toMatchObject({ page: 5, offset: 80 });
-    const pages = await Promise.all([get('holdfast', 'deep'), get('fastify-pg', 'deep'), get('fastify-pg', 'deep-offset'), get('express-naive', 'deep-offset')]);
+    const pages = await Promise.all([
+      get('holdfast', 'deep'),
+      get('fastify-pg', 'deep'),
+      get('fastify-pg', 'deep-offset'),
+      get('express-naive', 'deep-offset'),
+    ]);
     expect(pages.map((p) => p.status)).toEqual([200, 200, 200, 200]);
-    const first = ids(pages[0]!.body.items);
+    const first = ids(pages[0].body.items);
     expect(first).toHaveLength(20);
     for (const p of pages) expect(ids(p.body.items)).toEqual(first);
     const page1 = await Promise.all([get('holdfast', 'page1'), get('fastify-pg', 'page1'), get('express-naive', 'page1')]);
-    for (const p of page1) expect(ids(p.body.items)).toEqual(ids(page1[0]!.body.items));
-    expect(ids(page1[0]!.body.items)).not.toEqual(first);
+    for (const p of page1) expect(ids(p.body.items)).toEqual(ids(page1[0].body.items));
+    expect(ids(page1[0].body.items)).not.toEqual(first);
   });
 });

@@ -3,7 +3,13 @@ import { parseBenchArgs, type BenchOptions } from '../../bench/args.ts';
 import { pathFor, parseEndpoints, type DeepPage } from '../../bench/endpoints.ts';
 import { buildPlan, parseContenders } from '../../bench/plan.ts';
 
-const deep: DeepPage = { page: 5000, pageSize: 20, offset: 99_980, after: { createdAt: '2026-01-01T00:00:00.000001Z', id: 21 }, holdfastCursor: 'abc.def' };
+const deep: DeepPage = {
+  page: 5000,
+  pageSize: 20,
+  offset: 99_980,
+  after: { createdAt: '2026-01-01T00:00:00.000001Z', id: 21 },
+  holdfastCursor: 'abc.def',
+};
 
 function options(argv: string[]): BenchOptions {
   const o = parseBenchArgs(argv);
@@ -50,7 +56,10 @@ describe('buildPlan', () => {
   });
 
   it('runs Holdfast once per adaptive setting, the first being the reference, and sweeps pool sizes on product by id', () => {
-    const plan = buildPlan({ ...options(['--contenders', 'holdfast', '--adaptive', 'false,true', '--pool-sizes', '5,40', '--sweep-rounds', '1', '--sustain', '0']), deep });
+    const plan = buildPlan({
+      ...options(['--contenders', 'holdfast', '--adaptive', 'false,true', '--pool-sizes', '5,40', '--sweep-rounds', '1', '--sustain', '0']),
+      deep,
+    });
     expect(plan.reference).toBe('holdfast (adaptive off)');
     expect(plan.servers.map((s) => [s.label, s.env])).toEqual([
       ['holdfast (adaptive off)', { DB_ADAPTIVE_LIMIT: 'false' }],
@@ -64,7 +73,23 @@ describe('buildPlan', () => {
   });
 
   it('crosses --adaptive with --batch, in the order given, and sweeps pool sizes with the reference settings', () => {
-    const plan = buildPlan({ ...options(['--contenders', 'holdfast', '--adaptive', 'true', '--batch', 'true,false', '--pool-sizes', '10', '--sweep-rounds', '1', '--sustain', '15s']), deep });
+    const plan = buildPlan({
+      ...options([
+        '--contenders',
+        'holdfast',
+        '--adaptive',
+        'true',
+        '--batch',
+        'true,false',
+        '--pool-sizes',
+        '10',
+        '--sweep-rounds',
+        '1',
+        '--sustain',
+        '15s',
+      ]),
+      deep,
+    });
     expect(plan.reference).toBe('holdfast (adaptive on, batching on)');
     expect(plan.servers.map((s) => [s.label, s.env, s.resilience])).toEqual([
       ['holdfast (adaptive on, batching on)', { DB_ADAPTIVE_LIMIT: 'true', DB_BATCH_READS: 'true' }, true],
@@ -75,7 +100,14 @@ describe('buildPlan', () => {
 
   it('runs the pool sweep round-robin, each size once per round (3 rounds by default)', () => {
     const plan = buildPlan({ ...options(['--contenders', 'holdfast', '--pool-sizes', '5,40', '--sustain', '0']), deep });
-    expect(plan.servers.filter((s) => s.sweepPoolSize !== undefined).map((s) => `${s.sweepPoolSize}/${s.sweepRound}`)).toEqual(['5/1', '40/1', '5/2', '40/2', '5/3', '40/3']);
+    expect(plan.servers.filter((s) => s.sweepPoolSize !== undefined).map((s) => `${s.sweepPoolSize}/${s.sweepRound}`)).toEqual([
+      '5/1',
+      '40/1',
+      '5/2',
+      '40/2',
+      '5/3',
+      '40/3',
+    ]);
   });
 
   it('rejects bad flags with the flag named', () => {

@@ -86,7 +86,14 @@ describe('evaluateTargets', () => {
       round: n,
     });
     // Pool 5's second round fell on someone else's burst: 14,000 alone would be 70% of the best.
-    const sweep = [round(5, 1, 19_500), round(40, 1, 20_000), round(5, 2, 14_000), round(40, 2, 19_000), round(5, 3, 19_000), round(40, 3, 20_500)];
+    const sweep = [
+      round(5, 1, 19_500),
+      round(40, 1, 20_000),
+      round(5, 2, 14_000),
+      round(40, 2, 19_000),
+      round(5, 3, 19_000),
+      round(40, 3, 20_500),
+    ];
     const check = evaluateTargets({ cells: sweep, reference: 'holdfast' }).find((c) => c.target.startsWith('DB_POOL_MAX'));
     expect(check).toMatchObject({ pass: true, measured: 'worst (pool 5) at 95% of the best (medians of 3 rounds)' });
   });
@@ -94,7 +101,8 @@ describe('evaluateTargets', () => {
   it('fails the 5xx target on a 500 or on a 503 without Retry-After', () => {
     const with500 = { ...resilience, sustained: { ...resilience.sustained, statusCodes: { '200': 1, '500': 1 } } };
     const bare503 = { ...resilience, sustained: { ...resilience.sustained, retryAfterMissing: 1 } };
-    const pass = (r: ResilienceResult) => evaluateTargets({ cells, reference: 'holdfast', resilience: r }).find((c) => c.target.includes('5xx'))?.pass;
+    const pass = (r: ResilienceResult) =>
+      evaluateTargets({ cells, reference: 'holdfast', resilience: r }).find((c) => c.target.includes('5xx'))?.pass;
     expect(pass(with500)).toBe(false);
     expect(pass(bare503)).toBe(false);
   });
@@ -119,7 +127,19 @@ describe('benchMarkdown', () => {
       finishedAt: '2026-11-26T12:09:00.000Z',
       machine: { node: 'v20.20.2', platform: 'linux', cpus: 2, loadAverage: [0.5, 0.4, 0.3] },
       driver: 'wrk 4.1.0, 2 threads',
-      options: { durationS: 10, warmupS: 2, sustainS: 15, timeoutS: 10, concurrency: [100], endpoints: ['health', 'product', 'orders'], contenders: ['holdfast'], pgbenchClients: [32], adaptive: [], batch: [], poolSizes: [5, 40] },
+      options: {
+        durationS: 10,
+        warmupS: 2,
+        sustainS: 15,
+        timeoutS: 10,
+        concurrency: [100],
+        endpoints: ['health', 'product', 'orders'],
+        contenders: ['holdfast'],
+        pgbenchClients: [32],
+        adaptive: [],
+        batch: [],
+        poolSizes: [5, 40],
+      },
       data: { database: 'embedded Postgres', products: 100_000, customers: 10_000, orders: 100_000, deepPage: 5000, deepOffset: 99_980 },
       holdfastEnv: { CACHE_ENABLED: 'false' },
       reference: 'holdfast',

@@ -65,7 +65,15 @@ describe('classifyBottleneck on recorded scrapes', () => {
 
 describe('classifyBottleneck rule order and limits', () => {
   const client = { requests: 10_000, status429: 0 };
-  const quiet: ServerSample = { scraped: true, acquireP99Ms: 0.1, eventLoopUtilization: 0.4, rssMb: 120, shed: 0, rateLimited: 0, poolRefused: 0 };
+  const quiet: ServerSample = {
+    scraped: true,
+    acquireP99Ms: 0.1,
+    eventLoopUtilization: 0.4,
+    rssMb: 120,
+    shed: 0,
+    rateLimited: 0,
+    poolRefused: 0,
+  };
 
   it('says none when nothing on the server is saturated', () => {
     expect(classifyBottleneck({ client, server: quiet }).bottleneck).toBe('none');
@@ -102,6 +110,8 @@ describe('classifyBottleneck rule order and limits', () => {
   });
 
   it('takes other thresholds', () => {
-    expect(classifyBottleneck({ client, server: { ...quiet, rssMb: 300 } }, { ...DEFAULT_THRESHOLDS, rssLimitMb: 512 }).bottleneck).toBe('none');
+    expect(classifyBottleneck({ client, server: { ...quiet, rssMb: 300 } }, { ...DEFAULT_THRESHOLDS, rssLimitMb: 512 }).bottleneck).toBe(
+      'none',
+    );
   });
 });

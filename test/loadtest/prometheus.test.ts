@@ -31,18 +31,39 @@ describe('parsePrometheusText', () => {
 });
 
 describe('histogramQuantileDelta', () => {
-  const before = parsePrometheusText(histogram([['0.01', 100], ['0.1', 100], ['1', 100], ['+Inf', 100]]));
+  const before = parsePrometheusText(
+    histogram([
+      ['0.01', 100],
+      ['0.1', 100],
+      ['1', 100],
+      ['+Inf', 100],
+    ]),
+  );
 
   it('interpolates within the bucket, over the observations added between scrapes only', () => {
     // 100 new observations: 50 ≤ 10 ms, 40 in (10, 100] ms, 10 in (100 ms, 1 s].
-    const after = parsePrometheusText(histogram([['0.01', 150], ['0.1', 190], ['1', 200], ['+Inf', 200]]));
+    const after = parsePrometheusText(
+      histogram([
+        ['0.01', 150],
+        ['0.1', 190],
+        ['1', 200],
+        ['+Inf', 200],
+      ]),
+    );
     expect(histogramQuantileDelta(before, after, 'x_seconds', 0.5)).toBeCloseTo(0.01);
     expect(histogramQuantileDelta(before, after, 'x_seconds', 0.9)).toBeCloseTo(0.1);
     expect(histogramQuantileDelta(before, after, 'x_seconds', 0.99)).toBeCloseTo(0.1 + 0.9 * 0.9);
   });
 
   it('answers the highest finite bound when the rank lands in +Inf', () => {
-    const after = parsePrometheusText(histogram([['0.01', 100], ['0.1', 100], ['1', 100], ['+Inf', 110]]));
+    const after = parsePrometheusText(
+      histogram([
+        ['0.01', 100],
+        ['0.1', 100],
+        ['1', 100],
+        ['+Inf', 110],
+      ]),
+    );
     expect(histogramQuantileDelta(before, after, 'x_seconds', 0.99)).toBe(1);
   });
 

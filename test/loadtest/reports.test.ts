@@ -68,11 +68,14 @@ describe('reports', () => {
   });
 
   it('prints ab-style counts', () => {
-    const text = formatAb({ ...client(100, 100), responses: 1000, requests: 1000, status2xx: 990 }, {
-      url: 'http://127.0.0.1:5001/api/health',
-      concurrency: 100,
-      elapsedS: 0.5,
-    });
+    const text = formatAb(
+      { ...client(100, 100), responses: 1000, requests: 1000, status2xx: 990 },
+      {
+        url: 'http://127.0.0.1:5001/api/health',
+        concurrency: 100,
+        elapsedS: 0.5,
+      },
+    );
     expect(text).toContain('Concurrency Level:      100');
     expect(text).toContain('Complete requests:      1000');
     expect(text).toContain('Failed requests:        0');

@@ -38,7 +38,10 @@ const auth = { authorization: `Bearer ${TOKEN}` };
 
 describe('GET /admin/queries', () => {
   it('requires the bearer token', async () => {
-    for (const headers of [{}, { authorization: 'Bearer wrong' }, { authorization: `Basic ${TOKEN}` }, { authorization: TOKEN }] as Record<string, string>[]) {
+    for (const headers of [{}, { authorization: 'Bearer wrong' }, { authorization: `Basic ${TOKEN}` }, { authorization: TOKEN }] as Record<
+      string,
+      string
+    >[]) {
       const answer = await request(`${s.baseUrl}/admin/queries`, { headers });
       expectProblem(answer, 401, 'UNAUTHORIZED');
       expect(answer.headers.get('www-authenticate')).toMatch(/^Bearer /);
@@ -93,7 +96,9 @@ describe('GET /admin/queries', () => {
     await request(`${s.baseUrl}/admin/queries`, { headers: auth });
     const { body } = await request<QueriesReport>(`${s.baseUrl}/admin/queries?limit=500`, { headers: auth });
     // (The CREATE EXTENSION above was the test's own statement, and is profiled.)
-    const own = body.statements.filter((st) => st.command === 'explain' || (st.command === 'select' && /pg_extension|pg_stat_statements/.test(st.fingerprint)));
+    const own = body.statements.filter(
+      (st) => st.command === 'explain' || (st.command === 'select' && /pg_extension|pg_stat_statements/.test(st.fingerprint)),
+    );
     expect(own).toEqual([]);
   });
 });
@@ -102,7 +107,11 @@ describe('GET /admin/queries without ADMIN_TOKEN', () => {
   let app: FastifyInstance;
   beforeAll(async () => {
     const unreachable = { query: () => Promise.reject(new Error('must not be called')) };
-    const profiler = { report: () => { throw new Error('must not be called'); } };
+    const profiler = {
+      report: () => {
+        throw new Error('must not be called');
+      },
+    };
     app = Fastify();
     await app.register(adminQueriesRoutes({ profiler, db: unreachable, adminToken: undefined, authFailures: lenientAuthFailures() }));
     await app.listen({ host: '127.0.0.1', port: 0 });
@@ -141,7 +150,9 @@ describe('npm run queries', () => {
   });
 
   it('exits 1 on a wrong token and 2 without one', async () => {
-    await expect(run('npx', [...script, '--url', s.baseUrl], { env: env({ ADMIN_TOKEN: 'wrong-admin-token-0123456789' }) })).rejects.toMatchObject({
+    await expect(
+      run('npx', [...script, '--url', s.baseUrl], { env: env({ ADMIN_TOKEN: 'wrong-admin-token-0123456789' }) }),
+    ).rejects.toMatchObject({
       code: 1,
       stderr: expect.stringContaining('401'),
     });
@@ -157,7 +168,16 @@ describe('formatQueriesReport', () => {
     const text = formatQueriesReport({
       generatedAt: '2025-01-01T00:00:00.000Z',
       settings: { slowQueryMs: 100, nPlusOneThreshold: 5, maxFingerprints: 500, explainIntervalS: 60 },
-      totals: { queries: 0, slowQueries: 0, nPlusOne: 0, fingerprints: 0, fingerprintsEvicted: 0, plansCaptured: 0, planFailures: 0, plansDropped: 0 },
+      totals: {
+        queries: 0,
+        slowQueries: 0,
+        nPlusOne: 0,
+        fingerprints: 0,
+        fingerprintsEvicted: 0,
+        plansCaptured: 0,
+        planFailures: 0,
+        plansDropped: 0,
+      },
       statements: [],
       nPlusOne: [],
       pgStatStatements: { available: false, reason: 'extension pg_stat_statements is not installed in this database' },

@@ -19,7 +19,9 @@ beforeAll(async () => {
   s = await startProfiledServer({ nPlusOneThreshold: 5 }, async (api, { pool }) => {
     api.get('/naive', async (request) => {
       const ctx = contextOf(request);
-      const { rows: orders } = await pool.query<{ id: string; customer_id: string }>(ctx, { text: 'SELECT id, customer_id FROM orders ORDER BY id' });
+      const { rows: orders } = await pool.query<{ id: string; customer_id: string }>(ctx, {
+        text: 'SELECT id, customer_id FROM orders ORDER BY id',
+      });
       const out = [];
       for (const order of orders) {
         const { rows } = await pool.query<{ name: string }>(ctx, { text: PER_ORDER, values: [order.customer_id] });
@@ -29,7 +31,9 @@ beforeAll(async () => {
     });
     api.get('/batched', async (request) => {
       const ctx = contextOf(request);
-      const { rows: orders } = await pool.query<{ id: string; customer_id: string }>(ctx, { text: 'SELECT id, customer_id FROM orders ORDER BY id' });
+      const { rows: orders } = await pool.query<{ id: string; customer_id: string }>(ctx, {
+        text: 'SELECT id, customer_id FROM orders ORDER BY id',
+      });
       const { rows: customers } = await pool.query<{ id: string; name: string }>(ctx, {
         text: 'SELECT id, name FROM customers WHERE id = ANY($1::bigint[])',
         values: [orders.map((o) => o.customer_id)],
@@ -47,7 +51,9 @@ beforeAll(async () => {
       return { ok: true };
     });
   });
-  await s.pool.query(TEST, { text: `INSERT INTO customers (email, name) SELECT 'c' || g || '@example.com', 'C' || g FROM generate_series(1, ${ORDERS}) g` });
+  await s.pool.query(TEST, {
+    text: `INSERT INTO customers (email, name) SELECT 'c' || g || '@example.com', 'C' || g FROM generate_series(1, ${ORDERS}) g`,
+  });
   await s.pool.query(TEST, { text: `INSERT INTO orders (customer_id, total_cents) SELECT id, 100 FROM customers` });
 });
 afterAll(() => s?.close());

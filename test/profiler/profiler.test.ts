@@ -14,7 +14,9 @@ const isExplain = (text: string) => text.startsWith('EXPLAIN');
 let h: ProfiledPool;
 beforeAll(async () => {
   h = await startProfiledPool({ slowQueryMs: 30, explainIntervalS: 60 });
-  await h.pool.query(TEST, { text: `INSERT INTO customers (email, name) SELECT 'c' || g || '@example.com', 'C' || g FROM generate_series(1, 50) g` });
+  await h.pool.query(TEST, {
+    text: `INSERT INTO customers (email, name) SELECT 'c' || g || '@example.com', 'C' || g FROM generate_series(1, 50) g`,
+  });
   await h.pool.query(TEST, { text: 'INSERT INTO customers (email, name) VALUES ($1, $2)', values: [SECRET, 'Secret'] });
 });
 afterAll(() => h?.close());

@@ -87,7 +87,7 @@ describe('redaction helpers', () => {
           Filter: "((total_cents > 4321) AND (note = 'it''s'))",
           'Total Cost': 8.27,
           'Plan Rows': 1,
-          Plans: [{ 'Node Type': 'Seq Scan', 'Subplan Name': 'SubPlan 1', Filter: '(id = ANY (\'{1,2}\'::bigint[]))' }],
+          Plans: [{ 'Node Type': 'Seq Scan', 'Subplan Name': 'SubPlan 1', Filter: "(id = ANY ('{1,2}'::bigint[]))" }],
         },
       },
     ];
@@ -100,7 +100,6 @@ describe('redaction helpers', () => {
     expect(redacted).toContain('"Total Cost":8.27');
   });
 });
-
 
 describe('serverTiming', () => {
   it('formats the header value', () => {

@@ -72,7 +72,9 @@ describe('concurrent orders', () => {
     const product = await insertProduct(stack.app.pool, { stock: 100, priceCents: 1234 });
     const watcher = watchStock(product);
     const outcomes = await Promise.all(
-      Array.from({ length: 500 }, (_, i) => fire(orderShot(stack.base, { customerId: customers[i % customers.length]!, items: [{ productId: product, quantity: 1 }] }))),
+      Array.from({ length: 500 }, (_, i) =>
+        fire(orderShot(stack.base, { customerId: customers[i % customers.length]!, items: [{ productId: product, quantity: 1 }] })),
+      ),
     );
     const stockSeen = await watcher.stop();
 
@@ -95,7 +97,16 @@ describe('concurrent orders', () => {
     const b = await insertProduct(stack.app.pool, { stock: 80 });
     const outcomes = await Promise.all(
       Array.from({ length: 200 }, (_, i) => {
-        const items = i % 2 === 0 ? [{ productId: a, quantity: 1 }, { productId: b, quantity: 1 }] : [{ productId: b, quantity: 1 }, { productId: a, quantity: 1 }];
+        const items =
+          i % 2 === 0
+            ? [
+                { productId: a, quantity: 1 },
+                { productId: b, quantity: 1 },
+              ]
+            : [
+                { productId: b, quantity: 1 },
+                { productId: a, quantity: 1 },
+              ];
         return fire(orderShot(stack.base, { customerId: customers[i % customers.length]!, items }));
       }),
     );
@@ -146,7 +157,7 @@ describe('concurrent duplicates with one Idempotency-Key', () => {
     expect(new Set(created.map((o) => o.body.id)).size).toBe(1);
     const winner = created[0]!.body.items[0].quantity as number;
     // The winner's body was sent by exactly the requests that got 201.
-    expect(created.every((o) => JSON.parse(String(o.shot.init!.body)).items[0].quantity === winner)).toBe(true);
+    expect(created.every((o) => JSON.parse(o.shot.init!.body as string).items[0].quantity === winner)).toBe(true);
     expect(await soldOf(product)).toEqual({ orders: 1, units: winner, stock: 1000 - winner });
   }, 60_000);
 });

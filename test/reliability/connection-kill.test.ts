@@ -17,7 +17,18 @@ import type pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { insertCustomer, insertProduct } from '../helpers/store-fixtures.ts';
 import { acknowledgedOrders, expectStoreConsistent } from './helpers/invariants.ts';
-import { describeOutcome, fire, pause, startLoad, stopAllLoads, tally, waitFor, type Load, type Outcome, type Shot } from './helpers/load.ts';
+import {
+  describeOutcome,
+  fire,
+  pause,
+  startLoad,
+  stopAllLoads,
+  tally,
+  waitFor,
+  type Load,
+  type Outcome,
+  type Shot,
+} from './helpers/load.ts';
 import { appBackendsWaitingOnLocks, terminateAppConnections } from './helpers/postgres.ts';
 import { orderShot, seedStore, startStack, type Stack, type Store, READ_HEADERS } from './helpers/stack.ts';
 
@@ -57,7 +68,8 @@ async function killRepeatedly(rounds: number, everyMs: number, load?: Load): Pro
     await pause(everyMs);
     killed.push(await terminateAppConnections(admin));
     const at = performance.now();
-    if (load !== undefined) await waitFor('requests in flight at the kill to end', () => (load.oldestInFlight() ?? Infinity) > at, 20_000, 10);
+    if (load !== undefined)
+      await waitFor('requests in flight at the kill to end', () => (load.oldestInFlight() ?? Infinity) > at, 20_000, 10);
   }
   return killed;
 }
@@ -96,7 +108,10 @@ describe('every pool connection killed with pg_terminate_backend', () => {
     const terminated = stack.failedStatements.slice(failedBefore).filter((f) => (f.error as { code?: string }).code === '57P01');
     expect(terminated.length).toBeGreaterThan(0);
     // …and no client saw it.
-    expect(outcomes.filter((o) => o.status !== 200).map((o) => describeOutcome(o, origin)), tally(outcomes)).toEqual([]);
+    expect(
+      outcomes.filter((o) => o.status !== 200).map((o) => describeOutcome(o, origin)),
+      tally(outcomes),
+    ).toEqual([]);
     // And the pool refills to its minimum by itself, with no restart.
     await waitFor('the pool back at its minimum', () => stack.app.pool.size >= stack.app.pool.min, 5_000);
   }, 60_000);
@@ -128,7 +143,9 @@ describe('every pool connection killed with pg_terminate_backend', () => {
     expect(Number(refused.retryAfter)).toBeGreaterThanOrEqual(1);
     expect(await ordersOfCustomer()).toBe(0);
     expect(await stock()).toBe(10);
-    const keys = await admin.query('SELECT 1 FROM idempotency_keys WHERE key = $1', [(shot.init!.headers as Record<string, string>)['idempotency-key']]);
+    const keys = await admin.query('SELECT 1 FROM idempotency_keys WHERE key = $1', [
+      (shot.init!.headers as Record<string, string>)['idempotency-key'],
+    ]);
     expect(keys.rowCount, 'the Idempotency-Key claim was rolled back with the order').toBe(0);
 
     // The client retries with the same key: placed once, then replayed.
@@ -157,13 +174,17 @@ describe('every pool connection killed with pg_terminate_backend', () => {
         const key = `kill-burst-${w}-${i}`;
         keys.push(key);
         const n = w * 1000 + i;
-        const shot = orderShot(stack.base, {
-          customerId: store.customers[n % store.customers.length]!,
-          items: [
-            { productId: store.products[n % store.products.length]!, quantity: 1 + (i % 3) },
-            { productId: store.products[(n + 7) % store.products.length]!, quantity: 1 },
-          ],
-        }, key);
+        const shot = orderShot(
+          stack.base,
+          {
+            customerId: store.customers[n % store.customers.length]!,
+            items: [
+              { productId: store.products[n % store.products.length]!, quantity: 1 + (i % 3) },
+              { productId: store.products[(n + 7) % store.products.length]!, quantity: 1 },
+            ],
+          },
+          key,
+        );
         let outcome = await fire(shot);
         attempts.push(outcome);
         for (let retry = 0; outcome.status === 503 && retry < 50; retry++) {
@@ -184,7 +205,10 @@ describe('every pool connection killed with pg_terminate_backend', () => {
     expect(killed.some((n) => n > 0)).toBe(true);
     // The kills did land on writes in flight, and each was refused as 503, not applied silently.
     expect(attempts.filter((o) => o.status === 503).length, tally(attempts)).toBeGreaterThan(0);
-    expect(attempts.filter((o) => o.status !== 201 && o.status !== 503).map((o) => describeOutcome(o, origin)), tally(attempts)).toEqual([]);
+    expect(
+      attempts.filter((o) => o.status !== 201 && o.status !== 503).map((o) => describeOutcome(o, origin)),
+      tally(attempts),
+    ).toEqual([]);
     expect(finals.filter((o) => o.status !== 201).map((o) => describeOutcome(o, origin))).toEqual([]);
 
     const acknowledged = acknowledgedOrders(finals);

@@ -45,9 +45,16 @@ describe('memory pressure', () => {
       concurrency: 20,
       maxDurationMs: 60_000,
       next: (n) =>
-        n % 3 === 0 ? { label: 'list', url: `${base}/api/products?limit=10` } : { label: 'product', url: `${base}/api/products/${store.products[n % store.products.length]}` },
+        n % 3 === 0
+          ? { label: 'list', url: `${base}/api/products?limit=10` }
+          : { label: 'product', url: `${base}/api/products/${store.products[n % store.products.length]}` },
     });
-    const health = startLoad({ concurrency: 4, maxDurationMs: 60_000, pauseMs: 20, next: () => ({ label: 'health', url: `${base}/api/health` }) });
+    const health = startLoad({
+      concurrency: 4,
+      maxDurationMs: 60_000,
+      pauseMs: 20,
+      next: () => ({ label: 'health', url: `${base}/api/health` }),
+    });
     const since = (t: number, status: number) => () => api.outcomes.filter((o) => o.startedAt > t && o.status === status).length >= 20;
     // When the first answer showing the new state arrived. A request sent after
     // that reached the server after the transition; the client's send order

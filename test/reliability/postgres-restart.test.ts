@@ -9,7 +9,18 @@
 import type pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { acknowledgedOrders, expectStoreConsistent } from './helpers/invariants.ts';
-import { describeOutcome, durationOf, fire, pause, startLoad, stopAllLoads, tally, waitFor, type Outcome, type Shot } from './helpers/load.ts';
+import {
+  describeOutcome,
+  durationOf,
+  fire,
+  pause,
+  startLoad,
+  stopAllLoads,
+  tally,
+  waitFor,
+  type Outcome,
+  type Shot,
+} from './helpers/load.ts';
 import { orderShot, seedStore, startStack, type Stack, type Store, READ_HEADERS } from './helpers/stack.ts';
 
 const POOL_TIMEOUT_S = 3;
@@ -95,15 +106,16 @@ describe('Postgres restarted mid-load', () => {
     const show = (list: readonly Outcome[]) => list.map((o) => describeOutcome(o, origin));
 
     // Before the fault the service was really serving.
-    expect(count(api, (o) => o.endedAt < stopping && o.status === 200), tally(api)).toBeGreaterThanOrEqual(20);
+    expect(
+      count(api, (o) => o.endedAt < stopping && o.status === 200),
+      tally(api),
+    ).toBeGreaterThanOrEqual(20);
 
     // No hang, no cut connection.
     expect(show(all.filter((o) => o.status === 0 || durationOf(o) > HANG_BOUND_MS))).toEqual([]);
 
     // Every refusal is a deliberate 503 with Retry-After; nothing else fails.
-    const unexpected = all.filter((o) =>
-      o.label === 'ready' ? ![200, 503].includes(o.status) : ![200, 201, 503].includes(o.status),
-    );
+    const unexpected = all.filter((o) => (o.label === 'ready' ? ![200, 503].includes(o.status) : ![200, 201, 503].includes(o.status)));
     expect(show(unexpected), tally(all)).toEqual([]);
     const refusals = all.filter((o) => o.status === 503);
     expect(show(refusals.filter((o) => !(Number(o.retryAfter) >= 1) || o.code === undefined))).toEqual([]);
@@ -135,7 +147,9 @@ describe('Postgres restarted mid-load', () => {
     const retried: Outcome[] = [];
     for (const refused of api.filter((o) => o.label === 'order' && o.status === 503)) retried.push(await fire(refused.shot));
     expect(show(retried.filter((o) => o.status !== 201))).toEqual([]);
-    const sentKeys = new Set(api.filter((o) => o.label === 'order').map((o) => (o.shot.init!.headers as Record<string, string>)['idempotency-key']));
+    const sentKeys = new Set(
+      api.filter((o) => o.label === 'order').map((o) => (o.shot.init!.headers as Record<string, string>)['idempotency-key']),
+    );
 
     // Every order answered 201, before, during or after the restart, is there, whole, and only once.
     const admin: pg.Client = await stack.postgres.admin();

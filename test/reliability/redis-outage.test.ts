@@ -73,7 +73,11 @@ const offRedis = (m: Modes) => m.limiterFallback === 1 && m.cacheRedis === 0 && 
 async function expectServing(when: string): Promise<void> {
   const before = await redisActivity(redis!.url);
   expect(before.clients, when).toEqual(expect.arrayContaining(['holdfast-rate-limit', 'holdfast-cache']));
-  await waitFor(`scripts running on Redis ${when}`, async () => (await redisActivity(redis!.url)).scriptCalls > before.scriptCalls + 20, 5_000);
+  await waitFor(
+    `scripts running on Redis ${when}`,
+    async () => (await redisActivity(redis!.url)).scriptCalls > before.scriptCalls + 20,
+    5_000,
+  );
   await waitFor(`cache entries in Redis ${when}`, async () => (await countKeys(redis!.url, CACHE_ENTRY_PREFIX)) > 0, 5_000);
 }
 
@@ -100,7 +104,9 @@ describe.skipIf(!haveRedis)('Redis killed while it holds the rate limits and the
 
     // An order while Redis is down: the cache cannot be told, yet must not serve the old stock afterwards.
     const product = store.products[0]!;
-    const ordered = await fire(orderShot(stack.base, { customerId: store.customers[0]!, items: [{ productId: product, quantity: 3 }] }, 'redis-outage-order'));
+    const ordered = await fire(
+      orderShot(stack.base, { customerId: store.customers[0]!, items: [{ productId: product, quantity: 3 }] }, 'redis-outage-order'),
+    );
     expect(ordered.status, describeOutcome(ordered)).toBe(201);
     await waitFor('load during the outage', after(performance.now()), 10_000);
 
@@ -113,7 +119,10 @@ describe.skipIf(!haveRedis)('Redis killed while it holds the rate limits and the
     const outcomes: Outcome[] = await load.stop();
 
     // Not one failure, not one slow answer, before, during or after.
-    expect(outcomes.filter((o) => o.status !== 200).map((o) => describeOutcome(o, origin)), tally(outcomes)).toEqual([]);
+    expect(
+      outcomes.filter((o) => o.status !== 200).map((o) => describeOutcome(o, origin)),
+      tally(outcomes),
+    ).toEqual([]);
     expect(outcomes.filter((o) => durationOf(o) > SLOW_MS).map((o) => describeOutcome(o, origin))).toEqual([]);
     expect(outcomes.filter((o) => o.startedAt > killed && o.endedAt < restarted).length).toBeGreaterThanOrEqual(30);
 
@@ -134,7 +143,10 @@ describe.skipIf(!haveRedis)('Redis killed while it holds the rate limits and the
 
     // The client that ordered during the outage reads its own write.
     const read = await fire({ label: 'product', url: `${stack.base}/api/products/${product}` });
-    const { rows } = await stack.app.pool.query<{ stock: number }>(TEST, { text: 'SELECT stock FROM products WHERE id = $1', values: [product] });
+    const { rows } = await stack.app.pool.query<{ stock: number }>(TEST, {
+      text: 'SELECT stock FROM products WHERE id = $1',
+      values: [product],
+    });
     expect(read.body.stock).toBe(rows[0]!.stock);
     expect(read.body.stock).toBe(store.initialStock.get(product)! - 3);
   }, 90_000);

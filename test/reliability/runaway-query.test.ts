@@ -74,7 +74,11 @@ function readShot(n: number): Shot {
     case 0:
       return { label: 'list', url: `${base}/api/products?limit=10` };
     case 1:
-      return { label: 'history', url: `${base}/api/customers/${store.customers[n % store.customers.length]}/orders?limit=5`, init: { headers: READ_HEADERS } };
+      return {
+        label: 'history',
+        url: `${base}/api/customers/${store.customers[n % store.customers.length]}/orders?limit=5`,
+        init: { headers: READ_HEADERS },
+      };
     default:
       return { label: 'product', url: `${base}/api/products/${store.products[n % store.products.length]}` };
   }
@@ -106,7 +110,10 @@ describe('a runaway query', () => {
     }
 
     // Other routes: always answered 200, within the pool's wait bound, also while runaways held connections.
-    expect(outcomes.filter((o) => o.status !== 200).map((o) => describeOutcome(o, origin)), tally(outcomes)).toEqual([]);
+    expect(
+      outcomes.filter((o) => o.status !== 200).map((o) => describeOutcome(o, origin)),
+      tally(outcomes),
+    ).toEqual([]);
     const tooSlow = outcomes.filter((o) => durationOf(o) > POOL_TIMEOUT_S * 1000 + 1000);
     expect(tooSlow.map((o) => describeOutcome(o, origin))).toEqual([]);
     const servedBesideRunaways = outcomes.filter((o) => o.startedAt >= partStarted && o.endedAt <= partStarted + STATEMENT_TIMEOUT_MS - 50);

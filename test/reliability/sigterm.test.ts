@@ -78,10 +78,10 @@ async function startProcess(env: Record<string, string>): Promise<Running> {
   );
   const lines: Record<string, unknown>[] = [];
   let stderr = '';
-  started.stderr!.on('data', (chunk) => (stderr += String(chunk)));
+  started.stderr.on('data', (chunk) => (stderr += String(chunk)));
   const url = await new Promise<string>((done, fail) => {
     const timer = setTimeout(() => fail(new Error(`no 'holdfast listening' line within 60 s; stderr: ${stderr}`)), 60_000);
-    createInterface({ input: started.stdout! }).on('line', (line) => {
+    createInterface({ input: started.stdout }).on('line', (line) => {
       let parsed: Record<string, unknown>;
       try {
         parsed = JSON.parse(line) as Record<string, unknown>;
@@ -111,7 +111,13 @@ describe('SIGTERM under load', () => {
       next: (n) => {
         const first = products[n % products.length]!;
         const second = products[(n * 3 + 1) % products.length]!;
-        const items = first === second || n % 2 === 0 ? [{ productId: first, quantity: 1 + (n % 3) }] : [{ productId: first, quantity: 1 }, { productId: second, quantity: 2 }];
+        const items =
+          first === second || n % 2 === 0
+            ? [{ productId: first, quantity: 1 + (n % 3) }]
+            : [
+                { productId: first, quantity: 1 },
+                { productId: second, quantity: 2 },
+              ];
         return orderShot(app.url, { customerId: customers[n % customers.length]!, items }, `sigterm-${n}`);
       },
     });
@@ -124,7 +130,14 @@ describe('SIGTERM under load', () => {
     let signalled: number;
     try {
       const pending = Array.from({ length: STUCK }, (_, i) =>
-        fire(orderShot(app.url, { customerId: customers[i]!, items: [{ productId: stuckProduct, quantity: 1 }] }, `sigterm-stuck-${i}`, 'stuck')),
+        fire(
+          orderShot(
+            app.url,
+            { customerId: customers[i]!, items: [{ productId: stuckProduct, quantity: 1 }] },
+            `sigterm-stuck-${i}`,
+            'stuck',
+          ),
+        ),
       );
       await appBackendsWaitingOnLocks(admin, STUCK);
       signalled = performance.now();
@@ -150,10 +163,15 @@ describe('SIGTERM under load', () => {
 
     // Under load: served, refused on purpose, or (only once the server was closing) not connected.
     const served = outcomes.filter((o) => o.status !== 0);
-    expect(served.filter((o) => ![201, 409, 503].includes(o.status)).map((o) => describeOutcome(o, origin)), tally(outcomes)).toEqual([]);
+    expect(
+      served.filter((o) => ![201, 409, 503].includes(o.status)).map((o) => describeOutcome(o, origin)),
+      tally(outcomes),
+    ).toEqual([]);
     expect(served.filter((o) => o.status === 503 && !(Number(o.retryAfter) >= 1)).map((o) => describeOutcome(o, origin))).toEqual([]);
     const cut = outcomes.filter((o) => o.status === 0);
-    expect(cut.filter((o) => o.endedAt < signalled || !CONNECTION_REFUSALS.test(o.error ?? '')).map((o) => describeOutcome(o, origin))).toEqual([]);
+    expect(
+      cut.filter((o) => o.endedAt < signalled || !CONNECTION_REFUSALS.test(o.error ?? '')).map((o) => describeOutcome(o, origin)),
+    ).toEqual([]);
     expect(served.filter((o) => o.startedAt < signalled && o.status === 201).length).toBeGreaterThanOrEqual(30);
     // The load really ran into the shutdown.
     expect(outcomes.filter((o) => o.startedAt > signalled).length).toBeGreaterThan(0);

@@ -25,10 +25,17 @@ describe('node flags', () => {
     expect(bare[0]).toContain('tick-object pin');
     expect(bare[1]).toContain("--heap-growing-percent is 0 (V8's default), HEAP_GROWING_PERCENT is 50");
     expect(nodeFlagProblems({ heapGrowingPercent: 0 }, { execArgv: [], pinned: true })).toEqual([]);
-    expect(nodeFlagProblems(expected, { execArgv: ['--heap-growing-percent=80'], pinned: true })).toEqual([expect.stringContaining('is 80')]);
+    expect(nodeFlagProblems(expected, { execArgv: ['--heap-growing-percent=80'], pinned: true })).toEqual([
+      expect.stringContaining('is 80'),
+    ]);
   });
 
   it('see the pin once tick-object-pin.ts has run', () => {
-    expect(nodeFlagProblems({ heapGrowingPercent: 0 }, { execArgv: [], pinned: (globalThis as Record<symbol, unknown>)[Symbol.for('holdfast.tickObjectPinned')] === true })).toEqual([]);
+    expect(
+      nodeFlagProblems(
+        { heapGrowingPercent: 0 },
+        { execArgv: [], pinned: (globalThis as Record<symbol, unknown>)[Symbol.for('holdfast.tickObjectPinned')] === true },
+      ),
+    ).toEqual([]);
   });
 });

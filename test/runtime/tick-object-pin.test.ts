@@ -39,10 +39,14 @@ async function literalIcStates(pin: boolean): Promise<string[]> {
   const file = join(dir, 'debug-print.txt');
   const out = await open(file, 'w');
   try {
-    const child = spawn(process.execPath, ['--allow-natives-syntax', '--expose-gc', '--import', TSX_LOADER, '--input-type=module', '-e', probe(pin)], {
-      cwd: process.cwd(),
-      stdio: ['ignore', out.fd, 'inherit'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--allow-natives-syntax', '--expose-gc', '--import', TSX_LOADER, '--input-type=module', '-e', probe(pin)],
+      {
+        cwd: process.cwd(),
+        stdio: ['ignore', out.fd, 'inherit'],
+      },
+    );
     const [code] = (await once(child, 'exit')) as [number | null];
     expect(code).toBe(0);
     const printed = await readFile(file, 'utf8');

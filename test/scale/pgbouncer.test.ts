@@ -105,7 +105,9 @@ describe.skipIf(bouncer === undefined)('through PgBouncer (transaction mode)', (
       '/api/ready',
     ];
     const answers = await Promise.all(
-      Array.from({ length: 120 }, (_, i) => fetch(`${app.url}${paths[i % paths.length]}`).then(async (r) => ({ status: r.status, text: await r.text() }))),
+      Array.from({ length: 120 }, (_, i) =>
+        fetch(`${app.url}${paths[i % paths.length]}`).then(async (r) => ({ status: r.status, text: await r.text() })),
+      ),
     );
     expect(answers.filter((a) => a.status !== 200)).toEqual([]);
   });
@@ -115,7 +117,11 @@ describe.skipIf(bouncer === undefined)('through PgBouncer (transaction mode)', (
     const { rows } = await app.pool.query<{ t: string }>(TEST, { text: "SELECT current_setting('statement_timeout') AS t" });
     expect(rows[0]!.t).toBe('1500ms'); // not DB_STATEMENT_TIMEOUT_MS=10000
     await expect(app.pool.query(TEST, { text: 'SELECT pg_sleep(3)' })).rejects.toMatchObject({ code: 'QUERY_TIMEOUT' }); // 503 QUERY_TIMEOUT, from the database's 1.5 s
-    expect(logs.lines.some((l) => String(l.msg).startsWith('DB_STATEMENT_TIMEOUT_MS=10000 is not in effect: the server applies statement_timeout 1500 ms'))).toBe(true);
+    expect(
+      logs.lines.some((l) =>
+        String(l.msg).startsWith('DB_STATEMENT_TIMEOUT_MS=10000 is not in effect: the server applies statement_timeout 1500 ms'),
+      ),
+    ).toBe(true);
   });
 
   it('leaves no advisory lock behind after the migrations ran through it', async () => {
@@ -130,7 +136,9 @@ describe.skipIf(bouncer === undefined)('through PgBouncer (transaction mode)', (
     const named = await start({ DB_PREPARED_STATEMENTS: 'true' });
     const productId = await insertProduct(queryable(direct));
     const statuses = await Promise.all(
-      Array.from({ length: 200 }, () => fetch(`${named.url}/api/products/${productId}`).then(async (r) => (await r.arrayBuffer(), r.status))),
+      Array.from({ length: 200 }, () =>
+        fetch(`${named.url}/api/products/${productId}`).then(async (r) => (await r.arrayBuffer(), r.status)),
+      ),
     );
     // The control: the same load on the same PgBouncer with names stripped never fails (previous tests).
     expect(statuses.filter((s) => s >= 500).length).toBeGreaterThan(0);

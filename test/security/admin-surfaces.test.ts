@@ -31,7 +31,9 @@ function wrongCredentials(right: string, other: string): Record<string, string>[
 describe('with ADMIN_TOKEN and METRICS_TOKEN set', () => {
   let app: TestApp;
   beforeAll(async () => {
-    app = await startTestApp({ env: { ADMIN_TOKEN, METRICS_TOKEN, API_KEYS: API_KEYS_ENV, RATE_LIMIT_ENABLED: 'true', RATE_LIMIT_MAX: '1' } });
+    app = await startTestApp({
+      env: { ADMIN_TOKEN, METRICS_TOKEN, API_KEYS: API_KEYS_ENV, RATE_LIMIT_ENABLED: 'true', RATE_LIMIT_MAX: '1' },
+    });
   });
   afterAll(() => app?.close());
 
@@ -99,9 +101,14 @@ describe('failed authentication, 3 per minute per client, clients told apart beh
   afterAll(() => app?.close());
 
   /** As the proxy forwards it: whatever the client sent, then the address the proxy saw. */
-  const from = (client: string, headers: Record<string, string> = {}) => ({ ...headers, 'x-forwarded-for': `spoofed-${Math.random()}, ${client}` });
-  const admin = (client: string, token: string) => request(`${app.baseUrl}/admin/queries`, { headers: from(client, { authorization: `Bearer ${token}` }) });
-  const metrics = (client: string, token: string) => request(`${app.baseUrl}/metrics`, { headers: from(client, { authorization: `Bearer ${token}` }) });
+  const from = (client: string, headers: Record<string, string> = {}) => ({
+    ...headers,
+    'x-forwarded-for': `spoofed-${Math.random()}, ${client}`,
+  });
+  const admin = (client: string, token: string) =>
+    request(`${app.baseUrl}/admin/queries`, { headers: from(client, { authorization: `Bearer ${token}` }) });
+  const metrics = (client: string, token: string) =>
+    request(`${app.baseUrl}/metrics`, { headers: from(client, { authorization: `Bearer ${token}` }) });
   const login = (client: string, token: string) =>
     request(`${app.baseUrl}/admin/login`, {
       method: 'POST',
@@ -138,7 +145,8 @@ describe('failed authentication, 3 per minute per client, clients told apart beh
   });
 
   it('the dashboard bearer counts too', async () => {
-    const stream = (token: string) => request(`${app.baseUrl}/admin/dashboard/plans/x`, { headers: from('203.0.113.4', { authorization: `Bearer ${token}` }) });
+    const stream = (token: string) =>
+      request(`${app.baseUrl}/admin/dashboard/plans/x`, { headers: from('203.0.113.4', { authorization: `Bearer ${token}` }) });
     for (let i = 0; i < 3; i++) expect((await stream('adm_guess_0000000000000000')).status).toBe(401);
     expectProblem(await stream(ADMIN_TOKEN), 429, 'RATE_LIMITED');
   });

@@ -97,7 +97,9 @@ describe('with API_KEYS unset', () => {
       const res = await postJson(`${app.baseUrl}/api/orders`, order, headers);
       expect(res.status, res.text).toBe(201);
     }
-    const warnings = app.logs.lines.filter((l) => String(l.msg).startsWith('API_KEYS unset: anyone can read customers and their orders and place orders'));
+    const warnings = app.logs.lines.filter((l) =>
+      String(l.msg).startsWith('API_KEYS unset: anyone can read customers and their orders and place orders'),
+    );
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatchObject({ level: 40 });
   });
@@ -129,13 +131,18 @@ describe('rate limiting on the verified identity', () => {
     const from = { 'x-forwarded-for': '203.0.113.10' };
     const statuses: number[] = [];
     for (let i = 0; i < 5; i++) {
-      const res = await postJson(`${app.baseUrl}/api/orders`, { customerId: 1, items: [] }, { ...from, ...bearer(`guess-${i}-0123456789abcdef`) });
+      const res = await postJson(
+        `${app.baseUrl}/api/orders`,
+        { customerId: 1, items: [] },
+        { ...from, ...bearer(`guess-${i}-0123456789abcdef`) },
+      );
       statuses.push(res.status);
     }
     expect(statuses).toEqual([401, 401, 401, 429, 429]);
     // Invented keys on reads share the address's read quota too.
     const reads: number[] = [];
-    for (let i = 0; i < 7; i++) reads.push((await request(`${app.baseUrl}/api/products`, { headers: { ...from, ...bearer(`guess-${i}-0123456789abcdef`) } })).status);
+    for (let i = 0; i < 7; i++)
+      reads.push((await request(`${app.baseUrl}/api/products`, { headers: { ...from, ...bearer(`guess-${i}-0123456789abcdef`) } })).status);
     expect(reads).toEqual([200, 200, 200, 200, 200, 429, 429]);
   });
 
@@ -154,7 +161,11 @@ describe('rate limiting on the verified identity', () => {
     // The same key from another address is the same client.
     await postJson(`${app.baseUrl}/api/orders`, order, { 'x-forwarded-for': '198.51.100.1', ...bearer(KEYS.writer) });
     await postJson(`${app.baseUrl}/api/orders`, order, { 'x-forwarded-for': '198.51.100.2', ...bearer(KEYS.writer) });
-    expectProblem(await postJson(`${app.baseUrl}/api/orders`, order, { 'x-forwarded-for': '198.51.100.3', ...bearer(KEYS.writer) }), 429, 'RATE_LIMITED');
+    expectProblem(
+      await postJson(`${app.baseUrl}/api/orders`, order, { 'x-forwarded-for': '198.51.100.3', ...bearer(KEYS.writer) }),
+      429,
+      'RATE_LIMITED',
+    );
   });
 
   it('reads a key with punctuation (!#$) the same way for API_KEYS and RATE_LIMIT_ALLOW: authenticated and never limited', async () => {

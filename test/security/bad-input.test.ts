@@ -91,9 +91,25 @@ function pathCases(): Case[] {
       const field = what === 'invalid UTF-8' ? undefined : 'params.id';
       cases.push({ name: `${template} with ${what}`, path: template.replace(':id', value), status: 400, code: 'VALIDATION_FAILED', field });
     }
-    cases.push({ name: `${template} with an empty id`, path: template.replace(':id', ''), status: 400, code: 'VALIDATION_FAILED', field: 'params.id' });
-    cases.push({ name: `${template} with a 150-digit id`, path: template.replace(':id', '1'.repeat(150)), status: 400, code: 'VALIDATION_FAILED' });
-    cases.push({ name: `${template} with path traversal`, path: template.replace(':id', '..%2F..%2Fetc%2Fpasswd'), status: 400, code: 'VALIDATION_FAILED' });
+    cases.push({
+      name: `${template} with an empty id`,
+      path: template.replace(':id', ''),
+      status: 400,
+      code: 'VALIDATION_FAILED',
+      field: 'params.id',
+    });
+    cases.push({
+      name: `${template} with a 150-digit id`,
+      path: template.replace(':id', '1'.repeat(150)),
+      status: 400,
+      code: 'VALIDATION_FAILED',
+    });
+    cases.push({
+      name: `${template} with path traversal`,
+      path: template.replace(':id', '..%2F..%2Fetc%2Fpasswd'),
+      status: 400,
+      code: 'VALIDATION_FAILED',
+    });
   }
   return cases;
 }
@@ -108,10 +124,28 @@ function queryCases(): Case[] {
   ];
   for (const [path, param, outOfRange] of integerParams) {
     for (const [what, value] of [...BAD_INTEGERS, ...outOfRange.map((v) => [`above the maximum (${v})`, v] as [string, string])]) {
-      cases.push({ name: `${path}?${param}= ${what}`, path: `${path}?${param}=${value}`, status: 400, code: 'VALIDATION_FAILED', field: `query.${param}` });
+      cases.push({
+        name: `${path}?${param}= ${what}`,
+        path: `${path}?${param}=${value}`,
+        status: 400,
+        code: 'VALIDATION_FAILED',
+        field: `query.${param}`,
+      });
     }
-    cases.push({ name: `${path}?${param}= empty`, path: `${path}?${param}=`, status: 400, code: 'VALIDATION_FAILED', field: `query.${param}` });
-    cases.push({ name: `${path}?${param} twice`, path: `${path}?${param}=1&${param}=2`, status: 400, code: 'VALIDATION_FAILED', field: `query.${param}` });
+    cases.push({
+      name: `${path}?${param}= empty`,
+      path: `${path}?${param}=`,
+      status: 400,
+      code: 'VALIDATION_FAILED',
+      field: `query.${param}`,
+    });
+    cases.push({
+      name: `${path}?${param} twice`,
+      path: `${path}?${param}=1&${param}=2`,
+      status: 400,
+      code: 'VALIDATION_FAILED',
+      field: `query.${param}`,
+    });
   }
   for (const filter of ['category', 'q']) {
     for (const [what, value] of [
@@ -122,9 +156,21 @@ function queryCases(): Case[] {
       ['201 characters', 'x'.repeat(201)],
       ['nothing', ''],
     ]) {
-      cases.push({ name: `/api/products?${filter}= ${what}`, path: `/api/products?${filter}=${value}`, status: 400, code: 'VALIDATION_FAILED', field: `query.${filter}` });
+      cases.push({
+        name: `/api/products?${filter}= ${what}`,
+        path: `/api/products?${filter}=${value}`,
+        status: 400,
+        code: 'VALIDATION_FAILED',
+        field: `query.${filter}`,
+      });
     }
-    cases.push({ name: `/api/products?${filter} twice`, path: `/api/products?${filter}=a&${filter}=b`, status: 400, code: 'VALIDATION_FAILED', field: `query.${filter}` });
+    cases.push({
+      name: `/api/products?${filter} twice`,
+      path: `/api/products?${filter}=a&${filter}=b`,
+      status: 400,
+      code: 'VALIDATION_FAILED',
+      field: `query.${filter}`,
+    });
   }
   for (const path of ['/api/products', `/api/customers/1/orders`, '/api/reports/top-products']) {
     for (const [what, value] of [
@@ -137,15 +183,56 @@ function queryCases(): Case[] {
       ['NUL', 'a%00.b'],
       ['SQL', "'%20OR%201%3D1--.x"],
     ]) {
-      cases.push({ name: `${path} cursor: ${what}`, path: `${path}?cursor=${value}`, status: 400, code: 'BAD_CURSOR', field: 'query.cursor' });
+      cases.push({
+        name: `${path} cursor: ${what}`,
+        path: `${path}?cursor=${value}`,
+        status: 400,
+        code: 'BAD_CURSOR',
+        field: 'query.cursor',
+      });
     }
-    cases.push({ name: `${path} cursor: 1025 characters`, path: `${path}?cursor=${'a'.repeat(1025)}`, status: 400, code: 'VALIDATION_FAILED', field: 'query.cursor' });
-    cases.push({ name: `${path} cursor: twice`, path: `${path}?cursor=a.b&cursor=c.d`, status: 400, code: 'VALIDATION_FAILED', field: 'query.cursor' });
+    cases.push({
+      name: `${path} cursor: 1025 characters`,
+      path: `${path}?cursor=${'a'.repeat(1025)}`,
+      status: 400,
+      code: 'VALIDATION_FAILED',
+      field: 'query.cursor',
+    });
+    cases.push({
+      name: `${path} cursor: twice`,
+      path: `${path}?cursor=a.b&cursor=c.d`,
+      status: 400,
+      code: 'VALIDATION_FAILED',
+      field: 'query.cursor',
+    });
   }
-  cases.push({ name: 'a products cursor on another list', path: '/api/reports/top-products?cursor=:products', status: 400, code: 'BAD_CURSOR' });
-  cases.push({ name: 'a products cursor with other filters', path: '/api/products?category=other&cursor=:products', status: 400, code: 'BAD_CURSOR' });
-  for (const [what, value] of [['zero', '0'], ['too large', '501'], ['negative', '-1'], ['word', 'abc'], ['twice', '1&limit=2']]) {
-    cases.push({ name: `/admin/queries?limit= ${what}`, path: `/admin/queries?limit=${value}`, headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, status: 400, code: 'VALIDATION_FAILED', field: 'query.limit' });
+  cases.push({
+    name: 'a products cursor on another list',
+    path: '/api/reports/top-products?cursor=:products',
+    status: 400,
+    code: 'BAD_CURSOR',
+  });
+  cases.push({
+    name: 'a products cursor with other filters',
+    path: '/api/products?category=other&cursor=:products',
+    status: 400,
+    code: 'BAD_CURSOR',
+  });
+  for (const [what, value] of [
+    ['zero', '0'],
+    ['too large', '501'],
+    ['negative', '-1'],
+    ['word', 'abc'],
+    ['twice', '1&limit=2'],
+  ]) {
+    cases.push({
+      name: `/admin/queries?limit= ${what}`,
+      path: `/admin/queries?limit=${value}`,
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      status: 400,
+      code: 'VALIDATION_FAILED',
+      field: 'query.limit',
+    });
   }
   return cases;
 }
@@ -155,7 +242,8 @@ function bodyCases(): Case[] {
   const item = `{"productId":${store.productIds[0]},"quantity":1}`;
   const order = (fields: string) => `{${fields}}`;
   const withCustomer = (value: string) => order(`"customerId":${value},"items":[${item}]`);
-  const withQuantity = (value: string) => order(`"customerId":${store.customerId},"items":[{"productId":${store.productIds[0]},"quantity":${value}}]`);
+  const withQuantity = (value: string) =>
+    order(`"customerId":${store.customerId},"items":[{"productId":${store.productIds[0]},"quantity":${value}}]`);
   const withProduct = (value: string) => order(`"customerId":${store.customerId},"items":[{"productId":${value},"quantity":1}]`);
   const valid = (extra: string) => order(`"customerId":${store.customerId},"items":[${item}]${extra}`);
   const rows: [string, string, number, string, string?][] = [
@@ -177,7 +265,13 @@ function bodyCases(): Case[] {
         ['a NUL string', '"\\u0000"'],
         ['a 1000-character string', `"${'9'.repeat(1000)}"`],
       ] as [string, string][]
-    ).map(([what, value]): [string, string, number, string, string] => [`customerId ${what}`, withCustomer(value), 400, 'VALIDATION_FAILED', 'body.customerId']),
+    ).map(([what, value]): [string, string, number, string, string] => [
+      `customerId ${what}`,
+      withCustomer(value),
+      400,
+      'VALIDATION_FAILED',
+      'body.customerId',
+    ]),
     ...(
       [
         ['zero', '0'],
@@ -188,7 +282,13 @@ function bodyCases(): Case[] {
         ['a string', '"2"'],
         ['null', 'null'],
       ] as [string, string][]
-    ).map(([what, value]): [string, string, number, string, string] => [`quantity ${what}`, withQuantity(value), 400, 'VALIDATION_FAILED', 'body.items[0].quantity']),
+    ).map(([what, value]): [string, string, number, string, string] => [
+      `quantity ${what}`,
+      withQuantity(value),
+      400,
+      'VALIDATION_FAILED',
+      'body.items[0].quantity',
+    ]),
     ...(
       [
         ['zero', '0'],
@@ -196,7 +296,13 @@ function bodyCases(): Case[] {
         ['a string', `"${store.productIds[0]}"`],
         ['a fraction', '1.5'],
       ] as [string, string][]
-    ).map(([what, value]): [string, string, number, string, string] => [`productId ${what}`, withProduct(value), 400, 'VALIDATION_FAILED', 'body.items[0].productId']),
+    ).map(([what, value]): [string, string, number, string, string] => [
+      `productId ${what}`,
+      withProduct(value),
+      400,
+      'VALIDATION_FAILED',
+      'body.items[0].productId',
+    ]),
     ['items missing', order(`"customerId":${store.customerId}`), 400, 'VALIDATION_FAILED', 'body.items'],
     ['customerId missing', order(`"items":[${item}]`), 400, 'VALIDATION_FAILED', 'body.customerId'],
     ['items empty', order(`"customerId":${store.customerId},"items":[]`), 400, 'VALIDATION_FAILED', 'body.items'],
@@ -204,11 +310,31 @@ function bodyCases(): Case[] {
     ['items an object', order(`"customerId":${store.customerId},"items":${item}`), 400, 'VALIDATION_FAILED', 'body.items'],
     ['items with null', order(`"customerId":${store.customerId},"items":[null]`), 400, 'VALIDATION_FAILED', 'body.items[0]'],
     ['items with a number', order(`"customerId":${store.customerId},"items":[7]`), 400, 'VALIDATION_FAILED', 'body.items[0]'],
-    ['an item without quantity', order(`"customerId":${store.customerId},"items":[{"productId":${store.productIds[0]}}]`), 400, 'VALIDATION_FAILED', 'body.items[0].quantity'],
-    ['101 items', order(`"customerId":${store.customerId},"items":[${Array.from({ length: 101 }, (_, i) => `{"productId":${i + 1},"quantity":1}`).join(',')}]`), 400, 'VALIDATION_FAILED', 'body.items'],
+    [
+      'an item without quantity',
+      order(`"customerId":${store.customerId},"items":[{"productId":${store.productIds[0]}}]`),
+      400,
+      'VALIDATION_FAILED',
+      'body.items[0].quantity',
+    ],
+    [
+      '101 items',
+      order(
+        `"customerId":${store.customerId},"items":[${Array.from({ length: 101 }, (_, i) => `{"productId":${i + 1},"quantity":1}`).join(',')}]`,
+      ),
+      400,
+      'VALIDATION_FAILED',
+      'body.items',
+    ],
     ['a product listed twice', order(`"customerId":${store.customerId},"items":[${item},${item}]`), 400, 'VALIDATION_FAILED'],
     ['an unknown member', valid(',"discount":100'), 400, 'VALIDATION_FAILED', 'body.discount'],
-    ['an unknown member in an item', order(`"customerId":${store.customerId},"items":[{"productId":${store.productIds[0]},"quantity":1,"priceCents":1}]`), 400, 'VALIDATION_FAILED', 'body.items[0].priceCents'],
+    [
+      'an unknown member in an item',
+      order(`"customerId":${store.customerId},"items":[{"productId":${store.productIds[0]},"quantity":1,"priceCents":1}]`),
+      400,
+      'VALIDATION_FAILED',
+      'body.items[0].priceCents',
+    ],
     ['a NUL key', valid(',"\\u0000":1'), 400, 'VALIDATION_FAILED'],
     ['a "constructor" member', valid(',"constructor":1'), 400, 'VALIDATION_FAILED', 'body.constructor'],
     ['an array', `[${withCustomer('1')}]`, 400, 'VALIDATION_FAILED', 'body'],
@@ -219,8 +345,20 @@ function bodyCases(): Case[] {
     ['an unknown product', withProduct('999999999'), 422, 'UNKNOWN_REFERENCE', 'body.items[0].productId'],
     // Structure the parser refuses.
     ['a duplicate key', order(`"customerId":${store.customerId},"customerId":${store.customerId},"items":[${item}]`), 400, 'BAD_JSON'],
-    ['a duplicate key spelled with an escape', order(`"customerId":${store.customerId},"\\u0063ustomerId":1,"items":[${item}]`), 400, 'BAD_JSON'],
-    ['a duplicate key in an item', order(`"customerId":${store.customerId},"items":[{"productId":${store.productIds[0]},"productId":${store.productIds[1]},"quantity":1}]`), 400, 'BAD_JSON'],
+    [
+      'a duplicate key spelled with an escape',
+      order(`"customerId":${store.customerId},"\\u0063ustomerId":1,"items":[${item}]`),
+      400,
+      'BAD_JSON',
+    ],
+    [
+      'a duplicate key in an item',
+      order(
+        `"customerId":${store.customerId},"items":[{"productId":${store.productIds[0]},"productId":${store.productIds[1]},"quantity":1}]`,
+      ),
+      400,
+      'BAD_JSON',
+    ],
     ['nesting 17 deep', `{"customerId":${store.customerId},"items":${'['.repeat(16)}${']'.repeat(16)}}`, 400, 'BAD_JSON'],
     ['nesting 1000 deep', `${'['.repeat(1000)}${']'.repeat(1000)}`, 400, 'BAD_JSON'],
     ['__proto__', valid(',"__proto__":{"isAdmin":true}'), 400, 'BAD_JSON'],
@@ -267,16 +405,78 @@ function requestCases(): Case[] {
     post('a JSON-like type', { ...WRITE, 'content-type': 'application/vnd.api+json' }, order(), 415, 'UNSUPPORTED_MEDIA_TYPE'),
     post('a Latin-1 charset', { ...WRITE, 'content-type': 'application/json; charset=latin1' }, order(), 415, 'UNSUPPORTED_MEDIA_TYPE'),
     post('a UTF-16 charset', { ...WRITE, 'content-type': 'application/json; charset=utf-16' }, order(), 415, 'UNSUPPORTED_MEDIA_TYPE'),
-    post('a body over BODY_LIMIT_BYTES', { ...WRITE, ...JSON_TYPE }, JSON.stringify({ pad: 'x'.repeat(BODY_LIMIT) }), 413, 'PAYLOAD_TOO_LARGE'),
-    post('an empty Idempotency-Key', { ...WRITE, ...JSON_TYPE, 'idempotency-key': '' }, order(), 400, 'VALIDATION_FAILED', 'headers.idempotency-key'),
-    post('a 201-character Idempotency-Key', { ...WRITE, ...JSON_TYPE, 'idempotency-key': 'k'.repeat(201) }, order(), 400, 'VALIDATION_FAILED', 'headers.idempotency-key'),
-    post('an Idempotency-Key with a space', { ...WRITE, ...JSON_TYPE, 'idempotency-key': 'a b' }, order(), 400, 'VALIDATION_FAILED', 'headers.idempotency-key'),
-    post('a Latin-1 Idempotency-Key', { ...WRITE, ...JSON_TYPE, 'idempotency-key': 'caf\u00e9' }, order(), 400, 'VALIDATION_FAILED', 'headers.idempotency-key'),
-    { name: 'PUT /api/orders', method: 'PUT', path: '/api/orders', headers: { ...WRITE, ...JSON_TYPE }, body: order(), status: 404, code: 'ROUTE_NOT_FOUND' },
-    { name: 'DELETE /api/products/:id', method: 'DELETE', path: `/api/products/${store.productIds[0]}`, headers: WRITE, status: 404, code: 'ROUTE_NOT_FOUND' },
-    { name: 'PATCH /api/products/:id', method: 'PATCH', path: `/api/products/${store.productIds[0]}`, headers: { ...WRITE, ...JSON_TYPE }, body: '{"stock":0}', status: 404, code: 'ROUTE_NOT_FOUND' },
+    post(
+      'a body over BODY_LIMIT_BYTES',
+      { ...WRITE, ...JSON_TYPE },
+      JSON.stringify({ pad: 'x'.repeat(BODY_LIMIT) }),
+      413,
+      'PAYLOAD_TOO_LARGE',
+    ),
+    post(
+      'an empty Idempotency-Key',
+      { ...WRITE, ...JSON_TYPE, 'idempotency-key': '' },
+      order(),
+      400,
+      'VALIDATION_FAILED',
+      'headers.idempotency-key',
+    ),
+    post(
+      'a 201-character Idempotency-Key',
+      { ...WRITE, ...JSON_TYPE, 'idempotency-key': 'k'.repeat(201) },
+      order(),
+      400,
+      'VALIDATION_FAILED',
+      'headers.idempotency-key',
+    ),
+    post(
+      'an Idempotency-Key with a space',
+      { ...WRITE, ...JSON_TYPE, 'idempotency-key': 'a b' },
+      order(),
+      400,
+      'VALIDATION_FAILED',
+      'headers.idempotency-key',
+    ),
+    post(
+      'a Latin-1 Idempotency-Key',
+      { ...WRITE, ...JSON_TYPE, 'idempotency-key': 'caf\u00e9' },
+      order(),
+      400,
+      'VALIDATION_FAILED',
+      'headers.idempotency-key',
+    ),
+    {
+      name: 'PUT /api/orders',
+      method: 'PUT',
+      path: '/api/orders',
+      headers: { ...WRITE, ...JSON_TYPE },
+      body: order(),
+      status: 404,
+      code: 'ROUTE_NOT_FOUND',
+    },
+    {
+      name: 'DELETE /api/products/:id',
+      method: 'DELETE',
+      path: `/api/products/${store.productIds[0]}`,
+      headers: WRITE,
+      status: 404,
+      code: 'ROUTE_NOT_FOUND',
+    },
+    {
+      name: 'PATCH /api/products/:id',
+      method: 'PATCH',
+      path: `/api/products/${store.productIds[0]}`,
+      headers: { ...WRITE, ...JSON_TYPE },
+      body: '{"stock":0}',
+      status: 404,
+      code: 'ROUTE_NOT_FOUND',
+    },
     { name: 'a double slash', path: '//api/products', status: 404, code: 'ROUTE_NOT_FOUND' },
-    { name: 'an encoded traversal into docs assets', path: '/api/docs/static/..%2F..%2F..%2Fpackage.json', status: 404, code: 'ROUTE_NOT_FOUND' },
+    {
+      name: 'an encoded traversal into docs assets',
+      path: '/api/docs/static/..%2F..%2F..%2Fpackage.json',
+      status: 404,
+      code: 'ROUTE_NOT_FOUND',
+    },
     { name: 'a malformed percent-encoding', path: '/api/products/%E0%A4%A', status: 400, code: 'VALIDATION_FAILED' },
     { name: 'a URL over 16 KiB', path: `/api/products?q=${'a'.repeat(20_000)}`, status: 431, code: 'HEADERS_TOO_LARGE' },
   ];
@@ -284,14 +484,25 @@ function requestCases(): Case[] {
 
 /** Requests fetch cannot send, written as bytes. */
 const RAW_CASES: { name: string; bytes: string; status: number; code: string }[] = [
-  { name: 'a control character in a header', bytes: 'GET /api/products HTTP/1.1\r\nHost: x\r\nX-Note: a\u0001b\r\n\r\n', status: 400, code: 'VALIDATION_FAILED' },
-  { name: 'a NUL in a header', bytes: 'GET /api/products HTTP/1.1\r\nHost: x\r\nX-Note: a\u0000b\r\n\r\n', status: 400, code: 'VALIDATION_FAILED' },
+  {
+    name: 'a control character in a header',
+    bytes: 'GET /api/products HTTP/1.1\r\nHost: x\r\nX-Note: a\u0001b\r\n\r\n',
+    status: 400,
+    code: 'VALIDATION_FAILED',
+  },
+  {
+    name: 'a NUL in a header',
+    bytes: 'GET /api/products HTTP/1.1\r\nHost: x\r\nX-Note: a\u0000b\r\n\r\n',
+    status: 400,
+    code: 'VALIDATION_FAILED',
+  },
   { name: 'an unknown method token', bytes: 'GE(T /api/products HTTP/1.1\r\nHost: x\r\n\r\n', status: 400, code: 'VALIDATION_FAILED' },
   { name: 'a bad HTTP version', bytes: 'GET /api/products HTTP/7.1\r\nHost: x\r\n\r\n', status: 400, code: 'VALIDATION_FAILED' },
   { name: 'a space in the path', bytes: 'GET /api/prod ucts HTTP/1.1\r\nHost: x\r\n\r\n', status: 400, code: 'VALIDATION_FAILED' },
   {
     name: 'Content-Length and Transfer-Encoding together (smuggling)',
-    bytes: 'POST /api/orders HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+    bytes:
+      'POST /api/orders HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
     status: 400,
     code: 'VALIDATION_FAILED',
   },
@@ -301,7 +512,12 @@ const RAW_CASES: { name: string; bytes: string; status: number; code: string }[]
     status: 400,
     code: 'VALIDATION_FAILED',
   },
-  { name: 'headers over 16 KiB', bytes: `GET /api/products HTTP/1.1\r\nHost: x\r\nX-Pad: ${'p'.repeat(20_000)}\r\n\r\n`, status: 431, code: 'HEADERS_TOO_LARGE' },
+  {
+    name: 'headers over 16 KiB',
+    bytes: `GET /api/products HTTP/1.1\r\nHost: x\r\nX-Pad: ${'p'.repeat(20_000)}\r\n\r\n`,
+    status: 431,
+    code: 'HEADERS_TOO_LARGE',
+  },
 ];
 
 async function send(c: Case): Promise<Answer> {

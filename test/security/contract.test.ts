@@ -123,7 +123,20 @@ describe('a typed client generated from the served document', () => {
     const file = join(dir, name);
     writeFileSync(file, source);
     const tsc = resolve('node_modules/typescript/bin/tsc');
-    const flags = ['--noEmit', '--strict', '--target', 'es2022', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--allowImportingTsExtensions', '--skipLibCheck', '--types', 'node'];
+    const flags = [
+      '--noEmit',
+      '--strict',
+      '--target',
+      'es2022',
+      '--module',
+      'nodenext',
+      '--moduleResolution',
+      'nodenext',
+      '--allowImportingTsExtensions',
+      '--skipLibCheck',
+      '--types',
+      'node',
+    ];
     try {
       await run(process.execPath, [tsc, ...flags, file], { cwd: resolve('.') });
       return { ok: true, output: '' };

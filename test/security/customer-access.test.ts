@@ -55,7 +55,11 @@ describe('with API_KEYS set', () => {
   it('back-office model: one write key places orders for two different customers, and reads both histories', async () => {
     const placed: number[] = [];
     for (const customerId of [store.customerId, other]) {
-      const res = await postJson(`${app.baseUrl}/api/orders`, { customerId, items: [{ productId: store.productIds[0], quantity: 1 }] }, bearer(KEYS.writer));
+      const res = await postJson(
+        `${app.baseUrl}/api/orders`,
+        { customerId, items: [{ productId: store.productIds[0], quantity: 1 }] },
+        bearer(KEYS.writer),
+      );
       expect(res.status, res.text).toBe(201);
       expect(res.body.customerId).toBe(customerId);
       placed.push(res.body.id);

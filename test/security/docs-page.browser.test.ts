@@ -18,11 +18,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 const haveChromium = existsSync(CHROMIUM);
 if (!haveChromium) {
-  if (process.env.CI) throw new Error(`${CHROMIUM} is missing: CI must install it (apt-get install -y chromium) to run the docs page browser test`);
+  if (process.env.CI)
+    throw new Error(`${CHROMIUM} is missing: CI must install it (apt-get install -y chromium) to run the docs page browser test`);
   console.warn(`\n\n!!! ${CHROMIUM} not found: SKIPPING the docs page browser test. Install it with: apt-get install -y chromium !!!\n\n`);
 }
 
@@ -47,7 +57,8 @@ describe.skipIf(!haveChromium)('the docs page in Chromium, under its CSP', () =>
     await page.exposeFunction('reportCspViolation', (text: string) => violations.push(text));
     // A string, not a function: it runs in the page, and the tests compile without DOM types.
     await page.addInitScript({
-      content: "document.addEventListener('securitypolicyviolation', (e) => window.reportCspViolation(e.violatedDirective + ' ' + e.blockedURI));",
+      content:
+        "document.addEventListener('securitypolicyviolation', (e) => window.reportCspViolation(e.violatedDirective + ' ' + e.blockedURI));",
     });
   }, 90_000);
 

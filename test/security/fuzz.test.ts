@@ -74,7 +74,28 @@ interface Generated {
 
 function requests(store: SmallStore): fc.Arbitrary<Generated> {
   const text = fc.oneof(
-    fc.constantFrom('', '0', '-1', '1.5', '1e3', '0x1f', '9007199254740993', '99999999999999999999', 'null', 'true', 'NaN', '__proto__', 'constructor', "' OR '1'='1", '; DROP TABLE orders; --', '\u0000', '💩', 'Ünïcödé', '..', 'a.b'),
+    fc.constantFrom(
+      '',
+      '0',
+      '-1',
+      '1.5',
+      '1e3',
+      '0x1f',
+      '9007199254740993',
+      '99999999999999999999',
+      'null',
+      'true',
+      'NaN',
+      '__proto__',
+      'constructor',
+      "' OR '1'='1",
+      '; DROP TABLE orders; --',
+      '\u0000',
+      '💩',
+      'Ünïcödé',
+      '..',
+      'a.b',
+    ),
     fc.integer().map(String),
     fc.constantFrom(...store.productIds, store.customerId).map(String),
     fc.double().map(String),
@@ -83,17 +104,42 @@ function requests(store: SmallStore): fc.Arbitrary<Generated> {
     fc.string({ maxLength: 250 }),
   );
   // Raw percent sequences that are not valid encodings, or not valid UTF-8.
-  const segment = fc.oneof({ weight: 5, arbitrary: text.map(encode) }, { weight: 1, arbitrary: fc.constantFrom('%00', '%E0%A4%A', '%C3%28', '%ED%A0%80', '%', '%zz', '..', '.') });
+  const segment = fc.oneof(
+    { weight: 5, arbitrary: text.map(encode) },
+    { weight: 1, arbitrary: fc.constantFrom('%00', '%E0%A4%A', '%C3%28', '%ED%A0%80', '%', '%zz', '..', '.') },
+  );
   // Mostly real routes, so requests get past routing to auth, parsing and validation.
   const path = fc.oneof(
     { weight: 4, arbitrary: fc.constant('/api/orders') },
-    { weight: 4, arbitrary: fc.tuple(fc.constantFrom('/api/products/', '/api/customers/'), segment, fc.constantFrom('', '', '/orders', '/', '/x')).map(([a, b, c]) => `${a}${b}${c}`) },
-    { weight: 3, arbitrary: fc.constantFrom('/api/products', '/api/reports/top-products', '/api/health', '/api/ready', '/metrics', '/admin/queries', '/api/openapi.json', '/') },
+    {
+      weight: 4,
+      arbitrary: fc
+        .tuple(fc.constantFrom('/api/products/', '/api/customers/'), segment, fc.constantFrom('', '', '/orders', '/', '/x'))
+        .map(([a, b, c]) => `${a}${b}${c}`),
+    },
+    {
+      weight: 3,
+      arbitrary: fc.constantFrom(
+        '/api/products',
+        '/api/reports/top-products',
+        '/api/health',
+        '/api/ready',
+        '/metrics',
+        '/admin/queries',
+        '/api/openapi.json',
+        '/',
+      ),
+    },
     { weight: 1, arbitrary: fc.array(segment, { maxLength: 4 }).map((s) => `/api/${s.join('/')}`) },
     { weight: 1, arbitrary: fc.array(segment, { maxLength: 4 }).map((s) => `/${s.join('/')}`) },
   );
-  const key = fc.oneof(fc.constantFrom('limit', 'cursor', 'q', 'category', 'days', '__proto__', 'constructor', 'limit[]', 'q[0]'), text.map(encode));
-  const query = fc.array(fc.tuple(key, segment), { maxLength: 6 }).map((pairs) => (pairs.length === 0 ? '' : `?${pairs.map(([k, v]) => `${k}=${v}`).join('&')}`));
+  const key = fc.oneof(
+    fc.constantFrom('limit', 'cursor', 'q', 'category', 'days', '__proto__', 'constructor', 'limit[]', 'q[0]'),
+    text.map(encode),
+  );
+  const query = fc
+    .array(fc.tuple(key, segment), { maxLength: 6 })
+    .map((pairs) => (pairs.length === 0 ? '' : `?${pairs.map(([k, v]) => `${k}=${v}`).join('&')}`));
   const headerText = fc.string({ unit: 'grapheme-ascii', maxLength: 60 });
   const any = fc.jsonValue({ maxDepth: 2 });
   const orderShaped = fc
@@ -103,7 +149,11 @@ function requests(store: SmallStore): fc.Arbitrary<Generated> {
         items: fc.oneof(
           fc.array(
             fc.record(
-              { productId: fc.oneof(fc.constantFrom(...store.productIds), any), quantity: fc.oneof(fc.integer({ min: -2, max: 1002 }), any), extra: any },
+              {
+                productId: fc.oneof(fc.constantFrom(...store.productIds), any),
+                quantity: fc.oneof(fc.integer({ min: -2, max: 1002 }), any),
+                extra: any,
+              },
               { requiredKeys: [] },
             ),
             { maxLength: 4 },
@@ -129,9 +179,25 @@ function requests(store: SmallStore): fc.Arbitrary<Generated> {
     method: fc.constantFrom('GET', 'GET', 'HEAD', 'POST', 'POST', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'),
     path,
     query,
-    authorization: fc.option(fc.oneof(fc.constant(`Bearer ${KEYS.writer}`), fc.constant(`Bearer ${KEYS.reader}`), headerText.map((t) => `Bearer ${t}`), headerText), { nil: undefined }),
+    authorization: fc.option(
+      fc.oneof(
+        fc.constant(`Bearer ${KEYS.writer}`),
+        fc.constant(`Bearer ${KEYS.reader}`),
+        headerText.map((t) => `Bearer ${t}`),
+        headerText,
+      ),
+      { nil: undefined },
+    ),
     contentType: fc.option(
-      fc.constantFrom('application/json', 'application/json; charset=utf-8', 'application/json; charset=latin1', 'text/plain', 'application/x-www-form-urlencoded', 'application/octet-stream', ''),
+      fc.constantFrom(
+        'application/json',
+        'application/json; charset=utf-8',
+        'application/json; charset=latin1',
+        'text/plain',
+        'application/x-www-form-urlencoded',
+        'application/octet-stream',
+        '',
+      ),
       { nil: undefined },
     ),
     idempotencyKey: fc.option(headerText, { nil: undefined }),
@@ -171,7 +237,12 @@ describe('fuzzed requests', () => {
         const hasBody = r.method !== 'GET' && r.method !== 'HEAD';
         const before = WRITE_METHODS.has(r.method) ? await writeSnapshot(app.pool) : undefined;
 
-        const res = await fetch(`${app.baseUrl}${r.path}${r.query}`, { method: r.method, headers, body: hasBody ? r.body : undefined, redirect: 'manual' });
+        const res = await fetch(`${app.baseUrl}${r.path}${r.query}`, {
+          method: r.method,
+          headers,
+          body: hasBody ? r.body : undefined,
+          redirect: 'manual',
+        });
         const text = await res.text();
         const what = `${r.method} ${r.path}${r.query} → ${res.status} ${text.slice(0, 300)}`;
 
@@ -189,7 +260,10 @@ describe('fuzzed requests', () => {
             expect(problem.status, what).toBe(ERROR_CATALOGUE[problem.code as keyof typeof ERROR_CATALOGUE].status);
             expect(problem.status, what).toBe(res.status);
             expect(problem.requestId, what).toBe(res.headers.get('x-request-id'));
-            expect(Object.keys(problem).filter((m) => !PROBLEM_MEMBERS.has(m)), what).toEqual([]);
+            expect(
+              Object.keys(problem).filter((m) => !PROBLEM_MEMBERS.has(m)),
+              what,
+            ).toEqual([]);
           }
           if (before !== undefined) expect(await writeSnapshot(app.pool), what).toEqual(before);
         }
@@ -201,7 +275,14 @@ describe('fuzzed requests', () => {
     expect(performance.now() - started).toBeLessThan(20_000);
     // The generator reaches every layer: routing, auth, media types, parsing, validation, handlers.
     if (process.env.FUZZ_STATS !== undefined) console.log([...seen].sort((a, b) => b[1] - a[1]));
-    for (const outcome of ['200', '404 ROUTE_NOT_FOUND', '401 UNAUTHORIZED', '415 UNSUPPORTED_MEDIA_TYPE', '400 BAD_JSON', '400 VALIDATION_FAILED']) {
+    for (const outcome of [
+      '200',
+      '404 ROUTE_NOT_FOUND',
+      '401 UNAUTHORIZED',
+      '415 UNSUPPORTED_MEDIA_TYPE',
+      '400 BAD_JSON',
+      '400 VALIDATION_FAILED',
+    ]) {
       expect([...seen.keys()], outcome).toContain(outcome);
     }
   }, 60_000);

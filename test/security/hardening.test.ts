@@ -118,7 +118,11 @@ describe('CORS', () => {
     let app: TestApp;
     let client = 0;
     /** Headers of a new client (its own rate-limit quota) from `origin`. */
-    const from = (origin: string, headers: Record<string, string> = {}) => ({ origin, 'x-forwarded-for': `198.18.7.${++client}`, ...headers });
+    const from = (origin: string, headers: Record<string, string> = {}) => ({
+      origin,
+      'x-forwarded-for': `198.18.7.${++client}`,
+      ...headers,
+    });
     beforeAll(async () => {
       app = await startTestApp({
         env: {
@@ -162,7 +166,10 @@ describe('CORS', () => {
     it('answers an allowed preflight with the methods and headers a client needs, and refuses others with 404', async () => {
       const ok = await request(`${app.baseUrl}/api/orders`, {
         method: 'OPTIONS',
-        headers: from(ORIGIN, { 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type, idempotency-key' }),
+        headers: from(ORIGIN, {
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'authorization, content-type, idempotency-key',
+        }),
       });
       expect(ok.status).toBe(204);
       expect(ok.headers.get('access-control-allow-origin')).toBe(ORIGIN);
@@ -217,7 +224,11 @@ describe('request ids', () => {
       ['unknown route', `${url}/nope`, {}],
       ['bad url', `${url}/api/products/%E0%A4%A`, {}],
       ['preflight', `${url}/api/orders`, { method: 'OPTIONS', headers: { origin: ORIGIN, 'access-control-request-method': 'POST' } }],
-      ['413', `${url}/api/orders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ pad: 'x'.repeat(4096) }) }],
+      [
+        '413',
+        `${url}/api/orders`,
+        { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ pad: 'x'.repeat(4096) }) },
+      ],
     ];
     for (const [what, target, init] of cases) {
       const fresh = await request(target, init);

@@ -24,7 +24,14 @@ export interface WriteSnapshot {
  * expect(await writeSnapshot(app.pool)).toEqual(before);
  */
 export async function writeSnapshot(db: Queryable): Promise<WriteSnapshot> {
-  const { rows } = await db.query<{ orders: string; order_items: string; idempotency_keys: string; customers: string; products: string; stock: string | null }>(TEST, {
+  const { rows } = await db.query<{
+    orders: string;
+    order_items: string;
+    idempotency_keys: string;
+    customers: string;
+    products: string;
+    stock: string | null;
+  }>(TEST, {
     text: `SELECT (SELECT count(*) FROM orders) AS orders,
                   (SELECT count(*) FROM order_items) AS order_items,
                   (SELECT count(*) FROM idempotency_keys) AS idempotency_keys,

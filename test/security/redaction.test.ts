@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startHoldfast, type Holdfast } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/index.ts';
 import { createTestDatabase, withDatabase, type TestDatabase } from '../helpers/database.ts';
-import { postJson, request } from '../helpers/http.ts';
+import { request } from '../helpers/http.ts';
 import { captureLogs, type CapturedLogs } from '../helpers/logs.ts';
 import { smallStore } from './helpers.ts';
 
@@ -51,7 +51,11 @@ let app: Holdfast;
 beforeAll(async () => {
   const adminUrl = inject('databaseAdminUrl');
   database = await createTestDatabase();
-  await asAdmin(adminUrl, `CREATE ROLE ${ROLE} LOGIN PASSWORD '${PASSWORD}'`, `GRANT ALL PRIVILEGES ON DATABASE ${database.name} TO ${ROLE}`);
+  await asAdmin(
+    adminUrl,
+    `CREATE ROLE ${ROLE} LOGIN PASSWORD '${PASSWORD}'`,
+    `GRANT ALL PRIVILEGES ON DATABASE ${database.name} TO ${ROLE}`,
+  );
   await asAdmin(
     database.url,
     `GRANT ALL ON SCHEMA public TO ${ROLE}`,
@@ -143,7 +147,11 @@ describe('log redaction', () => {
       headers: { 'content-type': 'application/json', 'idempotency-key': METRICS_TOKEN },
       body: JSON.stringify({ ...order, password: PASSWORD }),
     });
-    await send('/api/orders', `Bearer ${WRITE_KEY}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: `{"customerId":"${PASSWORD}"` });
+    await send('/api/orders', `Bearer ${WRITE_KEY}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: `{"customerId":"${PASSWORD}"`,
+    });
 
     // An internal error (a table gone), with credentials on the request.
     await asAdmin(database.url, 'ALTER TABLE customers RENAME TO customers_gone');
@@ -151,7 +159,11 @@ describe('log redaction', () => {
     await asAdmin(database.url, 'ALTER TABLE customers_gone RENAME TO customers');
 
     // The database drops every connection, then refuses new ones for this role.
-    await asAdmin(database.url, `ALTER ROLE ${ROLE} NOLOGIN`, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '${ROLE}'`);
+    await asAdmin(
+      database.url,
+      `ALTER ROLE ${ROLE} NOLOGIN`,
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '${ROLE}'`,
+    );
     const refused = await send(`/api/customers/${store.customerId}`, `Bearer ${WRITE_KEY}`);
     expect(refused.status).toBe(503);
     await asAdmin(database.url, `ALTER ROLE ${ROLE} LOGIN`);
@@ -163,9 +175,20 @@ describe('log redaction', () => {
     expect(logs.lines.some((l) => l.slowQuery !== undefined)).toBe(true);
     expect(logs.lines.some((l) => l.msg === 'unhandled error')).toBe(true);
     // The refused connections were logged, naming the role…
-    expect(logs.lines.some((l) => (l.err as { message?: string } | undefined)?.message === `role "${ROLE}" is not permitted to log in`)).toBe(true);
+    expect(
+      logs.lines.some((l) => (l.err as { message?: string } | undefined)?.message === `role "${ROLE}" is not permitted to log in`),
+    ).toBe(true);
 
-    const secrets = [PASSWORD, WRITE_KEY, READ_KEY, ADMIN_TOKEN, METRICS_TOKEN, databaseUrl, `cursor-secret-${suffix}`, ...sentAuthorizations];
+    const secrets = [
+      PASSWORD,
+      WRITE_KEY,
+      READ_KEY,
+      ADMIN_TOKEN,
+      METRICS_TOKEN,
+      databaseUrl,
+      `cursor-secret-${suffix}`,
+      ...sentAuthorizations,
+    ];
     for (const secret of secrets) {
       // …and not one line holds a secret, whole or URL-encoded.
       expect(raw.includes(secret), `a log line contains ${JSON.stringify(secret)}`).toBe(false);
@@ -183,6 +206,7 @@ describe('log redaction', () => {
     const report = await request(`${app.url}/admin/queries?limit=500`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
     expect(report.status).toBe(200);
     expect(report.text).toContain('from products');
-    for (const secret of [PASSWORD, WRITE_KEY, READ_KEY, ADMIN_TOKEN, METRICS_TOKEN]) expect(report.text.includes(secret), secret).toBe(false);
+    for (const secret of [PASSWORD, WRITE_KEY, READ_KEY, ADMIN_TOKEN, METRICS_TOKEN])
+      expect(report.text.includes(secret), secret).toBe(false);
   });
 });

@@ -93,9 +93,17 @@ export async function openConnection(baseUrl: string): Promise<RawConnection> {
       }
     },
     closed: (withinMs) =>
-      until<{ how: 'end' | 'reset' | 'timeout'; afterMs: number }>(() => ended, withinMs, () => ({ how: 'timeout', afterMs: Date.now() - openedAt })),
+      until<{ how: 'end' | 'reset' | 'timeout'; afterMs: number }>(
+        () => ended,
+        withinMs,
+        () => ({ how: 'timeout', afterMs: Date.now() - openedAt }),
+      ),
     async waitFor(text, withinMs) {
-      const seen = await until(() => (received().includes(text) ? true : undefined), withinMs, () => false);
+      const seen = await until(
+        () => (received().includes(text) ? true : undefined),
+        withinMs,
+        () => false,
+      );
       if (!seen) throw new Error(`server did not send ${JSON.stringify(text)} within ${withinMs} ms; got ${JSON.stringify(received())}`);
     },
   };

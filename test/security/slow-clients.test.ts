@@ -72,21 +72,29 @@ describe('slow clients', () => {
   afterAll(() => app?.close());
 
   it.each([
-    ['POST /api/orders, authenticated', 'POST', '/api/orders', { authorization: `Bearer ${KEYS.writer}`, 'content-type': 'application/json' }],
+    [
+      'POST /api/orders, authenticated',
+      'POST',
+      '/api/orders',
+      { authorization: `Bearer ${KEYS.writer}`, 'content-type': 'application/json' },
+    ],
     ['POST /admin/login', 'POST', '/admin/login', { 'content-type': 'application/x-www-form-urlencoded' }],
-  ])('%s: a body still arriving after HTTP_REQUEST_TIMEOUT_MS gets 408 REQUEST_TIMEOUT and the socket closes', async (_name, method, path, headers) => {
-    const conn = await openConnection(app.baseUrl);
-    await conn.write(head(method, path, { ...headers, 'content-length': 200 }));
-    void conn.dribble('x'.repeat(200), 50);
-    const closed = await conn.closed(REQUEST_MS + 2000);
-    expect(closed.how).not.toBe('timeout');
-    expect(closed.afterMs).toBeGreaterThanOrEqual(REQUEST_MS - 50);
-    const answer = firstAnswer(conn.received());
-    expect(answer.status).toBe(408);
-    expect(answer.headers).toContain('content-type: application/problem+json');
-    expect(answer.body?.code).toBe('REQUEST_TIMEOUT');
-    expect(errorLines(app)).toEqual([]);
-  });
+  ])(
+    '%s: a body still arriving after HTTP_REQUEST_TIMEOUT_MS gets 408 REQUEST_TIMEOUT and the socket closes',
+    async (_name, method, path, headers) => {
+      const conn = await openConnection(app.baseUrl);
+      await conn.write(head(method, path, { ...headers, 'content-length': 200 }));
+      void conn.dribble('x'.repeat(200), 50);
+      const closed = await conn.closed(REQUEST_MS + 2000);
+      expect(closed.how).not.toBe('timeout');
+      expect(closed.afterMs).toBeGreaterThanOrEqual(REQUEST_MS - 50);
+      const answer = firstAnswer(conn.received());
+      expect(answer.status).toBe(408);
+      expect(answer.headers).toContain('content-type: application/problem+json');
+      expect(answer.body?.code).toBe('REQUEST_TIMEOUT');
+      expect(errorLines(app)).toEqual([]);
+    },
+  );
 
   it('headers still arriving after HTTP_HEADERS_TIMEOUT_MS get 408 and the socket closes', async () => {
     const conn = await openConnection(app.baseUrl);
@@ -124,25 +132,28 @@ describe('slow clients', () => {
     ['401 (no key)', 'POST', '/api/orders', { 'content-type': 'application/json' }, 401],
     ['415 (not JSON)', 'POST', '/api/orders', { authorization: `Bearer ${KEYS.writer}`, 'content-type': 'text/plain' }, 415],
     ['200 (GET with a body)', 'GET', '/api/health', {}, 200],
-  ])('an answer sent before the body arrived (%s): the rest is read and discarded, then the socket closes cleanly', async (_name, method, path, headers, status) => {
-    const conn = await openConnection(app.baseUrl);
-    await conn.write(head(method, path, { ...headers, 'content-length': 300 }) + 'x'.repeat(100));
-    await conn.waitFor('\r\n\r\n', 2000);
-    const answer = firstAnswer(conn.received());
-    expect(answer.status).toBe(status);
-    expect(answer.headers).toContain('connection: close');
-    // Not closed under the client's feet while its body is still coming …
-    await new Promise((r) => setTimeout(r, 150));
-    expect(await serverSide(conn)).toBe('open');
-    expect(await conn.write('x'.repeat(100))).toBe(true);
-    await new Promise((r) => setTimeout(r, 150));
-    expect(await serverSide(conn)).toBe('open');
-    // … and let go of once it has all arrived, with no reset on the way.
-    expect(await conn.write('x'.repeat(100))).toBe(true);
-    expect(await eventually(async () => (await serverSide(conn)) === 'destroyed', 1000)).toBe(true);
-    expect(conn.wasReset()).toBe(false);
-    expect(conn.received().match(/HTTP\/1\.1 /g)).toHaveLength(1);
-  });
+  ])(
+    'an answer sent before the body arrived (%s): the rest is read and discarded, then the socket closes cleanly',
+    async (_name, method, path, headers, status) => {
+      const conn = await openConnection(app.baseUrl);
+      await conn.write(head(method, path, { ...headers, 'content-length': 300 }) + 'x'.repeat(100));
+      await conn.waitFor('\r\n\r\n', 2000);
+      const answer = firstAnswer(conn.received());
+      expect(answer.status).toBe(status);
+      expect(answer.headers).toContain('connection: close');
+      // Not closed under the client's feet while its body is still coming …
+      await new Promise((r) => setTimeout(r, 150));
+      expect(await serverSide(conn)).toBe('open');
+      expect(await conn.write('x'.repeat(100))).toBe(true);
+      await new Promise((r) => setTimeout(r, 150));
+      expect(await serverSide(conn)).toBe('open');
+      // … and let go of once it has all arrived, with no reset on the way.
+      expect(await conn.write('x'.repeat(100))).toBe(true);
+      expect(await eventually(async () => (await serverSide(conn)) === 'destroyed', 1000)).toBe(true);
+      expect(conn.wasReset()).toBe(false);
+      expect(conn.received().match(/HTTP\/1\.1 /g)).toHaveLength(1);
+    },
+  );
 
   it('the discarded rest is bounded in bytes (BODY_LIMIT_BYTES)', async () => {
     const conn = await openConnection(app.baseUrl);
@@ -205,7 +216,8 @@ describe('a client that aborts mid-body', () => {
   it('is counted in /metrics and not logged as an error', async () => {
     const conn = await openConnection(app.baseUrl);
     await conn.write(
-      head('POST', '/api/orders', { authorization: `Bearer ${KEYS.writer}`, 'content-type': 'application/json', 'content-length': 200 }) + '{"customerId":',
+      head('POST', '/api/orders', { authorization: `Bearer ${KEYS.writer}`, 'content-type': 'application/json', 'content-length': 200 }) +
+        '{"customerId":',
     );
     await new Promise((r) => setTimeout(r, 100));
     conn.socket.destroy();

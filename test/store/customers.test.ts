@@ -26,14 +26,24 @@ afterAll(async () => {
 describe('customer store', () => {
   it('gets a customer, or undefined', async () => {
     const id = await insertCustomer(pool, { name: 'Grace', email: 'grace@example.test' });
-    expect(await customers.get(TEST, id)).toEqual({ id, name: 'Grace', email: 'grace@example.test', createdAt: expect.stringMatching(/Z$/) });
+    expect(await customers.get(TEST, id)).toEqual({
+      id,
+      name: 'Grace',
+      email: 'grace@example.test',
+      createdAt: expect.stringMatching(/Z$/),
+    });
     expect(await customers.get(TEST, id + 1000)).toBeUndefined();
   });
 
   it('lists orders with lines and names in one query when the page is not empty', async () => {
     const customer = await insertCustomer(pool);
     const product = await insertProduct(pool, { name: 'Chisel' });
-    const orderId = await insertOrder(pool, customer, [{ productId: product, quantity: 4, unitPriceCents: 250 }], '2024-02-02T02:02:02.020202Z');
+    const orderId = await insertOrder(
+      pool,
+      customer,
+      [{ productId: product, quantity: 4, unitPriceCents: 250 }],
+      '2024-02-02T02:02:02.020202Z',
+    );
     statements.length = 0;
     const page = await customers.listOrders(TEST, customer, { limit: 10 });
     expect(statements).toHaveLength(1);

@@ -17,7 +17,10 @@ const k = (key: string, caller = 'key:test'): IdempotencyKey => ({ caller, key }
 beforeAll(async () => {
   ({ pool, close } = await startTestPool());
   const customer = await insertCustomer(pool);
-  const { rows } = await pool.query<{ id: string }>(TEST, { text: 'INSERT INTO orders (customer_id, total_cents) VALUES ($1, 0) RETURNING id', values: [customer] });
+  const { rows } = await pool.query<{ id: string }>(TEST, {
+    text: 'INSERT INTO orders (customer_id, total_cents) VALUES ($1, 0) RETURNING id',
+    values: [customer],
+  });
   orderId = Number(rows[0]!.id);
 });
 afterAll(() => close?.());
@@ -97,7 +100,7 @@ describe('idempotency scope and lifetime', () => {
     });
   }
 
-  it('keeps one caller\'s key apart from another caller\'s same key', async () => {
+  it("keeps one caller's key apart from another caller's same key", async () => {
     expect(await orderIdFor(keys, k('same', 'key:a'), 'h1')).toBe('claimed');
     expect(await orderIdFor(keys, k('same', 'key:b'), 'h2')).toBe('claimed');
     expect(await orderIdFor(keys, k('same', 'key:a'), 'h1')).toBe('replay');
@@ -132,7 +135,14 @@ describe('purge of expired keys', () => {
         return result as never;
       },
     };
-    const purge = startIdempotencyPurge({ db: counting, ttlSeconds: 60, batchSize: 10, maxBatches: 2, now: () => at, logger: { warn: () => undefined } });
+    const purge = startIdempotencyPurge({
+      db: counting,
+      ttlSeconds: 60,
+      batchSize: 10,
+      maxBatches: 2,
+      now: () => at,
+      logger: { warn: () => undefined },
+    });
     try {
       expect(await purge.runOnce()).toBe(20); // bounded: two batches of 10 this round
       expect(deletes).toEqual([10, 10]);
@@ -141,11 +151,13 @@ describe('purge of expired keys', () => {
     } finally {
       purge.stop();
     }
-    const { rows } = await pool.query<{ key: string }>(TEST, { text: "SELECT key FROM idempotency_keys WHERE caller = 'key:purge' ORDER BY key" });
+    const { rows } = await pool.query<{ key: string }>(TEST, {
+      text: "SELECT key FROM idempotency_keys WHERE caller = 'key:purge' ORDER BY key",
+    });
     expect(rows.map((r) => r.key)).toEqual(['fresh-1', 'fresh-2', 'fresh-3']);
   });
 
-  it('runs on an unref\'d interval and stops', async () => {
+  it("runs on an unref'd interval and stops", async () => {
     vi.useFakeTimers();
     try {
       let runs = 0;

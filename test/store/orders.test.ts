@@ -43,16 +43,39 @@ describe('order store', () => {
   it('rolls back every line when one is out of stock', async () => {
     const a = await insertProduct(pool, { stock: 5 });
     const b = await insertProduct(pool, { stock: 0 });
-    const err = await rejection(orders.place(TEST, { customerId, items: [{ productId: a, quantity: 1 }, { productId: b, quantity: 1 }] }));
+    const err = await rejection(
+      orders.place(TEST, {
+        customerId,
+        items: [
+          { productId: a, quantity: 1 },
+          { productId: b, quantity: 1 },
+        ],
+      }),
+    );
     expect(isAppError(err, 'OUT_OF_STOCK')).toBe(true);
     expect(await stockOf(pool, a)).toBe(5);
   });
 
   it('refuses unknown customers and products, and a product listed twice', async () => {
     const a = await insertProduct(pool);
-    expect(isAppError(await rejection(orders.place(TEST, { customerId: customerId + 1000, items: [{ productId: a, quantity: 1 }] })), 'UNKNOWN_REFERENCE')).toBe(true);
-    expect(isAppError(await rejection(orders.place(TEST, { customerId, items: [{ productId: a + 1000, quantity: 1 }] })), 'UNKNOWN_REFERENCE')).toBe(true);
-    const twice = await rejection(orders.place(TEST, { customerId, items: [{ productId: a, quantity: 1 }, { productId: a, quantity: 1 }] }));
+    expect(
+      isAppError(
+        await rejection(orders.place(TEST, { customerId: customerId + 1000, items: [{ productId: a, quantity: 1 }] })),
+        'UNKNOWN_REFERENCE',
+      ),
+    ).toBe(true);
+    expect(
+      isAppError(await rejection(orders.place(TEST, { customerId, items: [{ productId: a + 1000, quantity: 1 }] })), 'UNKNOWN_REFERENCE'),
+    ).toBe(true);
+    const twice = await rejection(
+      orders.place(TEST, {
+        customerId,
+        items: [
+          { productId: a, quantity: 1 },
+          { productId: a, quantity: 1 },
+        ],
+      }),
+    );
     expect(isAppError(twice, 'VALIDATION_FAILED')).toBe(true);
   });
 
@@ -63,7 +86,13 @@ describe('order store', () => {
     const again = await orders.place(TEST, input, { idempotencyKey: { caller: 'key:store', key: 'store-key' } });
     expect(again).toEqual({ order: first.order, replayed: true });
     expect(await stockOf(pool, a)).toBe(9);
-    const other = await rejection(orders.place(TEST, { ...input, items: [{ productId: a, quantity: 2 }] }, { idempotencyKey: { caller: 'key:store', key: 'store-key' } }));
+    const other = await rejection(
+      orders.place(
+        TEST,
+        { ...input, items: [{ productId: a, quantity: 2 }] },
+        { idempotencyKey: { caller: 'key:store', key: 'store-key' } },
+      ),
+    );
     expect(isAppError(other, 'IDEMPOTENCY_MISMATCH')).toBe(true);
   });
 });

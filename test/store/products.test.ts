@@ -69,7 +69,8 @@ describe('product store', () => {
     const seen: { text: string; values: readonly unknown[] }[] = [];
     const { pool: traced, close: closeTraced } = await startTestPool({
       onQuery: (event) => {
-        if (event.statement.text.includes('FROM products WHERE')) seen.push({ text: event.statement.text, values: event.statement.values ?? [] });
+        if (event.statement.text.includes('FROM products WHERE'))
+          seen.push({ text: event.statement.text, values: event.statement.values ?? [] });
       },
     });
     try {
@@ -82,7 +83,10 @@ describe('product store', () => {
       try {
         await lease.query({ text: 'SET enable_sort = off' });
         for (const statement of statements) {
-          const { rows } = await lease.query<{ 'QUERY PLAN': unknown }>({ text: `EXPLAIN (FORMAT JSON) ${statement.text}`, values: statement.values });
+          const { rows } = await lease.query<{ 'QUERY PLAN': unknown }>({
+            text: `EXPLAIN (FORMAT JSON) ${statement.text}`,
+            values: statement.values,
+          });
           const plan = JSON.stringify(rows[0]!['QUERY PLAN']);
           expect(plan, statement.text).not.toContain('"Node Type":"Sort"');
           expect(plan, statement.text).toMatch(/Index (Only )?Scan/);
@@ -95,4 +99,3 @@ describe('product store', () => {
     }
   });
 });
-

@@ -16,7 +16,9 @@ beforeAll(async () => {
     text: `INSERT INTO products (sku, name, category, price_cents, stock)
            SELECT 'SKU-' || i, 'Product ' || md5(i::text), 'general', 100, 1 FROM generate_series(1, 20000) i`,
   });
-  await pool.query(TEST, { text: "INSERT INTO products (sku, name, category, price_cents, stock) VALUES ('RARE', 'Zebrawood Mallet', 'tools', 100, 1)" });
+  await pool.query(TEST, {
+    text: "INSERT INTO products (sku, name, category, price_cents, stock) VALUES ('RARE', 'Zebrawood Mallet', 'tools', 100, 1)",
+  });
   await pool.query(TEST, { text: 'ANALYZE products' });
 });
 afterAll(() => close?.());
@@ -31,7 +33,10 @@ describe('product search index', () => {
     const page = await products.list(TEST, { q: 'zebrawood', limit: 20 });
     expect(page.items.map((p) => p.sku)).toEqual(['RARE']);
     const search = statements.find((s) => /ILIKE/.test(s.text))!;
-    const { rows } = await pool.query<{ 'QUERY PLAN': unknown }>(TEST, { text: `EXPLAIN (FORMAT JSON) ${search.text}`, values: search.values });
+    const { rows } = await pool.query<{ 'QUERY PLAN': unknown }>(TEST, {
+      text: `EXPLAIN (FORMAT JSON) ${search.text}`,
+      values: search.values,
+    });
     const plan = JSON.stringify(rows[0]!['QUERY PLAN']);
     expect(plan).toContain(PRODUCT_SEARCH_INDEX);
     expect(plan).not.toContain('"Seq Scan"');

@@ -12,7 +12,20 @@
 
   var WINDOW = 120; // points kept: two minutes at one frame per second
   var MAX_ROUTES = 16; // route series per chart at most
-  var PALETTE = ['#60a5fa', '#34d399', '#f472b6', '#a78bfa', '#fbbf24', '#22d3ee', '#fb923c', '#a3e635', '#e879f9', '#94a3b8', '#f87171', '#2dd4bf'];
+  var PALETTE = [
+    '#60a5fa',
+    '#34d399',
+    '#f472b6',
+    '#a78bfa',
+    '#fbbf24',
+    '#22d3ee',
+    '#fb923c',
+    '#a3e635',
+    '#e879f9',
+    '#94a3b8',
+    '#f87171',
+    '#2dd4bf',
+  ];
   var WARN = '#f59e0b';
   var CRIT = '#ef4444';
 
@@ -36,64 +49,192 @@
   function fromZero(u, min, max) {
     return [0, max == null || !isFinite(max) ? 1 : Math.max(1, max * 1.1)];
   }
-  var pct = function (v) { return v == null ? null : Math.round(v * 1000) / 10; };
+  var pct = function (v) {
+    return v == null ? null : Math.round(v * 1000) / 10;
+  };
 
   var SPECS = [
     // Route charts grow a series per route; `idle` is what a route with no request that second shows.
-    { id: 'chart-rps', routes: function (r) { return r.rps; }, idle: 0, series: [line('all', '#e6e9ef', function (f) { return f.http.rps; }, { width: 2 })] },
-    { id: 'chart-p99', routes: function (r) { return r.p99Ms; }, idle: null, series: [line('all', '#e6e9ef', function (f) { return f.http.p99Ms; }, { width: 2 })] },
+    {
+      id: 'chart-rps',
+      routes: function (r) {
+        return r.rps;
+      },
+      idle: 0,
+      series: [
+        line(
+          'all',
+          '#e6e9ef',
+          function (f) {
+            return f.http.rps;
+          },
+          { width: 2 },
+        ),
+      ],
+    },
+    {
+      id: 'chart-p99',
+      routes: function (r) {
+        return r.p99Ms;
+      },
+      idle: null,
+      series: [
+        line(
+          'all',
+          '#e6e9ef',
+          function (f) {
+            return f.http.p99Ms;
+          },
+          { width: 2 },
+        ),
+      ],
+    },
     {
       id: 'chart-refusals',
       series: [
-        line('5xx', CRIT, function (f) { return f.http.errorsPerS; }),
-        line('429', WARN, function (f) { return f.http.limitedPerS; }),
-        line('503', '#a78bfa', function (f) { return f.http.unavailablePerS; }),
+        line('5xx', CRIT, function (f) {
+          return f.http.errorsPerS;
+        }),
+        line('429', WARN, function (f) {
+          return f.http.limitedPerS;
+        }),
+        line('503', '#a78bfa', function (f) {
+          return f.http.unavailablePerS;
+        }),
       ],
     },
     {
       id: 'chart-pool',
       series: [
-        line('active', '#60a5fa', function (f) { return f.pool.active; }, { width: 2 }),
-        line('idle', '#34d399', function (f) { return f.pool.idle; }),
-        line('waiting', '#f472b6', function (f) { return f.pool.waiting; }),
-        threshold('limit', WARN, function (f) { return f.pool.limit; }),
-        threshold('max', CRIT, function (f) { return f.pool.max; }),
+        line(
+          'active',
+          '#60a5fa',
+          function (f) {
+            return f.pool.active;
+          },
+          { width: 2 },
+        ),
+        line('idle', '#34d399', function (f) {
+          return f.pool.idle;
+        }),
+        line('waiting', '#f472b6', function (f) {
+          return f.pool.waiting;
+        }),
+        threshold('limit', WARN, function (f) {
+          return f.pool.limit;
+        }),
+        threshold('max', CRIT, function (f) {
+          return f.pool.max;
+        }),
       ],
     },
     {
       id: 'chart-acquire',
       axes2: 'timeouts/s',
       series: [
-        line('acquire p99 ms', '#60a5fa', function (f) { return f.pool.acquireP99Ms; }, { width: 2 }),
-        line('timeouts/s', CRIT, function (f) { return f.pool.timeoutsPerS; }, { scale: 'y2' }),
+        line(
+          'acquire p99 ms',
+          '#60a5fa',
+          function (f) {
+            return f.pool.acquireP99Ms;
+          },
+          { width: 2 },
+        ),
+        line(
+          'timeouts/s',
+          CRIT,
+          function (f) {
+            return f.pool.timeoutsPerS;
+          },
+          { scale: 'y2' },
+        ),
       ],
     },
-    { id: 'chart-cache', range: [0, 100], series: [line('hit rate %', '#34d399', function (f) { return pct(f.cache.hitRate); }, { width: 2 })] },
+    {
+      id: 'chart-cache',
+      range: [0, 100],
+      series: [
+        line(
+          'hit rate %',
+          '#34d399',
+          function (f) {
+            return pct(f.cache.hitRate);
+          },
+          { width: 2 },
+        ),
+      ],
+    },
     {
       id: 'chart-rss',
       series: [
-        line('rss', '#60a5fa', function (f) { return f.memory.rssMb; }, { width: 2 }),
-        threshold('warning', WARN, function (f) { return f.memory.rssWarnMb; }),
-        threshold('critical', CRIT, function (f) { return f.memory.rssCriticalMb; }),
+        line(
+          'rss',
+          '#60a5fa',
+          function (f) {
+            return f.memory.rssMb;
+          },
+          { width: 2 },
+        ),
+        threshold('warning', WARN, function (f) {
+          return f.memory.rssWarnMb;
+        }),
+        threshold('critical', CRIT, function (f) {
+          return f.memory.rssCriticalMb;
+        }),
       ],
     },
     {
       id: 'chart-heap',
       series: [
-        line('heap used', '#a78bfa', function (f) { return f.memory.heapUsedMb; }, { width: 2 }),
-        threshold('warning', WARN, function (f) { return f.memory.heapWarnMb; }),
-        threshold('critical', CRIT, function (f) { return f.memory.heapCriticalMb; }),
+        line(
+          'heap used',
+          '#a78bfa',
+          function (f) {
+            return f.memory.heapUsedMb;
+          },
+          { width: 2 },
+        ),
+        threshold('warning', WARN, function (f) {
+          return f.memory.heapWarnMb;
+        }),
+        threshold('critical', CRIT, function (f) {
+          return f.memory.heapCriticalMb;
+        }),
       ],
     },
     {
       id: 'chart-eld',
       series: [
-        line('delay p99', '#22d3ee', function (f) { return f.eventLoop.delayP99Ms; }, { width: 2 }),
-        threshold('warning', WARN, function (f) { return f.eventLoop.delayWarnMs; }),
-        threshold('critical', CRIT, function (f) { return f.eventLoop.delayMaxMs; }),
+        line(
+          'delay p99',
+          '#22d3ee',
+          function (f) {
+            return f.eventLoop.delayP99Ms;
+          },
+          { width: 2 },
+        ),
+        threshold('warning', WARN, function (f) {
+          return f.eventLoop.delayWarnMs;
+        }),
+        threshold('critical', CRIT, function (f) {
+          return f.eventLoop.delayMaxMs;
+        }),
       ],
     },
-    { id: 'chart-elu', range: [0, 100], series: [line('utilisation %', '#fbbf24', function (f) { return pct(f.eventLoop.utilization); }, { width: 2 })] },
+    {
+      id: 'chart-elu',
+      range: [0, 100],
+      series: [
+        line(
+          'utilisation %',
+          '#fbbf24',
+          function (f) {
+            return pct(f.eventLoop.utilization);
+          },
+          { width: 2 },
+        ),
+      ],
+    },
   ];
 
   function axis(extra) {
@@ -104,16 +245,36 @@
 
   function createChart(spec) {
     var el = document.querySelector('#' + spec.id + ' .plot');
-    var series = [{}].concat(spec.series.map(function (s) { return s.options; }));
+    var series = [{}].concat(
+      spec.series.map(function (s) {
+        return s.options;
+      }),
+    );
     var scales = { x: { time: true }, y: { range: spec.range || fromZero } };
     var axes = [axis({}), axis({ size: 55 })];
     if (spec.axes2) {
       scales.y2 = { range: fromZero };
       axes.push(axis({ scale: 'y2', side: 1, size: 45, grid: { show: false } }));
     }
-    var chart = { spec: spec, el: el, ys: spec.series.map(function () { return []; }), routeIndex: {}, routeCount: 0 };
+    var chart = {
+      spec: spec,
+      el: el,
+      ys: spec.series.map(function () {
+        return [];
+      }),
+      routeIndex: {},
+      routeCount: 0,
+    };
     chart.u = new uPlot(
-      { width: Math.max(300, el.clientWidth), height: 220, series: series, scales: scales, axes: axes, legend: { live: false }, cursor: { drag: { x: false, y: false } } },
+      {
+        width: Math.max(300, el.clientWidth),
+        height: 220,
+        series: series,
+        scales: scales,
+        axes: axes,
+        legend: { live: false },
+        cursor: { drag: { x: false, y: false } },
+      },
       [xs].concat(chart.ys),
       el,
     );
@@ -160,12 +321,18 @@
     });
     if (xs.length > WINDOW) {
       xs.shift();
-      charts.forEach(function (chart) { chart.ys.forEach(function (y) { y.shift(); }); });
+      charts.forEach(function (chart) {
+        chart.ys.forEach(function (y) {
+          y.shift();
+        });
+      });
     }
   }
 
   function redraw() {
-    charts.forEach(function (chart) { chart.u.setData([xs].concat(chart.ys)); });
+    charts.forEach(function (chart) {
+      chart.u.setData([xs].concat(chart.ys));
+    });
   }
 
   // ---- banner, tiles and statements -------------------------------------------------------
@@ -200,7 +367,10 @@
     setStat('rss', fmt(frame.memory.rssMb, 0) + ' MB');
     setStat('eld', fmt(frame.eventLoop.delayP99Ms) + ' ms');
     // No lookup this second is not a 0 % hit rate.
-    setStat('cache', frame.cache.mode === 'bypass' ? 'bypassed' : frame.cache.hitRate == null ? 'idle' : fmt(frame.cache.hitRate * 100) + ' %');
+    setStat(
+      'cache',
+      frame.cache.mode === 'bypass' ? 'bypassed' : frame.cache.hitRate == null ? 'idle' : fmt(frame.cache.hitRate * 100) + ' %',
+    );
     renderStatements(frame.slowQueries || []);
   }
 
@@ -279,9 +449,15 @@
   function loadPlan(entry) {
     entry.planCell.textContent = 'loading the plan…';
     fetch('/admin/dashboard/plans/' + encodeURIComponent(entry.q.id), { credentials: 'same-origin' })
-      .then(function (res) { return res.ok ? res.json() : Promise.reject(new Error('HTTP ' + res.status)); })
-      .then(function (body) { showPlan(entry.planCell, body); })
-      .catch(function (err) { entry.planCell.textContent = 'Could not load the plan: ' + err.message; });
+      .then(function (res) {
+        return res.ok ? res.json() : Promise.reject(new Error('HTTP ' + res.status));
+      })
+      .then(function (body) {
+        showPlan(entry.planCell, body);
+      })
+      .catch(function (err) {
+        entry.planCell.textContent = 'Could not load the plan: ' + err.message;
+      });
   }
 
   function showPlan(cell, body) {
@@ -314,14 +490,18 @@
     var pad = new Array(depth + 1).join('      ');
     var head = node['Node Type'];
     if (node['Index Name']) head += ' using ' + node['Index Name'];
-    if (node['Relation Name']) head += ' on ' + node['Relation Name'] + (node.Alias && node.Alias !== node['Relation Name'] ? ' ' + node.Alias : '');
-    head += '  (cost=' + node['Startup Cost'] + '..' + node['Total Cost'] + ' rows=' + node['Plan Rows'] + ' width=' + node['Plan Width'] + ')';
+    if (node['Relation Name'])
+      head += ' on ' + node['Relation Name'] + (node.Alias && node.Alias !== node['Relation Name'] ? ' ' + node.Alias : '');
+    head +=
+      '  (cost=' + node['Startup Cost'] + '..' + node['Total Cost'] + ' rows=' + node['Plan Rows'] + ' width=' + node['Plan Width'] + ')';
     out.push(pad + (depth === 0 ? '' : '->  ') + head);
     PLAN_DETAILS.forEach(function (key) {
       if (node[key] === undefined) return;
       out.push(pad + '      ' + key + ': ' + (Array.isArray(node[key]) ? node[key].join(', ') : node[key]));
     });
-    (node.Plans || []).forEach(function (child) { planLines(child, depth + 1, out); });
+    (node.Plans || []).forEach(function (child) {
+      planLines(child, depth + 1, out);
+    });
   }
 
   // ---- the stream -------------------------------------------------------------------------
@@ -350,20 +530,25 @@
           if (res.type === 'opaqueredirect') location.assign('/admin/login');
           else setTimeout(connect, 5000);
         },
-        function () { setTimeout(connect, 5000); },
+        function () {
+          setTimeout(connect, 5000);
+        },
       );
     });
   }
 
   // A frame is due every second; after a few missing ones, say so.
   setInterval(function () {
-    if (lastFrameAt !== 0 && Date.now() - lastFrameAt > 5000) showState('connecting', 'stale', 'no frame for ' + Math.round((Date.now() - lastFrameAt) / 1000) + ' s');
+    if (lastFrameAt !== 0 && Date.now() - lastFrameAt > 5000)
+      showState('connecting', 'stale', 'no frame for ' + Math.round((Date.now() - lastFrameAt) / 1000) + ' s');
   }, 1000);
 
   function start() {
     charts = SPECS.map(createChart);
     var resize = function () {
-      charts.forEach(function (chart) { chart.u.setSize({ width: Math.max(300, chart.el.clientWidth), height: 220 }); });
+      charts.forEach(function (chart) {
+        chart.u.setSize({ width: Math.max(300, chart.el.clientWidth), height: 220 });
+      });
     };
     window.addEventListener('resize', resize);
     connect();

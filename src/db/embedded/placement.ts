@@ -145,7 +145,12 @@ function installedPackages(): { nodeModules: string; library: string; binaries: 
  * @example
  * const { binaries, home } = await placeEmbeddedPostgres({ dataDir, logger });
  */
-export async function placeEmbeddedPostgres(options: { dataDir: string; logger: Logger; cacheDir?: string; asRoot?: boolean }): Promise<Placement> {
+export async function placeEmbeddedPostgres(options: {
+  dataDir: string;
+  logger: Logger;
+  cacheDir?: string;
+  asRoot?: boolean;
+}): Promise<Placement> {
   const asRoot = options.asRoot ?? process.getuid?.() === 0;
   const packages = installedPackages();
   if (!asRoot) return { binaries: undefined, home: options.dataDir, relocated: false };
@@ -168,7 +173,10 @@ export async function placeEmbeddedPostgres(options: { dataDir: string; logger: 
     // The cluster's home itself is made (0700, then opened for traversal) by the caller, as DATA_DIR would be.
     await ownDirectory(dirname(placement.home));
     if (existsSync(join(options.dataDir, 'pg', 'PG_VERSION'))) {
-      options.logger.warn({ unreachable: join(options.dataDir, 'pg') }, 'a cluster in DATA_DIR is out of the postgres user\'s reach and is not used');
+      options.logger.warn(
+        { unreachable: join(options.dataDir, 'pg') },
+        "a cluster in DATA_DIR is out of the postgres user's reach and is not used",
+      );
     }
   }
   options.logger.info(

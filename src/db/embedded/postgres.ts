@@ -21,13 +21,7 @@ import { EmbeddedPostgresError } from './error.ts';
 import { loadEmbeddedPostgres } from './library.ts';
 import { createPasswordFile, readPasswordFile } from './password.ts';
 import { placeEmbeddedPostgres } from './placement.ts';
-import {
-  assertInitialisable,
-  assertPortFree,
-  clearStalePostmasterPid,
-  letPostgresUserTraverse,
-  portInUse,
-} from './preflight.ts';
+import { assertInitialisable, assertPortFree, clearStalePostmasterPid, letPostgresUserTraverse, portInUse } from './preflight.ts';
 
 export { EmbeddedPostgresError, type EmbeddedPostgresFailure } from './error.ts';
 
@@ -80,7 +74,11 @@ export interface RunningPostgres {
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<RunningPostgres> {
   const { port } = options;
   const log = options.logger.child({ component: 'embedded-postgres' });
-  const placement = await placeEmbeddedPostgres({ dataDir: resolve(options.dataDir), logger: log, ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }) });
+  const placement = await placeEmbeddedPostgres({
+    dataDir: resolve(options.dataDir),
+    logger: log,
+    ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
+  });
   const dataDir = placement.home;
   const clusterDir = join(dataDir, 'pg');
   const passwordFile = join(dataDir, 'pg.password');

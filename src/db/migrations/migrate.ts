@@ -148,11 +148,7 @@ async function migrate(client: pg.ClientBase, files: MigrationFile[], log: Logge
   return { applied, version: versions.length === 0 ? 0 : Math.max(...versions) };
 }
 
-function verifyApplied(
-  files: MigrationFile[],
-  recorded: { version: number; name: string; checksum: string }[],
-  log: Logger,
-): void {
+function verifyApplied(files: MigrationFile[], recorded: { version: number; name: string; checksum: string }[], log: Logger): void {
   const byVersion = new Map(files.map((f) => [f.version, f]));
   const changed: string[] = [];
   for (const row of recorded) {
@@ -162,9 +158,7 @@ function verifyApplied(
       // as long as later migrations only add to the schema.
       log.warn({ version: row.version, name: row.name }, 'database has a migration this build does not know');
     } else if (file.checksum !== row.checksum) {
-      changed.push(
-        `  ${label(file)}: recorded checksum ${row.checksum.slice(0, 12)}…, file now ${file.checksum.slice(0, 12)}…`,
-      );
+      changed.push(`  ${label(file)}: recorded checksum ${row.checksum.slice(0, 12)}…, file now ${file.checksum.slice(0, 12)}…`);
     }
   }
   if (changed.length > 0) {

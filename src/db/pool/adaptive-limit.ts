@@ -79,7 +79,7 @@ export function createVegasLimit(options: VegasOptions): ConcurrencyLimit {
     const beta = 6 * log;
     const step = Math.max(1, log);
     const queue = limit * (1 - noLoadRtt / rtt);
-    let next = limit;
+    let next: number;
     if (queue > beta) next = limit - step;
     else if (queue < alpha && inflight * 2 >= limit) next = limit + step;
     else return;

@@ -86,4 +86,5 @@ export function isConnectionError(err: unknown): boolean {
 
 const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH']);
 // pg's own wording when the socket is gone; it sets no code on these.
-const CONNECTION_MESSAGE = /connection terminated|connection error|not queryable|client was closed|timeout exceeded when trying to connect|connection ended/i;
+const CONNECTION_MESSAGE =
+  /connection terminated|connection error|not queryable|client was closed|timeout exceeded when trying to connect|connection ended/i;

@@ -123,7 +123,7 @@ export class PoolCore {
     const expired = !conn.broken && !this.#closed && Date.now() >= conn.expiresAt;
     if (conn.broken || this.#closed || expired) {
       if (expired) this.counters.recycled++;
-      this.destroy(conn);
+      void this.destroy(conn);
       this.replenish();
       return;
     }

@@ -94,6 +94,9 @@ export class Opener {
     const now = Date.now();
     if (now - this.#lastErrorLog < ERROR_LOG_EVERY_MS) return;
     this.#lastErrorLog = now;
-    this.#opts.logger.error({ err: { message: describe(err), code: (err as { code?: unknown }).code } }, 'pool could not open a connection');
+    this.#opts.logger.error(
+      { err: { message: describe(err), code: (err as { code?: unknown }).code } },
+      'pool could not open a connection',
+    );
   }
 }

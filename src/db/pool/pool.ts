@@ -174,21 +174,25 @@ export class ConnectionPool implements Database {
       conn.leaseSite = site;
     }
     let released = false;
-    const pool = this;
+    // Arrow functions: they keep this pool as `this`, whoever calls them.
     return {
-      query<R extends QueryResultRow = QueryResultRow>(statement: Statement, _options?: QueryOptions): Promise<Rows<R>> {
+      query: <R extends QueryResultRow = QueryResultRow>(statement: Statement, _options?: QueryOptions): Promise<Rows<R>> => {
         if (released) return Promise.reject(new Error('query on a released connection'));
-        return pool.#run<R>(conn, statement, 0, ctx);
+        return this.#run<R>(conn, statement, 0, ctx);
       },
-      release(err?: unknown): void {
+      release: (err?: unknown): void => {
         if (released) return;
         released = true;
-        pool.#core.release(conn, err);
+        this.#core.release(conn, err);
       },
     };
   }
 
-  async #queryOnce<R extends QueryResultRow>(acquire: () => Promise<PooledConnection>, statement: Statement, ctx: Context): Promise<Rows<R>> {
+  async #queryOnce<R extends QueryResultRow>(
+    acquire: () => Promise<PooledConnection>,
+    statement: Statement,
+    ctx: Context,
+  ): Promise<Rows<R>> {
     const started = performance.now();
     const conn = await acquire();
     const waitMs = performance.now() - started;
@@ -204,7 +208,10 @@ export class ConnectionPool implements Database {
   async #run<R extends QueryResultRow>(conn: PooledConnection, statement: Statement, waitMs: number, ctx: Context): Promise<Rows<R>> {
     const started = performance.now();
     const values = statement.values as unknown[] | undefined;
-    const config = statement.name !== undefined && this.#preparedStatements ? { name: statement.name, text: statement.text, values } : { text: statement.text, values };
+    const config =
+      statement.name !== undefined && this.#preparedStatements
+        ? { name: statement.name, text: statement.text, values }
+        : { text: statement.text, values };
     try {
       const result = await conn.client.query<R>(config);
       const durationMs = performance.now() - started;

@@ -172,7 +172,7 @@ async function inBatches(
 ): Promise<void> {
   if (total === 0) return;
   report({ table, done: 0, total });
-  for (let done = 0; done < total; ) {
+  for (let done = 0; done < total;) {
     const size = Math.min(batchSize, total - done);
     await insert(done, size, numberBase);
     done += size;

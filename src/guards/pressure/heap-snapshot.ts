@@ -38,7 +38,10 @@ export function createHeapSnapshotter(options: HeapSnapshotOptions) {
     if (dir === undefined) return undefined;
     const at = now();
     if (lastAttemptMs !== undefined && at - lastAttemptMs < options.minIntervalS * 1000) {
-      logger.info({ dir, lastAt: new Date(lastAttemptMs).toISOString() }, 'heap snapshot skipped: one was taken less than HEAP_SNAPSHOT_MIN_INTERVAL_S ago');
+      logger.info(
+        { dir, lastAt: new Date(lastAttemptMs).toISOString() },
+        'heap snapshot skipped: one was taken less than HEAP_SNAPSHOT_MIN_INTERVAL_S ago',
+      );
       return undefined;
     }
     // Counted before writing: a failing disk is not retried on every transition.

@@ -147,7 +147,8 @@ export function createPressureMonitor(settings: PressureMonitorSettings, options
     const from = level;
     reasons = evaluation.reasons;
     // Client-facing: which signals, never the numbers.
-    if (evaluation.level === 'critical') detail = `shedding load: ${evaluation.labels.join(', ')} critical; retry after ${retryAfterSeconds}s`;
+    if (evaluation.level === 'critical')
+      detail = `shedding load: ${evaluation.labels.join(', ')} critical; retry after ${retryAfterSeconds}s`;
     if (evaluation.level !== from) {
       level = evaluation.level;
       sinceMs = at;
@@ -162,7 +163,8 @@ export function createPressureMonitor(settings: PressureMonitorSettings, options
   function logTransition(from: PressureLevel, sample: Sample): void {
     const fields = { pressure: { from, to: level, reasons, ...numbers(sample) } };
     if (level === 'critical') logger.error(fields, 'pressure critical: shedding load');
-    else if (level === 'warning') logger.warn(fields, from === 'critical' ? 'pressure eased to warning: shedding stopped' : 'pressure warning');
+    else if (level === 'warning')
+      logger.warn(fields, from === 'critical' ? 'pressure eased to warning: shedding stopped' : 'pressure warning');
     else logger.info(fields, from === 'critical' ? 'pressure back to ok: shedding stopped' : 'pressure back to ok');
   }
 
@@ -171,7 +173,9 @@ export function createPressureMonitor(settings: PressureMonitorSettings, options
     const verdict = leak.verdict();
     if (verdict.suspected === leakSuspected) return;
     leakSuspected = verdict.suspected;
-    const fields = { leak: { slopeMbPerMin: verdict.slopeMbPerMin, r2: verdict.r2, points: verdict.points, windowMs: leak.options.windowMs } };
+    const fields = {
+      leak: { slopeMbPerMin: verdict.slopeMbPerMin, r2: verdict.r2, points: verdict.points, windowMs: leak.options.windowMs },
+    };
     if (leakSuspected) logger.warn(fields, 'heap leak suspected: the heap floor keeps climbing');
     else logger.info(fields, 'heap leak suspicion cleared');
   }

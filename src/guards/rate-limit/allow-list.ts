@@ -37,7 +37,8 @@ export function createAllowList(entries: readonly string[]): AllowList {
     const ip = parseIp(slash === -1 ? entry : entry.slice(0, slash));
     if (ip === undefined) {
       // The entry itself is a secret: say where, never what.
-      if (!isBearerCredential(entry)) throw new Error(`RATE_LIMIT_ALLOW entry ${index + 1} is neither an address nor an API key: keys are visible ASCII characters only`);
+      if (!isBearerCredential(entry))
+        throw new Error(`RATE_LIMIT_ALLOW entry ${index + 1} is neither an address nor an API key: keys are visible ASCII characters only`);
       keyHashes.add(hashApiKey(entry));
       continue;
     }

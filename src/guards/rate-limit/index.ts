@@ -86,7 +86,12 @@ export function createRateLimiter(config: Pick<Config, 'rateLimit' | 'redis' | '
   const redisUrl = config.redis.url;
   const ownedRedis =
     deps.redis === undefined && redisUrl !== undefined
-      ? createRedisClient({ url: redisUrl, commandTimeoutMs: config.redis.commandTimeoutMs, connectionName: 'holdfast-rate-limit', lazyConnect: true })
+      ? createRedisClient({
+          url: redisUrl,
+          commandTimeoutMs: config.redis.commandTimeoutMs,
+          connectionName: 'holdfast-rate-limit',
+          lazyConnect: true,
+        })
       : undefined;
   const redis = deps.redis ?? ownedRedis;
   let lastConnectionError: string | undefined;
@@ -118,7 +123,14 @@ export function createRateLimiter(config: Pick<Config, 'rateLimit' | 'redis' | '
     await resilient?.start();
     if (!settings.enabled) return deps.logger.info({}, 'rate limiting off (RATE_LIMIT_ENABLED=false)');
     deps.logger.info(
-      { reads: settings.max, writes: settings.writeMax, dbMsPerMinute: settings.dbMsPerMinute, windowSeconds: settings.windowSeconds, store: stats.mode, allowEntries: settings.allow.length },
+      {
+        reads: settings.max,
+        writes: settings.writeMax,
+        dbMsPerMinute: settings.dbMsPerMinute,
+        windowSeconds: settings.windowSeconds,
+        store: stats.mode,
+        allowEntries: settings.allow.length,
+      },
       'rate limiting on',
     );
   }
@@ -137,7 +149,10 @@ export function createRateLimiter(config: Pick<Config, 'rateLimit' | 'redis' | '
     // Charged the database time the profiler measured for the request (src/profiler/query-account.ts).
     db:
       settings.dbMsPerMinute > 0
-        ? { policy: { name: 'db', limit: settings.dbMsPerMinute, windowMs: 60_000 }, costOf: (request) => openedContext(request)?.accounts[0]?.dbMs ?? 0 }
+        ? {
+            policy: { name: 'db', limit: settings.dbMsPerMinute, windowMs: 60_000 },
+            costOf: (request) => openedContext(request)?.accounts[0]?.dbMs ?? 0,
+          }
         : undefined,
   });
   const plugin: FastifyPluginAsync = settings.enabled

@@ -14,7 +14,14 @@ export function rateLimitMetrics(stats: RateLimitStats): ObservedMetric[] {
   return [
     observed('counter', `${p}_admitted_total`, 'Requests admitted on rate-limited routes', () => stats.admitted),
     observed('counter', `${p}_limited_total`, 'Requests refused with 429 RATE_LIMITED', () => stats.limited),
-    observed('counter', `${p}_fallback_decisions_total`, 'Decisions made in memory because Redis failed or was slow', () => stats.fallbackDecisions),
-    observed('gauge', `${p}_fallback`, '1 while Redis is configured but unreachable and limits are per instance', () => (stats.mode === 'fallback' ? 1 : 0)),
+    observed(
+      'counter',
+      `${p}_fallback_decisions_total`,
+      'Decisions made in memory because Redis failed or was slow',
+      () => stats.fallbackDecisions,
+    ),
+    observed('gauge', `${p}_fallback`, '1 while Redis is configured but unreachable and limits are per instance', () =>
+      stats.mode === 'fallback' ? 1 : 0,
+    ),
   ];
 }

@@ -98,7 +98,9 @@ export function apiKeyAuth(options: ApiKeyAuthOptions): ApiKeyAuth {
   const verify = createApiKeyVerifier(keys);
   const enabled = keys.length > 0;
   if (!enabled) {
-    logger.warn('API_KEYS unset: anyone can read customers and their orders and place orders; the API is open (development mode only, set API_KEYS in production)');
+    logger.warn(
+      'API_KEYS unset: anyone can read customers and their orders and place orders; the API is open (development mode only, set API_KEYS in production)',
+    );
   }
 
   const identify = fp(

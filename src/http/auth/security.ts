@@ -117,7 +117,7 @@ export function declaredSecurity(options: { enforce: boolean }): FastifyPluginCa
       });
       if (options.enforce) {
         app.addHook('onRequest', function enforceDeclaredSecurity(request, reply, done) {
-          const declared = (request.routeOptions.schema as { security?: readonly SecurityRequirement[] } | undefined)?.security;
+          const declared = request.routeOptions.schema?.security;
           // Undeclared: a hidden GET, allowed by the start-time check above.
           if (declared === undefined) return done();
           const verdict = check(declared, request.apiKey);
@@ -138,7 +138,9 @@ function refusal(request: FastifyRequest, reply: FastifyReply, verdict: Extract<
     reply.header('www-authenticate', presented ? `${REALM}, error="invalid_token"` : REALM);
     return new AppError(
       'UNAUTHORIZED',
-      presented ? 'the API key is not valid' : `this route requires Authorization: Bearer <API key>${scope === '' ? '' : ` with scope ${scope}`}`,
+      presented
+        ? 'the API key is not valid'
+        : `this route requires Authorization: Bearer <API key>${scope === '' ? '' : ` with scope ${scope}`}`,
     );
   }
   reply.header('www-authenticate', `${REALM}, error="insufficient_scope", scope="${scope}"`);

@@ -103,7 +103,11 @@ export function createBatchLoader<K, V>(options: BatchLoaderOptions<K, V>): Batc
     });
   }
 
-  const loader = new DataLoader<Entry<K>, V | undefined>(loadBatch, { cache: false, maxBatchSize: options.maxBatch, batchScheduleFn: schedule });
+  const loader = new DataLoader<Entry<K>, V | undefined>(loadBatch, {
+    cache: false,
+    maxBatchSize: options.maxBatch,
+    batchScheduleFn: schedule,
+  });
 
   return {
     load: function load(ctx: Context, key: K): Promise<V | undefined> {

@@ -51,7 +51,7 @@ export function spawnHoldfast(env: Record<string, string>): HoldfastProcess {
   );
   const lines: Record<string, unknown>[] = [];
   const waiters = new Set<() => void>();
-  createInterface({ input: child.stdout! }).on('line', (line) => {
+  createInterface({ input: child.stdout }).on('line', (line) => {
     try {
       lines.push(JSON.parse(line) as Record<string, unknown>);
     } catch {
@@ -60,7 +60,7 @@ export function spawnHoldfast(env: Record<string, string>): HoldfastProcess {
     for (const check of waiters) check();
   });
   let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => {
+  child.stderr.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
   });
 
@@ -70,7 +70,14 @@ export function spawnHoldfast(env: Record<string, string>): HoldfastProcess {
       if (found !== undefined) return done(found);
       const timer = setTimeout(() => {
         waiters.delete(check);
-        fail(new Error(`no matching log line within ${timeoutMs} ms; last lines:\n${lines.slice(-15).map((l) => JSON.stringify(l)).join('\n')}\nstderr: ${stderr}`));
+        fail(
+          new Error(
+            `no matching log line within ${timeoutMs} ms; last lines:\n${lines
+              .slice(-15)
+              .map((l) => JSON.stringify(l))
+              .join('\n')}\nstderr: ${stderr}`,
+          ),
+        );
       }, timeoutMs);
       const check = (): void => {
         const hit = lines.find(match);
@@ -84,7 +91,14 @@ export function spawnHoldfast(env: Record<string, string>): HoldfastProcess {
         if (!waiters.has(check)) return;
         clearTimeout(timer);
         waiters.delete(check);
-        fail(new Error(`exited with ${code} before the expected line; stderr: ${stderr}; last lines:\n${lines.slice(-15).map((l) => JSON.stringify(l)).join('\n')}`));
+        fail(
+          new Error(
+            `exited with ${code} before the expected line; stderr: ${stderr}; last lines:\n${lines
+              .slice(-15)
+              .map((l) => JSON.stringify(l))
+              .join('\n')}`,
+          ),
+        );
       });
     });
   }
@@ -152,7 +166,12 @@ export function fresh(url: string, init: { method?: string; body?: unknown; head
  * @example
  * const answer = await freshFrom(pidOfB, `${url}/api/products/7`);
  */
-export async function freshFrom(workerPid: number, url: string, init: Parameters<typeof fresh>[1] = {}, attempts = 20): Promise<FreshAnswer> {
+export async function freshFrom(
+  workerPid: number,
+  url: string,
+  init: Parameters<typeof fresh>[1] = {},
+  attempts = 20,
+): Promise<FreshAnswer> {
   for (let i = 0; i < attempts; i++) {
     const answer = await fresh(url, init);
     if (answer.workerPid === workerPid) return answer;

@@ -115,11 +115,11 @@ describe('ConnectionPool: size', () => {
   it('reuses idle connections last-in, first-out', async () => {
     const pool = await startPool({ min: 0, max: 3 });
     const [a, b, c] = await Promise.all([pool.acquire(TEST), pool.acquire(TEST), pool.acquire(TEST)]);
-    const pidOf = async (lease: typeof a) => (await lease!.query<{ pid: number }>({ text: 'select pg_backend_pid() as pid' })).rows[0]!.pid;
+    const pidOf = async (lease: typeof a) => (await lease.query<{ pid: number }>({ text: 'select pg_backend_pid() as pid' })).rows[0]!.pid;
     const pids = [await pidOf(a), await pidOf(b), await pidOf(c)];
-    a!.release();
-    b!.release();
-    c!.release(); // c is now on top of the stack
+    a.release();
+    b.release();
+    c.release(); // c is now on top of the stack
     const again = await pool.acquire(TEST);
     expect(await pidOf(again)).toBe(pids[2]);
     again.release();
@@ -277,7 +277,13 @@ describe('ConnectionPool: broken connections', () => {
 
   it('fails fast with DB_UNAVAILABLE when the database cannot be reached, and start() rejects', async () => {
     const pool = createPool(
-      testPoolOptions('postgres://postgres@127.0.0.1:1/none', { statementTimeoutMs: 0, min: 1, max: 2, acquireTimeoutMs: 5000, queueMax: 10 }),
+      testPoolOptions('postgres://postgres@127.0.0.1:1/none', {
+        statementTimeoutMs: 0,
+        min: 1,
+        max: 2,
+        acquireTimeoutMs: 5000,
+        queueMax: 10,
+      }),
     );
     const err = await errorOf(pool.start());
     expect(isAppError(err, 'DB_UNAVAILABLE')).toBe(true);
@@ -361,7 +367,7 @@ describe('ConnectionPool: leaks and shutdown', () => {
 });
 
 describe('ConnectionPool: adaptive limit', () => {
-  it('leases at most the limiter\'s cap and serves waiters as soon as it rises', async () => {
+  it("leases at most the limiter's cap and serves waiters as soon as it rises", async () => {
     const cap = { limit: 2, noLoadRttMs: 0, onSample() {} };
     const pool = await startPool({ min: 1, max: 5, limiter: cap });
     expect(pool.limit).toBe(2);
@@ -388,11 +394,11 @@ describe('ConnectionPool: adaptive limit', () => {
     const leases = await Promise.all([pool.acquire(TEST), pool.acquire(TEST), pool.acquire(TEST)]);
     cap.limit = 1;
     const waiter = pool.acquire(TEST);
-    leases[0]!.release();
+    leases[0].release();
     await sleep(30);
     expect(pool.active).toBe(2); // the released connection was parked, not handed over
-    leases[1]!.release();
-    leases[2]!.release();
+    leases[1].release();
+    leases[2].release();
     (await waiter).release();
     expect(pool.active).toBe(0);
   });

@@ -23,7 +23,9 @@ beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'holdfast-restart-'));
   port = await freePort();
   postgres = await startEmbeddedPostgres({ dataDir, port, logger });
-  pool = createPool(testPoolOptions(postgres.url, { statementTimeoutMs: 0, logger, min: 2, max: 4, acquireTimeoutMs: 3000, queueMax: 100 }));
+  pool = createPool(
+    testPoolOptions(postgres.url, { statementTimeoutMs: 0, logger, min: 2, max: 4, acquireTimeoutMs: 3000, queueMax: 100 }),
+  );
   await pool.start();
 }, 120_000);
 

@@ -19,7 +19,8 @@ function monitorWith() {
   return { logs, sampler, monitor, feed };
 }
 
-const transitions = (lines: Record<string, unknown>[]) => lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('pressure ') && l.msg !== 'pressure thresholds changed');
+const transitions = (lines: Record<string, unknown>[]) =>
+  lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('pressure ') && l.msg !== 'pressure thresholds changed');
 
 describe('pressure states', () => {
   it('enters critical on the first sample at the threshold', () => {

@@ -85,7 +85,9 @@ describe.skipIf(!haveBinary)('falling back to memory when Redis fails (throwaway
       // Once degraded, requests no longer wait for Redis at all: a typical one
       // takes far less than the 100 ms timeout (the slowest only queues behind
       // its 19 siblings on a busy 2-core machine).
-      const later = await Promise.all(Array.from({ length: 20 }, () => hit(`${t.baseUrl}/api/products`, { headers: clientHeaders(freshIp()) })));
+      const later = await Promise.all(
+        Array.from({ length: 20 }, () => hit(`${t.baseUrl}/api/products`, { headers: clientHeaders(freshIp()) })),
+      );
       expect(later.every((a) => a.status === 200)).toBe(true);
       const ms = later.map((a) => a.ms).sort((a, b) => a - b);
       expect(ms[Math.floor(ms.length / 2)]!).toBeLessThan(60);
@@ -114,7 +116,9 @@ describe('when Redis is down at start', () => {
   it('starts promptly in fallback, serves requests, and logs one warning without the password', async () => {
     expect(startMs).toBeLessThan(2000);
     expect(t.limiter.stats.mode).toBe('fallback');
-    const answers = await Promise.all(Array.from({ length: 10 }, () => hit(`${t.baseUrl}/api/products`, { headers: clientHeaders(freshIp()) })));
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, () => hit(`${t.baseUrl}/api/products`, { headers: clientHeaders(freshIp()) })),
+    );
     expect(answers.every((a) => a.status === 200)).toBe(true);
     await new Promise((r) => setTimeout(r, 350)); // several failed probes
     expect(warnings(t)).toHaveLength(1);

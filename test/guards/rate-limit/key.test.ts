@@ -64,9 +64,17 @@ describe('client keys from API keys', () => {
 
 describe('RATE_LIMIT_ALLOW', () => {
   const allowOf = createKeyer(
-    createAllowList(['198.51.100.7', '10.0.0.0/8', '2001:db8:aaaa::/48', '::ffff:192.168.0.0/112', 'sk_partner/with+slash=', 'internal-key']),
+    createAllowList([
+      '198.51.100.7',
+      '10.0.0.0/8',
+      '2001:db8:aaaa::/48',
+      '::ffff:192.168.0.0/112',
+      'sk_partner/with+slash=',
+      'internal-key',
+    ]),
   );
-  const allowed = (ip: string, authorization?: string) => allowOf({ ip, headers: authorization === undefined ? {} : { authorization } }) === undefined;
+  const allowed = (ip: string, authorization?: string) =>
+    allowOf({ ip, headers: authorization === undefined ? {} : { authorization } }) === undefined;
 
   it('exempts single addresses and IPv4 networks', () => {
     expect(allowed('198.51.100.7')).toBe(true);
@@ -99,7 +107,9 @@ describe('RATE_LIMIT_ALLOW', () => {
   });
 
   it('refuses at start a key entry no request could present, without echoing it', () => {
-    expect(() => createAllowList(['10.0.0.0/8', 'secret with space'])).toThrow(/RATE_LIMIT_ALLOW entry 2 is neither an address nor an API key/);
+    expect(() => createAllowList(['10.0.0.0/8', 'secret with space'])).toThrow(
+      /RATE_LIMIT_ALLOW entry 2 is neither an address nor an API key/,
+    );
     expect(() => createAllowList(['secret with space'])).not.toThrow(/secret/);
     expect(() => createAllowList(['clé-secrète'])).toThrow(/entry 1/);
     expect(createAllowList(['k!#$']).allowsKeyHash(hashApiKey('k!#$'))).toBe(true);

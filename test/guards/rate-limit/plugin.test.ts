@@ -98,7 +98,9 @@ describe('the rate-limit hook (in-memory store)', () => {
     // This harness verifies no keys (the server's api-keys hook does): every bearer value is unverified here.
     const ip = freshIp();
     const secret = 'sk_test_do_not_log_me_0123456789';
-    const withKey = await Promise.all(Array.from({ length: 25 }, (_, i) => hit(`${t.baseUrl}/api/products`, { headers: clientHeaders(ip, `${secret}${i}`) })));
+    const withKey = await Promise.all(
+      Array.from({ length: 25 }, (_, i) => hit(`${t.baseUrl}/api/products`, { headers: clientHeaders(ip, `${secret}${i}`) })),
+    );
     expect(withKey.filter((a) => a.status === 200)).toHaveLength(20);
     // The same address without a key is the same, spent, client.
     expect((await hit(`${t.baseUrl}/api/products`, { headers: clientHeaders(ip) })).status).toBe(429);
@@ -109,7 +111,9 @@ describe('the rate-limit hook (in-memory store)', () => {
 
   it('groups IPv6 clients by /64 and IPv4-mapped addresses with IPv4', async () => {
     const v6 = await Promise.all(
-      Array.from({ length: 25 }, (_, i) => hit(`${t.baseUrl}/api/products`, { headers: clientHeaders(`2001:db8:77:1::${(i + 1).toString(16)}`) })),
+      Array.from({ length: 25 }, (_, i) =>
+        hit(`${t.baseUrl}/api/products`, { headers: clientHeaders(`2001:db8:77:1::${(i + 1).toString(16)}`) }),
+      ),
     );
     expect(v6.filter((a) => a.status === 200)).toHaveLength(20);
     expect((await hit(`${t.baseUrl}/api/products`, { headers: clientHeaders('2001:db8:77:2::1') })).status).toBe(200);

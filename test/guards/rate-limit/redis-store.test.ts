@@ -66,7 +66,9 @@ describe.skipIf(!haveRedis)('the Redis store (shared test Redis)', () => {
   });
 
   it('is shared: two instances together admit one limit, not two', async () => {
-    const { apps: [a, b] } = await instances(2);
+    const {
+      apps: [a, b],
+    } = await instances(2);
     expect(a!.limiter.stats.mode).toBe('redis');
     const headers = clientHeaders(freshIp());
     const answers = await Promise.all(
@@ -83,7 +85,9 @@ describe.skipIf(!haveRedis)('the Redis store (shared test Redis)', () => {
   });
 
   it('keeps writes on their own, tighter quota', async () => {
-    const { apps: [a, b] } = await instances(2);
+    const {
+      apps: [a, b],
+    } = await instances(2);
     const headers = { ...clientHeaders(freshIp()), 'content-type': 'application/json' };
     const writes = await Promise.all(
       Array.from({ length: 10 }, (_, i) => hit(`${(i % 2 === 0 ? a! : b!).baseUrl}/api/orders`, { method: 'POST', headers, body: '{}' })),
@@ -93,7 +97,10 @@ describe.skipIf(!haveRedis)('the Redis store (shared test Redis)', () => {
   });
 
   it('decides on Redis time and never stores a presented API key, with an expiry', async () => {
-    const { keyPrefix, apps: [a] } = await instances(1);
+    const {
+      keyPrefix,
+      apps: [a],
+    } = await instances(1);
     const secret = 'sk_test_redis_never_store_me';
     const ip = freshIp();
     const [seconds, micros] = await admin.time();

@@ -21,7 +21,14 @@ describe('createApiKeyVerifier', () => {
   });
 
   it('matches nothing else: prefixes, extensions, case changes, names, hashes', () => {
-    for (const wrong of ['', 'w-0123456789abcde', 'w-0123456789abcdef ', 'W-0123456789ABCDEF', 'writer', createHash('sha256').update('w-0123456789abcdef').digest('hex')]) {
+    for (const wrong of [
+      '',
+      'w-0123456789abcde',
+      'w-0123456789abcdef ',
+      'W-0123456789ABCDEF',
+      'writer',
+      createHash('sha256').update('w-0123456789abcdef').digest('hex'),
+    ]) {
       expect(verify(wrong), wrong).toBeUndefined();
     }
   });

@@ -30,10 +30,13 @@ describe('check: OpenAPI security requirements against a verified key', () => {
 });
 
 describe('declaredSecurity: a route cannot be public by omission', () => {
-  const identify = fp((app, _o, next) => {
-    app.decorateRequest('apiKey', null);
-    next();
-  }, { name: 'holdfast-api-key-identify' });
+  const identify = fp(
+    (app, _o, next) => {
+      app.decorateRequest('apiKey', null);
+      next();
+    },
+    { name: 'holdfast-api-key-identify' },
+  );
 
   async function appWith(route: (app: ReturnType<typeof Fastify>) => void) {
     const app = Fastify();
@@ -45,7 +48,9 @@ describe('declaredSecurity: a route cannot be public by omission', () => {
 
   it('stops the start when a route declares no security', async () => {
     await expect(appWith((app) => app.get('/customers', async () => ({})))).rejects.toThrow(/GET \/customers declares no schema.security/);
-    await expect(appWith((app) => app.post('/orders', { schema: { hide: true } }, async () => ({})))).rejects.toThrow(/declares no schema.security/);
+    await expect(appWith((app) => app.post('/orders', { schema: { hide: true } }, async () => ({})))).rejects.toThrow(
+      /declares no schema.security/,
+    );
   });
 
   it('accepts declared routes and hidden GETs, and enforces the declaration', async () => {

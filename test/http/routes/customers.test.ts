@@ -18,7 +18,13 @@ beforeAll(async () => {
   nails = await insertProduct(app.pool, { name: 'Nails (100)', priceCents: 300 });
   const created: number[] = [];
   // Five orders sharing timestamps pairwise, to exercise the id tie-break.
-  for (const at of ['2024-05-01T12:00:00.000001Z', '2024-05-01T12:00:00.000001Z', '2024-05-02T08:00:00Z', '2024-05-02T08:00:00Z', '2024-05-03T00:00:00Z']) {
+  for (const at of [
+    '2024-05-01T12:00:00.000001Z',
+    '2024-05-01T12:00:00.000001Z',
+    '2024-05-02T08:00:00Z',
+    '2024-05-02T08:00:00Z',
+    '2024-05-03T00:00:00Z',
+  ]) {
     created.push(
       await insertOrder(
         app.pool,
@@ -70,9 +76,7 @@ describe('GET /api/customers/:id/orders', () => {
     const seen: number[] = [];
     let cursor: string | null = null;
     do {
-      const res: Answer = await request(
-        url(`/api/customers/${customerId}/orders?limit=2${cursor === null ? '' : `&cursor=${cursor}`}`),
-      );
+      const res: Answer = await request(url(`/api/customers/${customerId}/orders?limit=2${cursor === null ? '' : `&cursor=${cursor}`}`));
       expect(res.status).toBe(200);
       seen.push(...res.body.items.map((o: { id: number }) => o.id));
       cursor = res.body.nextCursor;

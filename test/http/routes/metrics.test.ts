@@ -51,7 +51,9 @@ describe('GET /metrics', () => {
     }
     expect(m.get('holdfast_db_pool_max')).toBe(5);
     // The route pattern, never the raw URL.
-    expect([...m.keys()].some((k) => k.startsWith('holdfast_http_request_duration_seconds_count') && k.includes('route="/api/products/:id"'))).toBe(true);
+    expect(
+      [...m.keys()].some((k) => k.startsWith('holdfast_http_request_duration_seconds_count') && k.includes('route="/api/products/:id"')),
+    ).toBe(true);
     expect([...m.keys()].some((k) => k.includes('/api/products/1'))).toBe(false);
   });
 
@@ -79,7 +81,9 @@ describe('GET /metrics', () => {
   });
 
   it('requires the bearer token when METRICS_TOKEN is set, and is never rate limited', async () => {
-    const app = await startTestApp({ env: { METRICS_TOKEN: 'metrics-secret-0123456789', RATE_LIMIT_ENABLED: 'true', RATE_LIMIT_MAX: '1' } });
+    const app = await startTestApp({
+      env: { METRICS_TOKEN: 'metrics-secret-0123456789', RATE_LIMIT_ENABLED: 'true', RATE_LIMIT_MAX: '1' },
+    });
     apps.push(app);
     const missing = await fetch(`${app.baseUrl}/metrics`);
     expect(missing.status).toBe(401);

@@ -17,7 +17,10 @@ beforeAll(async () => {
 afterAll(() => app?.close());
 
 async function ordersOf(customer: number): Promise<number> {
-  const { rows } = await app.pool.query<{ n: string }>(TEST, { text: 'SELECT count(*) AS n FROM orders WHERE customer_id = $1', values: [customer] });
+  const { rows } = await app.pool.query<{ n: string }>(TEST, {
+    text: 'SELECT count(*) AS n FROM orders WHERE customer_id = $1',
+    values: [customer],
+  });
   return Number(rows[0]!.n);
 }
 
@@ -25,7 +28,13 @@ describe('POST /api/orders', () => {
   it('places an order: 201 with lines by productId, prices from the catalogue, stock taken', async () => {
     const saw = await insertProduct(app.pool, { name: 'Saw', priceCents: 2500, stock: 10 });
     const glue = await insertProduct(app.pool, { name: 'Glue', priceCents: 450, stock: 3 });
-    const res = await postJson(ordersUrl, { customerId, items: [{ productId: glue, quantity: 3 }, { productId: saw, quantity: 2 }] });
+    const res = await postJson(ordersUrl, {
+      customerId,
+      items: [
+        { productId: glue, quantity: 3 },
+        { productId: saw, quantity: 2 },
+      ],
+    });
     expect(res.status).toBe(201);
     expect(res.headers.get('x-request-id')).toBeTruthy();
     expect(res.headers.get('idempotent-replayed')).toBeNull();
@@ -49,7 +58,13 @@ describe('POST /api/orders', () => {
   it('is 409 OUT_OF_STOCK, changing nothing, when any line cannot be served', async () => {
     const plenty = await insertProduct(app.pool, { stock: 10 });
     const scarce = await insertProduct(app.pool, { stock: 1 });
-    const res = await postJson(ordersUrl, { customerId, items: [{ productId: plenty, quantity: 1 }, { productId: scarce, quantity: 2 }] });
+    const res = await postJson(ordersUrl, {
+      customerId,
+      items: [
+        { productId: plenty, quantity: 1 },
+        { productId: scarce, quantity: 2 },
+      ],
+    });
     const problem = expectProblem(res, 409, 'OUT_OF_STOCK');
     expect(problem).toMatchObject({ productId: scarce, requested: 2, available: 1 });
     expect(await stockOf(app.pool, plenty)).toBe(10);
@@ -58,10 +73,20 @@ describe('POST /api/orders', () => {
 
   it('is 422 UNKNOWN_REFERENCE naming the field for an unknown customer or product, changing nothing', async () => {
     const product = await insertProduct(app.pool, { stock: 5 });
-    const noCustomer = expectProblem(await postJson(ordersUrl, { customerId: 99999999, items: [{ productId: product, quantity: 1 }] }), 422, 'UNKNOWN_REFERENCE');
+    const noCustomer = expectProblem(
+      await postJson(ordersUrl, { customerId: 99999999, items: [{ productId: product, quantity: 1 }] }),
+      422,
+      'UNKNOWN_REFERENCE',
+    );
     expect(noCustomer.field).toBe('body.customerId');
     const noProduct = expectProblem(
-      await postJson(ordersUrl, { customerId, items: [{ productId: product, quantity: 1 }, { productId: 99999999, quantity: 1 }] }),
+      await postJson(ordersUrl, {
+        customerId,
+        items: [
+          { productId: product, quantity: 1 },
+          { productId: 99999999, quantity: 1 },
+        ],
+      }),
       422,
       'UNKNOWN_REFERENCE',
     );
@@ -71,7 +96,13 @@ describe('POST /api/orders', () => {
 
   it('is 400 when a product appears twice', async () => {
     const product = await insertProduct(app.pool);
-    const res = await postJson(ordersUrl, { customerId, items: [{ productId: product, quantity: 1 }, { productId: product, quantity: 2 }] });
+    const res = await postJson(ordersUrl, {
+      customerId,
+      items: [
+        { productId: product, quantity: 1 },
+        { productId: product, quantity: 2 },
+      ],
+    });
     expect(expectProblem(res, 400, 'VALIDATION_FAILED').field).toBe('body.items[1].productId');
   });
 
@@ -144,8 +175,28 @@ describe('POST /api/orders with Idempotency-Key', () => {
     const customer = await insertCustomer(app.pool);
     const a = await insertProduct(app.pool);
     const b = await insertProduct(app.pool);
-    const first = await postJson(ordersUrl, { customerId: customer, items: [{ productId: a, quantity: 1 }, { productId: b, quantity: 2 }] }, { 'idempotency-key': 'reordered' });
-    const again = await postJson(ordersUrl, { customerId: customer, items: [{ productId: b, quantity: 2 }, { productId: a, quantity: 1 }] }, { 'idempotency-key': 'reordered' });
+    const first = await postJson(
+      ordersUrl,
+      {
+        customerId: customer,
+        items: [
+          { productId: a, quantity: 1 },
+          { productId: b, quantity: 2 },
+        ],
+      },
+      { 'idempotency-key': 'reordered' },
+    );
+    const again = await postJson(
+      ordersUrl,
+      {
+        customerId: customer,
+        items: [
+          { productId: b, quantity: 2 },
+          { productId: a, quantity: 1 },
+        ],
+      },
+      { 'idempotency-key': 'reordered' },
+    );
     expect(again.body).toEqual(first.body);
     expect(await ordersOf(customer)).toBe(1);
   });
@@ -154,7 +205,11 @@ describe('POST /api/orders with Idempotency-Key', () => {
     const customer = await insertCustomer(app.pool);
     const product = await insertProduct(app.pool, { stock: 10 });
     await postJson(ordersUrl, { customerId: customer, items: [{ productId: product, quantity: 1 }] }, { 'idempotency-key': 'reused' });
-    const res = await postJson(ordersUrl, { customerId: customer, items: [{ productId: product, quantity: 5 }] }, { 'idempotency-key': 'reused' });
+    const res = await postJson(
+      ordersUrl,
+      { customerId: customer, items: [{ productId: product, quantity: 5 }] },
+      { 'idempotency-key': 'reused' },
+    );
     expectProblem(res, 422, 'IDEMPOTENCY_MISMATCH');
     expect(await ordersOf(customer)).toBe(1);
     expect(await stockOf(app.pool, product)).toBe(9);
@@ -188,7 +243,9 @@ describe('stock under contention', () => {
     const product = await insertProduct(app.pool, { stock: 50 });
     const customers = await Promise.all(Array.from({ length: 4 }, () => insertCustomer(app.pool)));
     const answers = await Promise.all(
-      Array.from({ length: 200 }, (_, i) => postJson(ordersUrl, { customerId: customers[i % 4], items: [{ productId: product, quantity: 1 }] })),
+      Array.from({ length: 200 }, (_, i) =>
+        postJson(ordersUrl, { customerId: customers[i % 4], items: [{ productId: product, quantity: 1 }] }),
+      ),
     );
     const statuses = answers.map((a) => a.status);
     expect(statuses.filter((s) => s === 201)).toHaveLength(50);
@@ -209,7 +266,16 @@ describe('stock under contention', () => {
       Array.from({ length: 60 }, (_, i) =>
         postJson(ordersUrl, {
           customerId,
-          items: i % 2 === 0 ? [{ productId: a, quantity: 1 }, { productId: b, quantity: 1 }] : [{ productId: b, quantity: 1 }, { productId: a, quantity: 1 }],
+          items:
+            i % 2 === 0
+              ? [
+                  { productId: a, quantity: 1 },
+                  { productId: b, quantity: 1 },
+                ]
+              : [
+                  { productId: b, quantity: 1 },
+                  { productId: a, quantity: 1 },
+                ],
         }),
       ),
     );

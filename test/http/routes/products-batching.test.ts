@@ -31,7 +31,11 @@ describe('batched product reads over HTTP', () => {
     const statementsBefore = app.queryCount();
     // Reads of products only: the lock makes these batches slow, so the plan
     // sampler may EXPLAIN one of them, and that statement is not a batch.
-    const productReads = () => app.statements().slice(statementsBefore).filter((s) => !s.startsWith('EXPLAIN')).length;
+    const productReads = () =>
+      app
+        .statements()
+        .slice(statementsBefore)
+        .filter((s) => !s.startsWith('EXPLAIN')).length;
     // A lock makes the database slow for a moment, as under load: the first
     // batches wait for it, and every later get queues into a filling batch.
     const locker = new pg.Client({ connectionString: app.database.url });
@@ -74,7 +78,12 @@ describe('batched product reads over HTTP', () => {
       const responses = await Promise.all(own.map((id) => fetch(`${unbatched.baseUrl}/api/products/${id}`)));
       expect(responses.every((r) => r.status === 200)).toBe(true);
       expect(unbatched.queryCount() - before).toBe(10);
-      expect(unbatched.statements().slice(before).every((s) => s.includes('WHERE id = $1'))).toBe(true);
+      expect(
+        unbatched
+          .statements()
+          .slice(before)
+          .every((s) => s.includes('WHERE id = $1')),
+      ).toBe(true);
     } finally {
       await unbatched.close();
     }

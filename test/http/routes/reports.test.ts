@@ -14,7 +14,15 @@ beforeAll(async () => {
   for (const name of ['Alpha', 'Bravo', 'Charlie', 'Delta']) p.push(await insertProduct(app.pool, { name }));
   const daysAgo = (d: number) => new Date(Date.now() - d * 86_400_000).toISOString();
   // Within 7 days: Alpha 5 units, Bravo 5 (tie, higher id), Charlie 2.
-  await insertOrder(app.pool, customer, [{ productId: p[0]!, quantity: 3, unitPriceCents: 100 }, { productId: p[2]!, quantity: 2, unitPriceCents: 50 }], daysAgo(1));
+  await insertOrder(
+    app.pool,
+    customer,
+    [
+      { productId: p[0]!, quantity: 3, unitPriceCents: 100 },
+      { productId: p[2]!, quantity: 2, unitPriceCents: 50 },
+    ],
+    daysAgo(1),
+  );
   await insertOrder(app.pool, customer, [{ productId: p[0]!, quantity: 2, unitPriceCents: 120 }], daysAgo(2));
   await insertOrder(app.pool, customer, [{ productId: p[1]!, quantity: 5, unitPriceCents: 10 }], daysAgo(6));
   // Only in the 30-day window: Delta 100 units.
@@ -73,7 +81,9 @@ describe('GET /api/reports/top-products', () => {
     ['limit=0', 'query.limit'],
     ['limit=101', 'query.limit'],
   ])('is 400 VALIDATION_FAILED for %s', async (query, field) => {
-    expect(expectProblem(await request(url(`/api/reports/top-products?${query.split(' ')[0]}`)), 400, 'VALIDATION_FAILED').field).toBe(field);
+    expect(expectProblem(await request(url(`/api/reports/top-products?${query.split(' ')[0]}`)), 400, 'VALIDATION_FAILED').field).toBe(
+      field,
+    );
   });
 });
 

@@ -21,7 +21,10 @@ export interface AcknowledgedOrder {
 export function acknowledgedOrders(outcomes: readonly Outcome[]): AcknowledgedOrder[] {
   return outcomes
     .filter((o) => o.status === 201 && typeof o.body === 'object' && o.body !== null)
-    .map((o) => ({ id: Number(o.body.id), items: (o.body.items as { productId: number; quantity: number }[]).map(({ productId, quantity }) => ({ productId, quantity })) }));
+    .map((o) => ({
+      id: Number(o.body.id),
+      items: (o.body.items as { productId: number; quantity: number }[]).map(({ productId, quantity }) => ({ productId, quantity })),
+    }));
 }
 
 /**
@@ -38,13 +41,19 @@ export async function expectStoreConsistent(
   const headless = await admin.query<{ id: string }>(
     'SELECT o.id FROM orders o WHERE NOT EXISTS (SELECT 1 FROM order_items i WHERE i.order_id = o.id)',
   );
-  expect(headless.rows.map((r) => Number(r.id)), 'orders without any line').toEqual([]);
+  expect(
+    headless.rows.map((r) => Number(r.id)),
+    'orders without any line',
+  ).toEqual([]);
 
   const wrongTotals = await admin.query<{ id: string }>(
     `SELECT o.id FROM orders o JOIN order_items i ON i.order_id = o.id
       GROUP BY o.id, o.total_cents HAVING o.total_cents <> SUM(i.quantity::bigint * i.unit_price_cents)`,
   );
-  expect(wrongTotals.rows.map((r) => Number(r.id)), 'orders whose total is not the sum of their lines').toEqual([]);
+  expect(
+    wrongTotals.rows.map((r) => Number(r.id)),
+    'orders whose total is not the sum of their lines',
+  ).toEqual([]);
 
   const ids = [...initialStock.keys()];
   const { rows } = await admin.query<{ id: string; stock: number; sold: string }>(
@@ -74,7 +83,10 @@ export async function expectStoreConsistent(
       const expected = [...o.items].sort((a, b) => a.productId - b.productId);
       return lines === undefined || JSON.stringify(lines) !== JSON.stringify(expected);
     });
-    expect(lost.map((o) => o.id), 'orders answered 201 but missing or different in the database').toEqual([]);
+    expect(
+      lost.map((o) => o.id),
+      'orders answered 201 but missing or different in the database',
+    ).toEqual([]);
   }
 
   const count = await admin.query<{ n: string }>('SELECT count(*) AS n FROM orders');

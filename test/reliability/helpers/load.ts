@@ -184,7 +184,10 @@ export function tally(outcomes: readonly Outcome[]): string {
     const key = `${o.method} ${o.label} ${o.status}${o.code === undefined ? '' : ` ${o.code}`}${o.error === undefined ? '' : ` (${o.error})`}`;
     counts.set(key, (counts.get(key) ?? 0) + 1);
   }
-  return [...counts].map(([k, v]) => `${k}: ${v}`).sort().join('\n');
+  return [...counts]
+    .map(([k, v]) => `${k}: ${v}`)
+    .sort()
+    .join('\n');
 }
 
 /** Milliseconds the request took. */

@@ -173,7 +173,8 @@ export async function appBackendsWaitingOnLocks(admin: pg.Client, count: number,
       [APP_CONNECTION_NAME],
     );
     if (rows.length >= count) return rows.map((r) => r.pid);
-    if (Date.now() > deadline) throw new Error(`expected ${count} app backends waiting on a lock, saw ${rows.length} after ${timeoutMs} ms`);
+    if (Date.now() > deadline)
+      throw new Error(`expected ${count} app backends waiting on a lock, saw ${rows.length} after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }

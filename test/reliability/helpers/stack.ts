@@ -164,7 +164,13 @@ export async function seedStore(stack: Pick<Stack, 'app'>, counts: { products: n
  */
 export function metricValue(text: string, sample: string): number | undefined {
   for (const line of text.split('\n')) {
-    if (line.startsWith(`${sample} `)) return Number(line.slice(sample.length + 1).trim().split(' ')[0]);
+    if (line.startsWith(`${sample} `))
+      return Number(
+        line
+          .slice(sample.length + 1)
+          .trim()
+          .split(' ')[0],
+      );
   }
   return undefined;
 }

@@ -111,7 +111,7 @@ export async function startPgBouncer(binary: string, options: PgBouncerOptions):
   const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   owned.add(child);
   let output = '';
-  child.stderr!.on('data', (chunk: Buffer) => {
+  child.stderr.on('data', (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-4000);
   });
   const exited = new Promise<void>((resolve) =>
@@ -140,7 +140,7 @@ export async function startPgBouncer(binary: string, options: PgBouncerOptions):
       await probe.end().catch(() => undefined);
       if (Date.now() > deadline || child.exitCode !== null) {
         await stop();
-        throw new Error(`${(err as Error).message}; pgbouncer said: ${output.trim() || '(nothing)'}`);
+        throw new Error(`${(err as Error).message}; pgbouncer said: ${output.trim() || '(nothing)'}`, { cause: err });
       }
       await new Promise((r) => setTimeout(r, 100));
     }

@@ -72,7 +72,10 @@ describe('createBatchLoader', () => {
       maxBatch: 64,
     });
     const results = await Promise.allSettled([loader.load(TEST, 1), loader.load(TEST, 2)]);
-    expect(results.map((r) => (r.status === 'rejected' ? (r.reason as Error).message : r.value))).toEqual(['connection lost', 'connection lost']);
+    expect(results.map((r) => (r.status === 'rejected' ? (r.reason as Error).message : r.value))).toEqual([
+      'connection lost',
+      'connection lost',
+    ]);
     fail = false;
     expect(await Promise.all([loader.load(TEST, 3), loader.load(TEST, 4)])).toEqual([3, 4]);
   });
