@@ -3,7 +3,7 @@ import type { Context } from '../context/context.ts';
 
 /**
  * A statement to run. Give hot statements a `name`: the pool then prepares
- * them once per connection (measured at about +30% throughput with `pg`),
+ * them once per connection (faster with `pg`: docs/BENCHMARKS.md),
  * unless prepared statements are turned off for a transaction pooler.
  */
 export interface Statement {

@@ -14,19 +14,13 @@
  *
  * Why helmet, run once, and not @fastify/helmet: the plugin (13.2) calls
  * `helmet(options)` on every request, rebuilding and revalidating every
- * middleware, CSP included. Measured with `wrk -t2 -c100 -d5s` (2 cores,
- * three interleaved rounds; CPU time of the server process per request):
- *
- *   route         no headers            this module              @fastify/helmet
- *   /api/ready    17.0–17.9k/s, 45 µs   14.6–16.5k/s, 50–56 µs   8.4–9.3k/s, 96–98 µs
- *   /api/health   20.7–23.7k/s, 34 µs   left out: unchanged      12.3–12.4k/s, 65–67 µs
- *
- * With static options (no nonces, no per-request directives) helmet's answer
- * is the same for every request, so it is asked once, at start; it stays the
- * authority on which headers to send and their values. (Running helmet's
- * middleware per request without rebuilding it costs about 20 µs: it writes
- * on the raw response, which sends Node's writeHead down its slow merging
- * path.)
+ * middleware, CSP included, which about halved the throughput of a cheap
+ * route (docs/BENCHMARKS.md, "Figures moved out of the code"). With static
+ * options (no nonces, no per-request directives) helmet's answer is the same
+ * for every request, so it is asked once, at start; it stays the authority
+ * on which headers to send and their values. (Running helmet's middleware
+ * per request without rebuilding it is dearer too: it writes on the raw
+ * response, which sends Node's writeHead down its slow merging path.)
  *
  * Health is left out: it is the route load balancers and the load test
  * hammer, it runs no hooks at all, and headers meant for browsers are of no

@@ -12,14 +12,11 @@
  * is built by a call into the V8 runtime (`DefineKeyedOwnPropertyInLiteral`,
  * plus map transitions). Every HTTP request schedules several entries.
  *
- * Measured on GET /api/health with `wrk -t2 -c100` and `perf record -g`
- * (2 cores): that runtime call took 14–16% of the server's samples in a
- * Holdfast process, and 0% in a bare Fastify process. A bare Fastify server
- * showed the same 15% once a second Fastify instance had booted, or a
- * hundred nextTicks had run, before it started. With one entry kept alive
- * from the first line of the process, none showed it, Holdfast included,
- * and Holdfast's health took 32 µs of CPU per request instead of 38 (medians
- * of 9 alternating runs; docs/BENCHMARKS.md).
+ * A CPU profile of GET /api/health showed that runtime call as a large
+ * share of a Holdfast process's samples and none of a fresh bare Fastify
+ * process's; with one entry kept alive from the first line of the process
+ * it vanished (the figures: docs/BENCHMARKS.md, "Figures moved out of the
+ * code").
  *
  * The cost is one small object. It must run before anything else schedules
  * ticks and collects garbage, so Node loads it with `--import`, before the
