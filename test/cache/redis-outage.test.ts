@@ -132,7 +132,8 @@ describe.skipIf(!canSpawn)('query cache when redis fails', () => {
       expect(cache.stats.errors).toBe(1);
 
       const next = await timed(() => Promise.all(Array.from({ length: 20 }, () => cache.wrap('product:1', ttl, row.load))));
-      expect(next.ms).toBeLessThan(50);
+      // Bypassing, none of them waits for Redis: all 20 together take less than one command timeout.
+      expect(next.ms).toBeLessThan(COMMAND_TIMEOUT_MS);
       expect(next.value.every((v) => v === 'v1')).toBe(true);
 
       const invalidation = await timed(() => cache.invalidateTags(['product:1']));
