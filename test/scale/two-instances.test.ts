@@ -58,7 +58,8 @@ describe.skipIf(!canSpawnRedis)('two instances sharing one Redis', () => {
   });
 
   it('admits 100 ± 5 across both for a global limit of 100, hammered alternately', async () => {
-    const env = { REDIS_URL: redis.url, RATE_LIMIT_MAX: '100', RATE_LIMIT_WINDOW_S: '3600' };
+    // A generous command timeout: on a loaded machine a slow script would otherwise send one instance to memory.
+    const env = { REDIS_URL: redis.url, REDIS_COMMAND_TIMEOUT_MS: '2000', RATE_LIMIT_MAX: '100', RATE_LIMIT_WINDOW_S: '3600' };
     const [a, b] = [await instance(env), await instance(env)];
     const productId = await insertProduct(a.pool);
     // Both must be deciding in Redis before the first request, or it would be decided in memory.
@@ -91,7 +92,7 @@ describe.skipIf(!canSpawnRedis)('two instances sharing one Redis', () => {
   });
 
   it('an order on instance A makes B’s next read of the product fresh (the cache lives only in Redis)', async () => {
-    const env = { REDIS_URL: redis.url, RATE_LIMIT_ENABLED: 'false' };
+    const env = { REDIS_URL: redis.url, REDIS_COMMAND_TIMEOUT_MS: '2000', RATE_LIMIT_ENABLED: 'false' };
     const [a, b] = [await instance(env), await instance(env)];
     await waitFor(async () => (await fetch(`${b.url}/metrics`).then((r) => r.text())).includes('holdfast_cache_mode{mode="redis"} 1'));
     const productId = await insertProduct(a.pool, { stock: 20 });

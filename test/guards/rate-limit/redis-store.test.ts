@@ -17,7 +17,12 @@ describe.skipIf(!haveRedis)('the Redis store (shared test Redis)', () => {
     const keyPrefix = `holdfast:test:rl:${randomUUID()}:`;
     prefixes.push(keyPrefix);
     const started = await Promise.all(
-      Array.from({ length: count }, () => startLimitedApp({ REDIS_URL: TEST_REDIS_URL, ...env }, { keyPrefix })),
+      // A generous command timeout: these tests are about sharing one quota, and on a
+      // loaded machine a script can outlast the 100 ms default, which would send one
+      // instance to its memory fallback (fallback.test.ts covers that path).
+      Array.from({ length: count }, () =>
+        startLimitedApp({ REDIS_URL: TEST_REDIS_URL, REDIS_COMMAND_TIMEOUT_MS: '2000', ...env }, { keyPrefix }),
+      ),
     );
     apps.push(...started);
     return { keyPrefix, apps: started };
