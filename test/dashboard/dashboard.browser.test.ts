@@ -17,27 +17,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { insertProducts } from '../helpers/store-fixtures.ts';
 import { TEST } from '../helpers/context.ts';
+import { CHROMIUM, CHROMIUM_ARGS, chromiumFor } from '../helpers/chromium.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const TOKEN = 'browser-test-admin-token-0123456789';
 const SCREENSHOT = join(process.cwd(), 'test-artifacts', 'dashboard.png');
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium) {
-  if (process.env.CI)
-    throw new Error(`${CHROMIUM} is missing: CI must install it (apt-get install -y chromium) to run the dashboard browser test`);
-  console.warn(`\n\n!!! ${CHROMIUM} not found: SKIPPING the dashboard browser test. Install it with: apt-get install -y chromium !!!\n\n`);
-}
+const haveChromium = chromiumFor('the dashboard browser test');
 
 describe.skipIf(!haveChromium)('the dashboard in Chromium', () => {
   let app: TestApp;
@@ -59,7 +44,7 @@ describe.skipIf(!haveChromium)('the dashboard in Chromium', () => {
     context = await chromium.launchPersistentContext(userDataDir, {
       executablePath: CHROMIUM,
       headless: true,
-      args: ARGS,
+      args: CHROMIUM_ARGS,
       viewport: { width: 1440, height: 1100 },
     });
     page = context.pages()[0] ?? (await context.newPage());

@@ -9,32 +9,15 @@
  * Debian's /usr/bin/chromium driven by playwright-core; without it the suite
  * fails under CI and is skipped, loudly, elsewhere.
  */
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { CHROMIUM, CHROMIUM_ARGS, chromiumFor } from '../helpers/chromium.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium) {
-  if (process.env.CI)
-    throw new Error(`${CHROMIUM} is missing: CI must install it (apt-get install -y chromium) to run the docs page browser test`);
-  console.warn(`\n\n!!! ${CHROMIUM} not found: SKIPPING the docs page browser test. Install it with: apt-get install -y chromium !!!\n\n`);
-}
+const haveChromium = chromiumFor('the docs page browser test');
 
 describe.skipIf(!haveChromium)('the docs page in Chromium, under its CSP', () => {
   let app: TestApp;
@@ -47,7 +30,7 @@ describe.skipIf(!haveChromium)('the docs page in Chromium, under its CSP', () =>
   beforeAll(async () => {
     app = await startTestApp();
     userDataDir = await mkdtemp(join(tmpdir(), 'holdfast-chromium-'));
-    context = await chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, headless: true, args: ARGS });
+    context = await chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
     page = context.pages()[0] ?? (await context.newPage());
     page.on('console', (message) => {
       if (message.type() === 'error') problems.push(`console: ${message.text()}`);
