@@ -40,6 +40,7 @@ import { createOrderStore } from './store/orders.ts';
 import { createProductStore } from './store/products.ts';
 import { checkProductSearchIndex } from './store/search-index.ts';
 import { createReportStore } from './store/reports.ts';
+import { cacheSpans } from './telemetry/cache-spans.ts';
 import { dbSpans } from './telemetry/db-spans.ts';
 import { startTracing, type Tracing } from './telemetry/tracer.ts';
 
@@ -135,11 +136,12 @@ export async function startHoldfast(config: Config, logger: Logger, options: Sta
       : undefined;
     // With tracing on, the stores see the pool through transaction and failed-acquire spans.
     const db = spans?.database(pool) ?? pool;
+    const lookups = tracing === undefined ? undefined : cacheSpans(tracing, cache);
     const stores = {
-      products: cachedProductStore(createProductStore(db, { batching: productBatching }), cache, config.cache.ttl),
+      products: cachedProductStore(createProductStore(db, { batching: productBatching }), cache, config.cache.ttl, lookups),
       customers: createCustomerStore(db),
       orders: invalidatingOrderStore(createOrderStore(db, createIdempotencyStore({ ttlSeconds: config.idempotencyTtlSeconds })), cache),
-      reports: cachedReportStore(createReportStore(db), cache, config.cache.ttl),
+      reports: cachedReportStore(createReportStore(db), cache, config.cache.ttl, lookups),
     };
 
     const pressure = createPressureMonitor(config.pressure, { logger: logger.child({ component: 'pressure' }) });

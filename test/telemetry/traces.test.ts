@@ -31,7 +31,7 @@ describe('traces through the service', () => {
   beforeAll(async () => {
     receiver = await startOtlpReceiver();
     app = await startTestApp({
-      env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_SERVICE_NAME: 'holdfast-test', CACHE_ENABLED: 'false' },
+      env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_SERVICE_NAME: 'holdfast-test', CACHE_ENABLED: 'true' },
     });
   });
   afterAll(async () => {
@@ -63,6 +63,20 @@ describe('traces through the service', () => {
     expect(String(statements[0]!.attributes['db.query.text'])).toMatch(/^select .* from products where id = \?$/);
     expect(String(statements[0]!.attributes['db.query.text'])).not.toContain(String(id));
     expect(statements[0]!.startNs >= server!.startNs && statements[0]!.endNs <= server!.endNs).toBe(true);
+    const lookup = childrenOf(receiver.spans, server!).filter((s) => s.name === 'cache lookup');
+    expect(lookup.map((s) => s.attributes['holdfast.cache.outcome'])).toEqual(['miss']);
+  });
+
+  it('exports a cache hit as a lookup span with no statement', async () => {
+    const id = await insertProduct(app.pool);
+    expect((await request(`${app.baseUrl}/api/products/${id}`)).status).toBe(200);
+    const answer = await request(`${app.baseUrl}/api/products/${id}`);
+    expect(answer.status).toBe(200);
+    await app.tracing!.flush();
+    const servers = receiver.spans.filter((s) => s.name === 'GET /api/products/:id' && s.parentSpanId === '');
+    const second = servers.find((s) => childrenOf(receiver.spans, s).some((c) => c.attributes['holdfast.cache.outcome'] === 'hit'));
+    expect(second, JSON.stringify(servers.map((s) => childrenOf(receiver.spans, s).map((c) => c.name)))).toBeDefined();
+    expect(childrenOf(receiver.spans, second!).map((s) => s.name)).toEqual(['cache lookup']);
   });
 
   it('puts the trace id in problem+json bodies', async () => {
