@@ -65,6 +65,9 @@ describe('traces through the service', () => {
     expect(statements[0]!.startNs >= server!.startNs && statements[0]!.endNs <= server!.endNs).toBe(true);
     const lookup = childrenOf(receiver.spans, server!).filter((s) => s.name === 'cache lookup');
     expect(lookup.map((s) => s.attributes['holdfast.cache.outcome'])).toEqual(['miss']);
+    // From the statement back to the trace: /admin/queries lists the trace id under the fingerprint.
+    const row = app.profiler.report(50).statements.find((s) => s.id === statements[0]!.attributes['holdfast.db.fingerprint']);
+    expect(row?.slowestTraces.map((t) => t.traceId)).toContain(INCOMING_TRACE);
   });
 
   it('exports a cache hit as a lookup span with no statement', async () => {
