@@ -90,7 +90,7 @@ export async function startHoldfast(config: Config, logger: Logger, options: Sta
     const profiler = createQueryProfiler({ settings: config.profiler, logger: logger.child({ component: 'profiler' }) });
     const tracing = startTracing(config.telemetry);
     if (tracing !== undefined) cleanup.push(() => tracing.shutdown());
-    const spans = tracing === undefined ? undefined : dbSpans(tracing);
+    const spans = tracing === undefined ? undefined : dbSpans(tracing, { comments: config.telemetry.sqlComments });
     const onQuery = composeOnQuery(spans?.onQuery, options.onQuery);
     const { adaptive, adaptiveMin, ...poolSettings } = config.pool;
     const pool = createPool({

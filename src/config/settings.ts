@@ -721,6 +721,14 @@ export const SETTINGS = [
     group: 'telemetry',
     help: 'The ratio of the *traceidratio samplers (e.g. 0.01 for 1%).',
   },
+  {
+    env: 'DB_TRACE_COMMENTS',
+    path: 'telemetry.sqlComments',
+    kind: bool(),
+    default: 'true',
+    group: 'telemetry',
+    help: "Statements of sampled traces carry /*traceparent='…'*/ (seen in pg_stat_activity and logs) and run unprepared; false keeps them prepared and uncommented.",
+  },
 ] as const satisfies readonly SettingRow[];
 
 export type SettingName = (typeof SETTINGS)[number]['env'];

@@ -17,6 +17,15 @@
  *   `batch wait` span linked to the statement.
  * - `transaction`: the parent of BEGIN … COMMIT, with its acquire.
  *
+ * From the database back to the trace (`comments`, DB_TRACE_COMMENTS): a
+ * statement of a sampled trace is sent with a sqlcommenter comment,
+ * `/*traceparent='00-<trace>-<span>-01'*\/`, so pg_stat_activity, the
+ * slow-query log and auto_explain show which trace it belongs to. A comment
+ * that changes per request cannot be part of a named prepared statement
+ * (one text per name), so such a statement goes unnamed: parsed and
+ * planned once more. Only sampled traces pay it (1% of statements at 1%
+ * sampling); docs/OBSERVABILITY.md has the trade-off.
+ *
  * Only sampled traces cost anything beyond one branch.
  *
  * @example
@@ -31,6 +40,7 @@ import type { QueryEvent } from '../db/pool/pool.ts';
 import type { Database, QueryOptions, Rows, Statement, Transaction } from '../db/types.ts';
 import { isAppError } from '../errors/app-error.ts';
 import { createFingerprinter } from '../profiler/fingerprint.ts';
+import { isUnprofiled, unprofiled } from '../profiler/unprofiled.ts';
 import { epochMs, parentOf, refOf, type Tracing } from './tracer.ts';
 
 /** Codes the pool refuses an acquire with: the outcome of a failed `pool acquire` span. */
@@ -62,7 +72,8 @@ function anchorOf(ctx: Context): Anchor | undefined {
  * @example
  * const spans = dbSpans(tracing);
  */
-export function dbSpans(tracing: Tracing): DbSpans {
+export function dbSpans(tracing: Tracing, options: { comments?: boolean } = {}): DbSpans {
+  const comments = options.comments ?? true;
   const { tracer } = tracing;
   const fingerprints = createFingerprinter({ maxEntries: 1000 });
   /** Transactions whose acquire span waits for their first statement (its start ends the wait). */
@@ -144,7 +155,8 @@ export function dbSpans(tracing: Tracing): DbSpans {
         const anchor = anchorOf(ctx);
         if (anchor === undefined) return db.query<R>(ctx, statement, options);
         const started = performance.now();
-        return db.query<R>(ctx, statement, options).catch((err: unknown) => {
+        const sent = comments ? commented(statement, anchor.parent) : statement;
+        return db.query<R>(ctx, sent, options).catch((err: unknown) => {
           if (isAppError(err, ...ACQUIRE_FAILURES)) acquireSpan(anchor.parent, started, performance.now(), err.code);
           throw err;
         });
@@ -157,7 +169,8 @@ export function dbSpans(tracing: Tracing): DbSpans {
         const started = performance.now();
         acquiring.set(txCtx, started);
         try {
-          return await db.transaction(txCtx, fn);
+          const ref = refOf(span);
+          return await db.transaction(txCtx, comments ? (tx) => fn(commentingTransaction(tx, ref)) : fn);
         } catch (err) {
           if (isAppError(err, ...ACQUIRE_FAILURES) && acquiring.has(txCtx)) acquireSpan(refOf(span), started, performance.now(), err.code);
           failed(span, err);
@@ -171,6 +184,25 @@ export function dbSpans(tracing: Tracing): DbSpans {
   }
 
   return { onQuery, database };
+}
+
+/**
+ * `statement` with a sqlcommenter traceparent comment, unnamed (see the header).
+ *
+ * @example
+ * commented({ name: 'products-get', text: 'SELECT …', values: [7] }, ref).text; // "SELECT … /*traceparent='00-…-01'*\/"
+ */
+export function commented(statement: Statement, ref: TraceRef): Statement {
+  const comment = `/*traceparent='00-${ref.traceId}-${ref.spanId}-01'*/`;
+  const sent: Statement =
+    statement.values === undefined
+      ? { text: `${statement.text} ${comment}` }
+      : { text: `${statement.text} ${comment}`, values: statement.values };
+  return isUnprofiled(statement) ? unprofiled(sent) : sent;
+}
+
+function commentingTransaction(tx: Transaction, ref: TraceRef): Transaction {
+  return { query: (statement, options) => tx.query(commented(statement, ref), options) };
 }
 
 function spanContextOf(ref: TraceRef): SpanContext {

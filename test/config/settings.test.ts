@@ -84,6 +84,7 @@ const ADDED_DEFAULTS: Record<string, string | undefined> = {
   OTEL_SERVICE_NAME: 'holdfast',
   OTEL_TRACES_SAMPLER: 'parentbased_always_on',
   OTEL_TRACES_SAMPLER_ARG: '1',
+  DB_TRACE_COMMENTS: 'true',
 };
 
 /** Whole-number bounds of the previous schema: [variable, min, max (undefined: 2^31 - 1)]. */
@@ -201,6 +202,7 @@ describe('the settings table', () => {
         serviceName: 'holdfast',
         sampler: 'parentbased_always_on',
         samplerArg: 1,
+        sqlComments: true,
       },
       log: { level: 'info' },
       database: {

@@ -178,7 +178,14 @@ describe('database spans', () => {
       await locker.query('BEGIN');
       await locker.query('LOCK TABLE products IN ACCESS EXCLUSIVE MODE');
       const holder = traced('holder');
-      const held = db.query(holder.ctx, { text: 'SELECT count(*) FROM products' });
+      const held = db.query(holder.ctx, { name: 'count-products', text: 'SELECT count(*) FROM products' });
+      // From the database back to the trace: the blocked statement names its trace in pg_stat_activity.
+      let running: string[] = [];
+      while (running.length === 0) {
+        const { rows } = await locker.query<{ query: string }>("SELECT query FROM pg_stat_activity WHERE wait_event_type = 'Lock'");
+        running = rows.map((r) => r.query);
+      }
+      expect(running).toEqual([`SELECT count(*) FROM products /*traceparent='00-${holder.traceId}-${holder.spanId}-01'*/`]);
       const starved = traced('starved');
       await expect(db.query(starved.ctx, { text: 'SELECT 1' })).rejects.toMatchObject({ code: 'POOL_TIMEOUT' });
       await locker.query('ROLLBACK');
