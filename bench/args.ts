@@ -31,6 +31,8 @@ and writes reports/bench-<time>.{json,md}. See docs/LOADTEST.md.
   --pgbench-clients LIST pgbench clients (default 32,100)
   --adaptive LIST        run Holdfast once per DB_ADAPTIVE_LIMIT value, e.g. true,false
   --batch LIST           and once per DB_BATCH_READS value, e.g. true,false
+  --tracing LIST         and once per trace sampling: off, or a percentage, e.g. off,1%,100%
+                         (spans exported over OTLP/HTTP to a local sink that discards them)
   --pool-sizes LIST      also run Holdfast on product by id per DB_POOL_MAX, e.g. 5,10,20,40
   --sweep-rounds N       run each pool size N times, interleaved, and compare medians (default 3)
   --holdfast-env K=V     a Holdfast setting (repeatable), e.g. CACHE_ENABLED=true
@@ -54,6 +56,8 @@ export interface BenchOptions {
   pgbenchClients: number[];
   adaptive: boolean[];
   batch: boolean[];
+  /** Sampling ratios, 0 for tracing off; empty: tracing as the env says (off). */
+  tracing: number[];
   poolSizes: number[];
   sweepRounds: number;
   holdfastEnv: Record<string, string>;
@@ -94,6 +98,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
       'pgbench-clients': { type: 'string', default: '32,100' },
       adaptive: { type: 'string' },
       batch: { type: 'string' },
+      tracing: { type: 'string' },
       'pool-sizes': { type: 'string' },
       'sweep-rounds': { type: 'string', default: '3' },
       'holdfast-env': { type: 'string', multiple: true, default: [] },
@@ -121,6 +126,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
     pgbenchClients: parseIntList(values['pgbench-clients'], 'pgbench-clients'),
     adaptive: values.adaptive === undefined ? [] : parseBooleans(values.adaptive, 'adaptive'),
     batch: values.batch === undefined ? [] : parseBooleans(values.batch, 'batch'),
+    tracing: values.tracing === undefined ? [] : parseSampling(values.tracing),
     poolSizes: values['pool-sizes'] === undefined ? [] : parseIntList(values['pool-sizes'], 'pool-sizes'),
     sweepRounds: parsePositiveInt(values['sweep-rounds'], 'sweep-rounds'),
     holdfastEnv: parseAssignments(values['holdfast-env'], 'holdfast-env'),
@@ -133,4 +139,21 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
     deepPage: parsePositiveInt(values['deep-page'], 'deep-page', 2),
     outDir: values.out,
   };
+}
+
+/**
+ * `--tracing` parsed: `off` is 0, `N%` is N/100.
+ *
+ * @example
+ * parseSampling('off,1%,100%'); // [0, 0.01, 1]
+ */
+export function parseSampling(text: string): number[] {
+  return text.split(',').map((part) => {
+    const s = part.trim();
+    if (s === 'off') return 0;
+    const m = /^(\d+(?:\.\d+)?)%$/.exec(s);
+    const ratio = m === null ? NaN : Number(m[1]) / 100;
+    if (!(ratio > 0 && ratio <= 1)) throw new Error(`--tracing: "${s}" is not off or a percentage in (0%, 100%]`);
+    return ratio;
+  });
 }

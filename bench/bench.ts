@@ -23,6 +23,7 @@ import type { HttpDriver } from './drivers/types.ts';
 import { createWrkDriver, wrkVersion } from './drivers/wrk.ts';
 import { endpointTitle, pathFor } from './endpoints.ts';
 import { buildPlan, type ServerRun } from './plan.ts';
+import { OTLP_SINK, startOtlpSink, type OtlpSink } from './otlp-sink.ts';
 import { waitForQuietDatabase } from './quiet-database.ts';
 import { benchMarkdown } from './report.ts';
 import type { BenchReport, CellResult, ResilienceResult } from './results.ts';
@@ -77,10 +78,16 @@ export async function runBench(options: BenchOptions, print: (line: string) => v
   });
   const cells: CellResult[] = [];
   let resilience: ResilienceResult | undefined;
+  let sinkStop: () => Promise<void> = async () => {};
   try {
     const cursorSecret = randomBytes(32).toString('base64url');
     const deep = await findDeepPage(database.url, { page: options.deepPage, pageSize: 20, cursorSecret });
     const plan = buildPlan({ ...options, deep });
+    // Tracing cells export to a local sink, started on first need.
+    let sink: OtlpSink | undefined;
+    sinkStop = async () => sink?.close();
+    const withSink = async (env: Record<string, string>): Promise<Record<string, string>> =>
+      env.OTEL_EXPORTER_OTLP_ENDPOINT === OTLP_SINK ? { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: (sink ??= await startOtlpSink()).url } : env;
     const total = plan.servers.reduce((n, s) => n + s.cells.length, 0) + plan.pgbenchClients.length;
     print(
       `Data: ${database.rows.products} products, ${database.rows.customers} customers, ${database.rows.orders} orders; deep page ${deep.page} (OFFSET ${deep.offset}).\n` +
@@ -97,7 +104,7 @@ export async function runBench(options: BenchOptions, print: (line: string) => v
         server = await startContender(run.kind, {
           label: run.label,
           databaseUrl: database.url,
-          env: { ...options.holdfastEnv, ...run.env },
+          env: await withSink({ ...options.holdfastEnv, ...run.env }),
           cursorSecret,
         });
       } catch (err) {
@@ -182,6 +189,7 @@ export async function runBench(options: BenchOptions, print: (line: string) => v
         pgbenchClients: options.pgbenchClients,
         adaptive: options.adaptive,
         batch: options.batch,
+        tracing: options.tracing,
         poolSizes: options.poolSizes,
         sweepRounds: options.sweepRounds,
       },
@@ -201,6 +209,7 @@ export async function runBench(options: BenchOptions, print: (line: string) => v
     print(`\n${benchMarkdown(report)}\nReports: ${files.markdown}\n         ${files.json}`);
     return { report, files };
   } finally {
+    await sinkStop();
     await database.stop();
   }
 }

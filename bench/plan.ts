@@ -7,6 +7,7 @@
  * each Holdfast variant, the pool-size sweep, and pgbench last (it needs no
  * HTTP server). One contender at a time, never two at once.
  */
+import { OTLP_SINK } from './otlp-sink.ts';
 import { pathFor, type DeepPage, type EndpointId, type ServerKind } from './endpoints.ts';
 
 /**
@@ -75,6 +76,8 @@ export interface PlanOptions {
   /** DB_BATCH_READS values, crossed with `adaptive`; empty: the config default. */
   batch: readonly boolean[];
   poolSizes: readonly number[];
+  /** Trace sampling ratios (0: tracing off), crossed with the others; exported to a local sink (otlp-sink.ts). */
+  tracing?: readonly number[];
   /** Times the pool sweep runs each size, interleaved (see sweep.ts). */
   sweepRounds: number;
   durationMs: number;
@@ -106,7 +109,7 @@ export function buildPlan(options: PlanOptions): BenchPlan {
   }
   let reference = 'holdfast';
   if (has('holdfast')) {
-    const variants = holdfastVariants(options.adaptive, options.batch);
+    const variants = holdfastVariants(options.adaptive, options.batch, options.tracing);
     variants.forEach(({ label, env }, i) => {
       if (i === 0) reference = label;
       servers.push({
@@ -155,6 +158,7 @@ export function buildPlan(options: PlanOptions): BenchPlan {
 export function holdfastVariants(
   adaptive: readonly boolean[],
   batch: readonly boolean[],
+  tracing: readonly number[] = [],
 ): { label: string; env: Record<string, string> }[] {
   const axes = [
     { name: 'adaptive', variable: 'DB_ADAPTIVE_LIMIT', values: adaptive },
@@ -169,7 +173,24 @@ export function holdfastVariants(
       })),
     );
   }
+  if (tracing.length > 0) {
+    variants = variants.flatMap((v) =>
+      tracing.map((ratio) => ({
+        parts: [...v.parts, ratio === 0 ? 'tracing off' : `tracing ${ratio * 100}%`],
+        env: ratio === 0 ? v.env : { ...v.env, ...tracingEnv(ratio) },
+      })),
+    );
+  }
   return variants.map((v) => ({ label: v.parts.length === 0 ? 'holdfast' : `holdfast (${v.parts.join(', ')})`, env: v.env }));
+}
+
+/** Holdfast's env for tracing at `ratio`, exporting to the bench's sink (its URL filled in at start). */
+function tracingEnv(ratio: number): Record<string, string> {
+  return {
+    OTEL_EXPORTER_OTLP_ENDPOINT: OTLP_SINK,
+    OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+    OTEL_TRACES_SAMPLER_ARG: String(ratio),
+  };
 }
 
 /** `--contenders` parsed, in canonical order. @example parseContenders('pgbench,holdfast'); // ['holdfast', 'pgbench'] */

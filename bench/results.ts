@@ -86,6 +86,8 @@ export interface BenchReport {
     poolSizes: number[];
     /** Absent in reports written before the sweep had rounds (one round). */
     sweepRounds?: number;
+    /** Trace sampling ratios of the tracing cells (0: off). */
+    tracing?: number[];
   };
   data: { database: string; products: number; customers: number; orders: number; deepPage: number; deepOffset: number };
   /** Holdfast's settings on top of its defaults (secrets masked). */

@@ -40,6 +40,9 @@ import { createOrderStore } from './store/orders.ts';
 import { createProductStore } from './store/products.ts';
 import { checkProductSearchIndex } from './store/search-index.ts';
 import { createReportStore } from './store/reports.ts';
+import { cacheSpans } from './telemetry/cache-spans.ts';
+import { dbSpans } from './telemetry/db-spans.ts';
+import { startTracing, type Tracing } from './telemetry/tracer.ts';
 
 export interface Holdfast {
   server: FastifyInstance;
@@ -51,6 +54,8 @@ export interface Holdfast {
   cache: QueryCache;
   /** The Prometheus registry `/metrics` serves. */
   metrics: Registry;
+  /** The tracer, when an OTLP endpoint is configured (docs/OBSERVABILITY.md); undefined: tracing off. */
+  tracing: Tracing | undefined;
   /** Base URL the server listens on, e.g. http://127.0.0.1:5001. */
   url: string;
   /** Graceful stop: readiness off, drain requests, end the pool, stop embedded Postgres. Idempotent. */
@@ -83,7 +88,10 @@ export async function startHoldfast(config: Config, logger: Logger, options: Sta
         : await prepareConfiguredDatabase(config, logger, cleanup);
 
     const profiler = createQueryProfiler({ settings: config.profiler, logger: logger.child({ component: 'profiler' }) });
-    const onQuery = options.onQuery;
+    const tracing = startTracing(config.telemetry);
+    if (tracing !== undefined) cleanup.push(() => tracing.shutdown());
+    const spans = tracing === undefined ? undefined : dbSpans(tracing, { comments: config.telemetry.sqlComments });
+    const onQuery = composeOnQuery(spans?.onQuery, options.onQuery);
     const { adaptive, adaptiveMin, ...poolSettings } = config.pool;
     const pool = createPool({
       ...poolSettings,
@@ -126,11 +134,14 @@ export async function startHoldfast(config: Config, logger: Logger, options: Sta
           onLoader: (loader: Parameters<typeof batchMetrics>[1]) => batchReporters.push(...batchMetrics('product', loader)),
         }
       : undefined;
+    // With tracing on, the stores see the pool through transaction and failed-acquire spans.
+    const db = spans?.database(pool) ?? pool;
+    const lookups = tracing === undefined ? undefined : cacheSpans(tracing, cache);
     const stores = {
-      products: cachedProductStore(createProductStore(pool, { batching: productBatching }), cache, config.cache.ttl),
-      customers: createCustomerStore(pool),
-      orders: invalidatingOrderStore(createOrderStore(pool, createIdempotencyStore({ ttlSeconds: config.idempotencyTtlSeconds })), cache),
-      reports: cachedReportStore(createReportStore(pool), cache, config.cache.ttl),
+      products: cachedProductStore(createProductStore(db, { batching: productBatching }), cache, config.cache.ttl, lookups),
+      customers: createCustomerStore(db),
+      orders: invalidatingOrderStore(createOrderStore(db, createIdempotencyStore({ ttlSeconds: config.idempotencyTtlSeconds })), cache),
+      reports: cachedReportStore(createReportStore(db), cache, config.cache.ttl, lookups),
     };
 
     const pressure = createPressureMonitor(config.pressure, { logger: logger.child({ component: 'pressure' }) });
@@ -151,7 +162,7 @@ export async function startHoldfast(config: Config, logger: Logger, options: Sta
     });
 
     const lifecycle = createLifecycle();
-    const server = await buildServer({ config, pool, logger, lifecycle, pressure, rateLimiter, metrics, profiler, stores });
+    const server = await buildServer({ config, pool, logger, lifecycle, pressure, rateLimiter, metrics, profiler, stores, tracing });
     // Outside /api: never rate limited (but for failed authentication) or shed. Registers nothing without ADMIN_TOKEN.
     await server.register(
       dashboardRoutes({
@@ -181,11 +192,20 @@ export async function startHoldfast(config: Config, logger: Logger, options: Sta
         await unwind();
         logger.info('holdfast stopped');
       })());
-    return { server, pool, lifecycle, pressure, profiler, cache, metrics, url, stop };
+    return { server, pool, lifecycle, pressure, profiler, cache, metrics, tracing, url, stop };
   } catch (err) {
     await unwind();
     throw err;
   }
+}
+
+/** The hooks told of every statement after the profiler, as one (none: undefined, so the profiler's runs alone). */
+function composeOnQuery(...hooks: (((event: QueryEvent) => void) | undefined)[]): ((event: QueryEvent) => void) | undefined {
+  const present = hooks.filter((hook) => hook !== undefined);
+  if (present.length <= 1) return present[0];
+  return (event) => {
+    for (const hook of present) hook(event);
+  };
 }
 
 /**

@@ -15,21 +15,24 @@ import type { ProductStore } from '../store/products.ts';
 import type { ReportStore, TopProductsPage } from '../store/reports.ts';
 import { orderWriteTags, productEntry, productListEntry, topProductsEntry } from './catalog-keys.ts';
 import type { QueryCache } from './query-cache.ts';
+import type { CacheSpans } from '../telemetry/cache-spans.ts';
 
 type Ttl = CacheSettings['ttl'];
 
-/** Product by id and product-list pages, each with its own TTL. */
-export function cachedProductStore(store: ProductStore, cache: QueryCache, ttl: Ttl): ProductStore {
+/** Product by id and product-list pages, each with its own TTL; `spans` traces each lookup (tracing on). */
+export function cachedProductStore(store: ProductStore, cache: QueryCache, ttl: Ttl, spans?: CacheSpans): ProductStore {
   return {
     // A miss is charged to the request (ctx) that ran the query; callers
     // that joined it in flight, or hit, are charged nothing.
     get: function getCached(ctx, id) {
       const { key, tags } = productEntry(id);
-      return cache.wrap(key, { ttlMs: ttl.productS * 1000, tags }, () => store.get(ctx, id));
+      return cache.wrap(key, { ttlMs: ttl.productS * 1000, tags, onLookup: spans?.lookup(ctx, 'product') }, () => store.get(ctx, id));
     },
     list: function listCached(ctx, options) {
       const { key, tags } = productListEntry(options);
-      return cache.wrap(key, { ttlMs: ttl.listS * 1000, tags }, () => store.list(ctx, options));
+      return cache.wrap(key, { ttlMs: ttl.listS * 1000, tags, onLookup: spans?.lookup(ctx, 'product list') }, () =>
+        store.list(ctx, options),
+      );
     },
   };
 }
@@ -42,14 +45,15 @@ export const REPORT_LIMIT_BUCKETS = [10, 25, 50, 100] as const;
  * its refresh. Computed for the limit's bucket and cut to the limit, so that
  * the hundred possible limits share four entries per window and position.
  */
-export function cachedReportStore(store: ReportStore, cache: QueryCache, ttl: Ttl): ReportStore {
+export function cachedReportStore(store: ReportStore, cache: QueryCache, ttl: Ttl, spans?: CacheSpans): ReportStore {
   return {
     topProducts: async function topProductsCached(ctx, options) {
       const limit = options.limit;
       const bucket = REPORT_LIMIT_BUCKETS.find((b) => b >= limit) ?? limit;
       const computed = { ...options, limit: bucket };
       const { key, tags } = topProductsEntry(computed);
-      const full = await cache.wrap(key, { ttlMs: ttl.reportS * 1000, tags, staleMs: ttl.reportS * 500 }, () =>
+      const onLookup = spans?.lookup(ctx, 'top products');
+      const full = await cache.wrap(key, { ttlMs: ttl.reportS * 1000, tags, staleMs: ttl.reportS * 500, onLookup }, () =>
         store.topProducts(ctx, computed),
       );
       return firstOf(full, limit);

@@ -40,7 +40,12 @@ export interface WrapOptions {
    * values are never served stale. Default 0 (off).
    */
   staleMs?: number;
+  /** Told how this lookup was answered (a trace's cache span, src/telemetry/cache-spans.ts). Must not throw. */
+  onLookup?: (outcome: LookupOutcome) => void;
 }
+
+/** How one `wrap` was answered; `coalesced`: it waited on another caller's load (single flight). */
+export type LookupOutcome = 'hit' | 'stale' | 'miss' | 'coalesced' | 'bypass' | 'error';
 
 /** Counters since start, and the current state. */
 export interface CacheStats {
@@ -165,6 +170,7 @@ export function createQueryCache(settings: Pick<CacheSettings, 'enabled' | 'maxB
     }
     if (guarded === undefined) {
       counts.bypassed++;
+      wrapOptions.onLookup?.('bypass');
       return load();
     }
     return wrapCached(guarded, key, wrapOptions, policy, load);
@@ -184,13 +190,16 @@ export function createQueryCache(settings: Pick<CacheSettings, 'enabled' | 'maxB
       outcome = await promise;
     } catch (err) {
       if (!leader) counts.coalesced++;
+      wrapOptions.onLookup?.('error');
       throw err;
     }
+    const served = outcome.source === 'hit' || outcome.source === 'stale';
     if (!leader) {
-      if (outcome.source === 'hit' || outcome.source === 'stale') counts.hits++;
+      if (served) counts.hits++;
       else counts.coalesced++;
       if (outcome.source === 'stale') counts.staleHits++;
     }
+    wrapOptions.onLookup?.(leader || served ? outcome.source : 'coalesced');
     return (outcome.json === undefined ? undefined : JSON.parse(outcome.json)) as T;
   }
 

@@ -80,6 +80,10 @@ export const GROUPS = {
   },
   profiler: { title: 'Query profiler (Phase B1) — see docs/PROFILER.md', intro: [] },
   cache: { title: 'Query cache (Phase B2) — see docs/CACHING.md', intro: [] },
+  telemetry: {
+    title: 'OpenTelemetry traces — see docs/OBSERVABILITY.md',
+    intro: ['The standard OTEL_* variables. With neither endpoint set, no SDK is started and tracing costs nothing.'],
+  },
 } as const satisfies Record<string, { title: string; intro: readonly string[] }>;
 
 export type GroupId = keyof typeof GROUPS;
@@ -660,6 +664,70 @@ export const SETTINGS = [
     default: '60',
     group: 'cache',
     help: 'TTL of the cached top-products report (s).',
+  },
+  // OpenTelemetry traces
+  {
+    env: 'OTEL_EXPORTER_OTLP_ENDPOINT',
+    path: 'telemetry.otlpEndpoint',
+    kind: optional(
+      url({ schemes: ['http', 'https'], message: 'must be an http:// or https:// URL (the collector, e.g. http://otel-collector:4318)' }),
+    ),
+    group: 'telemetry',
+    example: 'http://otel-collector:4318',
+    help: 'OTLP/HTTP collector base URL; traces go to <this>/v1/traces. Unset (with the next unset too): tracing off.',
+  },
+  {
+    env: 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
+    path: 'telemetry.tracesEndpoint',
+    kind: optional(
+      url({
+        schemes: ['http', 'https'],
+        message: 'must be an http:// or https:// URL (the full traces URL, e.g. http://otel-collector:4318/v1/traces)',
+      }),
+    ),
+    group: 'telemetry',
+    help: 'Full OTLP/HTTP traces URL; wins over OTEL_EXPORTER_OTLP_ENDPOINT.',
+  },
+  {
+    env: 'OTEL_EXPORTER_OTLP_HEADERS',
+    path: 'telemetry.otlpHeaders',
+    kind: optional(text()),
+    secret: true,
+    group: 'telemetry',
+    example: 'authorization=Bearer%20abc',
+    help: 'Headers sent with every export, `key=value` pairs separated by commas (values URL-encoded). Never logged.',
+  },
+  {
+    env: 'OTEL_SERVICE_NAME',
+    path: 'telemetry.serviceName',
+    kind: text(),
+    default: 'holdfast',
+    group: 'telemetry',
+    help: 'service.name of every span.',
+  },
+  {
+    env: 'OTEL_TRACES_SAMPLER',
+    path: 'telemetry.sampler',
+    kind: oneOf(['parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio', 'always_on', 'always_off', 'traceidratio']),
+    default: 'parentbased_always_on',
+    group: 'telemetry',
+    help: 'Which traces are recorded; parentbased_* follow the sampled flag of an incoming traceparent.',
+  },
+  {
+    env: 'OTEL_TRACES_SAMPLER_ARG',
+    path: 'telemetry.samplerArg',
+    kind: fraction(),
+    default: '1',
+    group: 'telemetry',
+    help: 'The ratio of the *traceidratio samplers (e.g. 0.01 for 1%).',
+  },
+  {
+    env: 'DB_TRACE_COMMENTS',
+    path: 'telemetry.sqlComments',
+    kind: bool(),
+    default: 'true',
+    group: 'telemetry',
+    help: "Statements of sampled traces carry /*traceparent='…'*/ (seen in pg_stat_activity and logs) and run unprepared; false keeps them prepared and uncommented.",
   },
 ] as const satisfies readonly SettingRow[];
 

@@ -25,6 +25,13 @@
  */
 import { createQueryAccount, type QueryAccount } from '../profiler/query-account.ts';
 
+/** The W3C trace position of work: the span its own spans are children of (src/telemetry/). */
+export interface TraceRef {
+  readonly traceId: string;
+  readonly spanId: string;
+  readonly sampled: boolean;
+}
+
 export interface Context {
   /** The request id; the job's name for background work; the members' ids for a batch. */
   readonly id: string;
@@ -35,6 +42,8 @@ export interface Context {
    * none for background work, one per request served for a batch.
    */
   readonly accounts: readonly QueryAccount[];
+  /** The request's server span, only while tracing is on (OTEL_EXPORTER_OTLP_*); a batch has none (its members are linked). */
+  readonly trace?: TraceRef;
   // Later issues add their per-request state here (a deadline, a priority, a
   // read-consistency token), each set by requestContext and combined by
   // batchContext (earliest deadline, highest priority, newest token).
@@ -51,9 +60,17 @@ const NO_ACCOUNTS: readonly QueryAccount[] = Object.freeze([]);
  * const ctx = requestContext(request.id, 'POST /api/orders');
  * await orders.place(ctx, body, { idempotencyKey });
  */
-export function requestContext(id: string, route: string, options: { accounted?: boolean } = {}): Context {
-  return { id, route, accounts: options.accounted === false ? NO_ACCOUNTS : [createQueryAccount(id, route)] };
+export function requestContext(id: string, route: string, options: { accounted?: boolean; trace?: TraceRef } = {}): Context {
+  const accounts = options.accounted === false ? NO_ACCOUNTS : [createQueryAccount(id, route)];
+  return options.trace === undefined ? { id, route, accounts } : { id, route, accounts, trace: options.trace };
 }
+
+/** The members of a batch context whose members are traced (for span links), else undefined. */
+export function tracedMembersOf(ctx: Context): readonly Context[] | undefined {
+  return TRACED_BATCHES.get(ctx);
+}
+
+const TRACED_BATCHES = new WeakMap<Context, readonly Context[]>();
 
 /**
  * The context of work no request asked for, named for logs and traces;
@@ -83,5 +100,7 @@ export function batchContext(ctxs: readonly Context[]): Context {
   const accounts = [...new Set(members.flatMap((ctx) => ctx.accounts))];
   const first = members[0];
   const route = first !== undefined && members.every((ctx) => ctx.route === first.route) ? first.route : 'batch';
-  return { id: members.length === 0 ? 'batch' : members.map((ctx) => ctx.id).join(','), route, accounts };
+  const batch = { id: members.length === 0 ? 'batch' : members.map((ctx) => ctx.id).join(','), route, accounts };
+  if (members.some((ctx) => ctx.trace !== undefined)) TRACED_BATCHES.set(batch, members);
+  return batch;
 }

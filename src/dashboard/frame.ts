@@ -21,6 +21,8 @@ export interface SlowQueryRow {
   maxMs: number;
   totalMs: number;
   slowCalls: number;
+  /** Trace ids of the slowest recent traced calls, slowest first (empty with tracing off). */
+  slowestTraceIds: string[];
   /** Whether a plan was captured; fetched on demand from /admin/dashboard/plans/:id. */
   hasPlan: boolean;
 }

@@ -152,6 +152,7 @@ export function createFrameSampler(sources: DashboardSources, options: { now?: (
           maxMs: s.maxMs,
           totalMs: s.totalMs,
           slowCalls: s.slowCalls,
+          slowestTraceIds: s.slowestTraces.map((t) => t.traceId),
           hasPlan: s.plan !== null,
         })),
         streams,

@@ -15,6 +15,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { requestContext, type Context } from '../context/context.ts';
+import { requestTraceOf } from '../telemetry/http-spans.ts';
 
 const CONTEXT = Symbol('holdfast.context');
 
@@ -43,7 +44,8 @@ export function declareRequestContext(app: FastifyInstance): void {
  * app.addHook('onRequest', (request, _reply, done) => { openRequestContext(request); done(); });
  */
 export function openRequestContext(request: FastifyRequest): Context {
-  const ctx = requestContext(request.id, routeOf(request));
+  // The server span, when tracing (src/telemetry/http-spans.ts) opened one first.
+  const ctx = requestContext(request.id, routeOf(request), { trace: requestTraceOf(request) });
   request[CONTEXT] = ctx;
   return ctx;
 }

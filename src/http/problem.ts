@@ -10,6 +10,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppError } from '../errors/app-error.ts';
 import { ERROR_CATALOGUE } from '../errors/catalogue.ts';
+import { openedContext } from './context.ts';
 import { API_CSP } from './hardening.ts';
 import { REQUEST_ID_HEADER } from './request-id.ts';
 
@@ -23,6 +24,8 @@ export interface ProblemDocument {
   code: string;
   instance: string;
   requestId: string;
+  /** The W3C trace id, when the request was traced: the trace of this answer in the tracing backend. */
+  traceId?: string;
   [extra: string]: unknown;
 }
 
@@ -31,7 +34,7 @@ export interface ProblemDocument {
  * problemDocument(new AppError('NOT_FOUND', 'product 9 does not exist'), '/api/products/9', 'req-1')
  * // { type: 'urn:holdfast:error:NOT_FOUND', title: 'The resource does not exist', status: 404, … }
  */
-export function problemDocument(error: AppError, instance: string, requestId: string): ProblemDocument {
+export function problemDocument(error: AppError, instance: string, requestId: string, traceId?: string): ProblemDocument {
   const document: ProblemDocument = {
     type: `urn:holdfast:error:${error.code}`,
     title: ERROR_CATALOGUE[error.code].title,
@@ -41,6 +44,7 @@ export function problemDocument(error: AppError, instance: string, requestId: st
     instance,
     requestId,
   };
+  if (traceId !== undefined) document.traceId = traceId;
   // Extras may add members but never replace the core ones.
   for (const [name, value] of Object.entries(error.extras)) if (!(name in document)) document[name] = value;
   return document;
@@ -55,7 +59,8 @@ export function problemDocument(error: AppError, instance: string, requestId: st
 export function sendProblem(request: FastifyRequest, reply: FastifyReply, error: AppError): FastifyReply {
   const path = request.url;
   const query = path.indexOf('?');
-  const document = problemDocument(error, query === -1 ? path : path.slice(0, query), request.id);
+  const traceId = openedContext(request)?.trace?.traceId;
+  const document = problemDocument(error, query === -1 ? path : path.slice(0, query), request.id, traceId);
   const retryAfter = error.extras.retryAfterSeconds;
   if (typeof retryAfter === 'number') reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfter))));
   else if (error.status === 503) reply.header('retry-after', '1');

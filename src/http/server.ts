@@ -50,6 +50,8 @@ import { readyRoutes } from './routes/ready.ts';
 import { reportRoutes } from './routes/reports.ts';
 import { createValidatorCompiler } from './validation.ts';
 import { etagHash } from './etag-hash.ts';
+import { httpSpans } from '../telemetry/http-spans.ts';
+import type { Tracing } from '../telemetry/tracer.ts';
 
 export interface ServerDeps {
   config: Config;
@@ -65,6 +67,8 @@ export interface ServerDeps {
   profiler: QueryProfiler;
   /** The repositories, as the composition root built them (cached or not). */
   stores: { products: ProductStore; customers: CustomerStore; orders: OrderStore; reports: ReportStore };
+  /** Opens a server span per /api request when set (src/telemetry/http-spans.ts). */
+  tracing?: Tracing | undefined;
 }
 
 /**
@@ -132,7 +136,9 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
 
     await scope.register(
       async function api(api) {
-        // First, so every later hook's and the handler's queries are counted.
+        // Tracing first, so its span covers every hook and the request's Context carries it.
+        if (deps.tracing !== undefined) await api.register(httpSpans(deps.tracing));
+        // Then accounting, so every later hook's and the handler's queries are counted.
         await api.register(queryProfilerPlugin(profiler));
         registerHttpMetrics(api, metrics);
         // CORS before any refusal, so an allowed browser origin can read a 401, 429 or 503 too.

@@ -102,7 +102,14 @@ export function createQueryProfiler(options: QueryProfilerOptions): QueryProfile
       queries++;
       const fingerprint = fingerprints.of(event.statement.text);
       const failed = event.error !== undefined;
-      stats.record(fingerprint, { durationMs: event.durationMs, waitMs: event.waitMs, rows: event.rowCount, failed });
+      const trace = event.ctx.trace;
+      stats.record(fingerprint, {
+        durationMs: event.durationMs,
+        waitMs: event.waitMs,
+        rows: event.rowCount,
+        failed,
+        traceId: trace?.sampled === true ? trace.traceId : undefined,
+      });
       const charged = event.ctx.accounts;
       for (const account of charged) {
         account.queries++;

@@ -27,6 +27,7 @@
  */
 import { Histogram } from '../stats/histogram.ts';
 import type { Fingerprint } from './fingerprint.ts';
+import { offerSlowTrace, slowestFirst, type SlowTrace } from './slow-traces.ts';
 
 /** An EXPLAIN (FORMAT JSON) result, values redacted. */
 export interface CapturedPlan {
@@ -43,6 +44,8 @@ export interface StatementSample {
   waitMs: number;
   rows: number;
   failed: boolean;
+  /** The sampled trace the call ran in, if any. */
+  traceId?: string;
 }
 
 /** One fingerprint's statistics, as reported. Times in milliseconds. */
@@ -65,6 +68,8 @@ export interface StatementSnapshot {
   firstSeenAt: string;
   lastSeenAt: string;
   plan: CapturedPlan | null;
+  /** Trace ids of the slowest recent traced calls (slow-traces.ts), slowest first. */
+  slowestTraces: { traceId: string; durationMs: number; at: string }[];
 }
 
 interface Entry {
@@ -78,6 +83,7 @@ interface Entry {
   firstSeenAt: number;
   lastSeenAt: number;
   plan: CapturedPlan | null;
+  slowTraces: SlowTrace[];
 }
 
 export interface StatementStats {
@@ -141,6 +147,7 @@ export function createStatementStats(options: { maxFingerprints: number }): Stat
           firstSeenAt: now,
           lastSeenAt: now,
           plan: null,
+          slowTraces: [],
         };
         entries.set(fingerprint.id, e);
       }
@@ -150,6 +157,7 @@ export function createStatementStats(options: { maxFingerprints: number }): Stat
       e.waitTotalMs += sample.waitMs;
       if (sample.waitMs > e.waitMaxMs) e.waitMaxMs = sample.waitMs;
       e.lastSeenAt = now;
+      if (sample.traceId !== undefined) offerSlowTrace(e.slowTraces, { traceId: sample.traceId, durationMs: sample.durationMs, at: now });
     },
     markSlow: function markSlow(id: string): void {
       const e = entries.get(id);
@@ -203,5 +211,6 @@ function snapshot(e: Entry): StatementSnapshot {
     firstSeenAt: new Date(e.firstSeenAt).toISOString(),
     lastSeenAt: new Date(e.lastSeenAt).toISOString(),
     plan: e.plan,
+    slowestTraces: slowestFirst(e.slowTraces, Date.now()),
   };
 }

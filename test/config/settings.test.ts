@@ -78,6 +78,13 @@ const ADDED_DEFAULTS: Record<string, string | undefined> = {
   ADMIN_AUTH_FAILURES_PER_MINUTE: '10',
   IDEMPOTENCY_TTL_S: '86400',
   RATE_LIMIT_DB_MS_PER_MINUTE: '0',
+  OTEL_EXPORTER_OTLP_ENDPOINT: undefined,
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: undefined,
+  OTEL_EXPORTER_OTLP_HEADERS: undefined,
+  OTEL_SERVICE_NAME: 'holdfast',
+  OTEL_TRACES_SAMPLER: 'parentbased_always_on',
+  OTEL_TRACES_SAMPLER_ARG: '1',
+  DB_TRACE_COMMENTS: 'true',
 };
 
 /** Whole-number bounds of the previous schema: [variable, min, max (undefined: 2^31 - 1)]. */
@@ -188,6 +195,15 @@ describe('the settings table', () => {
       webConcurrency: 1,
       admin: { token: undefined, authFailuresPerMinute: 10 },
       dashboard: { maxStreams: 20, intervalMs: 1000 },
+      telemetry: {
+        otlpEndpoint: undefined,
+        tracesEndpoint: undefined,
+        otlpHeaders: undefined,
+        serviceName: 'holdfast',
+        sampler: 'parentbased_always_on',
+        samplerArg: 1,
+        sqlComments: true,
+      },
       log: { level: 'info' },
       database: {
         url: undefined,

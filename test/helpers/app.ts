@@ -33,6 +33,8 @@ export interface TestApp {
   cache: QueryCache;
   /** The registry `/metrics` serves. */
   metrics: Registry;
+  /** The tracer, when the env configured one (OTEL_EXPORTER_OTLP_*). */
+  tracing: Holdfast['tracing'];
   /** The server's log lines (level info and up). */
   logs: CapturedLogs;
   /** Statements the pool has run so far (BEGIN/COMMIT included). */
@@ -155,6 +157,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     pressure: app.pressure,
     cache: app.cache,
     metrics: app.metrics,
+    tracing: app.tracing,
     logs,
     queryCount: () => seen.length,
     statements: () => [...seen],

@@ -394,6 +394,7 @@
       c.max.textContent = fmt(q.maxMs, 2);
       c.total.textContent = fmt(q.totalMs, 0);
       c.slow.textContent = fmt(q.slowCalls, 0);
+      c.traces.textContent = (q.slowestTraceIds || []).join(' ');
       c.plan.textContent = '';
       if (q.hasPlan) {
         var button = document.createElement('button');
@@ -419,7 +420,7 @@
   function createStatementRow(q) {
     var row = document.createElement('tr');
     var cells = {};
-    ['sql', 'calls', 'mean', 'p95', 'max', 'total', 'slow', 'plan'].forEach(function (name) {
+    ['sql', 'calls', 'mean', 'p95', 'max', 'total', 'slow', 'traces', 'plan'].forEach(function (name) {
       var td = document.createElement('td');
       if (name === 'sql') td.className = 'sql';
       row.appendChild(td);
@@ -427,7 +428,7 @@
     });
     var planRow = document.createElement('tr');
     var planCell = document.createElement('td');
-    planCell.colSpan = 8;
+    planCell.colSpan = 9;
     planCell.className = 'plan-cell';
     planRow.appendChild(planCell);
     var entry = { row: row, planRow: planRow, planCell: planCell, cells: cells, expanded: false, q: q };

@@ -1,0 +1,125 @@
+/**
+ * Starts OpenTelemetry tracing, or nothing: with neither
+ * OTEL_EXPORTER_OTLP_ENDPOINT nor OTEL_EXPORTER_OTLP_TRACES_ENDPOINT set,
+ * {@link startTracing} returns undefined, no SDK is loaded into the request
+ * path, no Context carries a `trace`, and every span site below is one
+ * `ctx.trace === undefined` branch.
+ *
+ * The provider is ours, not registered globally: spans are parented
+ * explicitly from `Context.trace` (src/context/context.ts says why there is
+ * no AsyncLocalStorage), so no global context manager is needed. Spans are
+ * batched and exported over OTLP/HTTP protobuf.
+ *
+ * @example
+ * const tracing = startTracing(config.telemetry);
+ * // … on stop:
+ * await tracing?.shutdown();
+ */
+import { SpanKind, TraceFlags, ROOT_CONTEXT, trace, type Context as OtelContext, type Span, type Tracer } from '@opentelemetry/api';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import {
+  AlwaysOffSampler,
+  AlwaysOnSampler,
+  BasicTracerProvider,
+  BatchSpanProcessor,
+  ParentBasedSampler,
+  TraceIdRatioBasedSampler,
+  type Sampler,
+  type SpanExporter,
+} from '@opentelemetry/sdk-trace-base';
+import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
+import type { Config } from '../config/index.ts';
+import type { TraceRef } from '../context/context.ts';
+
+export type TelemetrySettings = Config['telemetry'];
+
+/** A running tracer; see {@link startTracing}. */
+export interface Tracing {
+  readonly tracer: Tracer;
+  /** Exports what is buffered. */
+  flush(): Promise<void>;
+  /** Exports what is buffered and stops. */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * The tracer, when an OTLP endpoint is configured; else undefined (tracing off).
+ * `exporter` replaces the OTLP exporter (the bench's local sink).
+ *
+ * @example
+ * const tracing = startTracing({ ...config.telemetry, otlpEndpoint: 'http://127.0.0.1:4318' });
+ */
+export function startTracing(settings: TelemetrySettings, options: { exporter?: SpanExporter } = {}): Tracing | undefined {
+  const url = tracesUrl(settings);
+  if (url === undefined && options.exporter === undefined) return undefined;
+  const exporter = options.exporter ?? new OTLPTraceExporter({ url, headers: parseHeaders(settings.otlpHeaders) });
+  const provider = new BasicTracerProvider({
+    resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: settings.serviceName }),
+    sampler: samplerOf(settings.sampler, settings.samplerArg),
+    spanProcessors: [new BatchSpanProcessor(exporter)],
+  });
+  return {
+    tracer: provider.getTracer('holdfast'),
+    flush: () => provider.forceFlush(),
+    shutdown: () => provider.shutdown(),
+  };
+}
+
+/** OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as is, else OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces (as the spec says). */
+export function tracesUrl(settings: Pick<TelemetrySettings, 'otlpEndpoint' | 'tracesEndpoint'>): string | undefined {
+  if (settings.tracesEndpoint !== undefined) return settings.tracesEndpoint;
+  if (settings.otlpEndpoint === undefined) return undefined;
+  return `${settings.otlpEndpoint.replace(/\/+$/, '')}/v1/traces`;
+}
+
+/** `k=v,k2=v2` with URL-encoded values (OTEL_EXPORTER_OTLP_HEADERS). */
+export function parseHeaders(value: string | undefined): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const pair of (value ?? '').split(',')) {
+    const at = pair.indexOf('=');
+    if (at <= 0) continue;
+    headers[pair.slice(0, at).trim().toLowerCase()] = decodeURIComponent(pair.slice(at + 1).trim());
+  }
+  return headers;
+}
+
+function samplerOf(name: TelemetrySettings['sampler'], ratio: number): Sampler {
+  switch (name) {
+    case 'always_on':
+      return new AlwaysOnSampler();
+    case 'always_off':
+      return new AlwaysOffSampler();
+    case 'traceidratio':
+      return new TraceIdRatioBasedSampler(ratio);
+    case 'parentbased_always_off':
+      return new ParentBasedSampler({ root: new AlwaysOffSampler() });
+    case 'parentbased_traceidratio':
+      return new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio) });
+    case 'parentbased_always_on':
+      return new ParentBasedSampler({ root: new AlwaysOnSampler() });
+  }
+}
+
+/** The TraceRef of a span (what a Context carries). */
+export function refOf(span: Span): TraceRef {
+  const sc = span.spanContext();
+  return { traceId: sc.traceId, spanId: sc.spanId, sampled: (sc.traceFlags & TraceFlags.SAMPLED) !== 0 };
+}
+
+/** An OpenTelemetry parent context for spans under `ref`. */
+export function parentOf(ref: TraceRef): OtelContext {
+  return trace.setSpanContext(ROOT_CONTEXT, {
+    traceId: ref.traceId,
+    spanId: ref.spanId,
+    traceFlags: ref.sampled ? TraceFlags.SAMPLED : TraceFlags.NONE,
+    isRemote: false,
+  });
+}
+
+/** Epoch milliseconds of a `performance.now()` reading (a span's explicit start or end). */
+export function epochMs(perfNow: number): number {
+  return performance.timeOrigin + perfNow;
+}
+
+export { SpanKind };
