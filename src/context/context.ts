@@ -35,10 +35,15 @@ export interface Context {
    * none for background work, one per request served for a batch.
    */
   readonly accounts: readonly QueryAccount[];
+  /** The W3C trace this request belongs to (the SDK's span, else the incoming `traceparent`). */
+  readonly trace?: TraceRef;
   // Later issues add their per-request state here (a deadline, a priority, a
   // read-consistency token), each set by requestContext and combined by
   // batchContext (earliest deadline, highest priority, newest token).
 }
+
+/** A trace and span id, as W3C Trace Context writes them (lower-case hex). */
+export type TraceRef = { traceId: string; spanId: string; sampled: boolean };
 
 const NO_ACCOUNTS: readonly QueryAccount[] = Object.freeze([]);
 
@@ -51,8 +56,9 @@ const NO_ACCOUNTS: readonly QueryAccount[] = Object.freeze([]);
  * const ctx = requestContext(request.id, 'POST /api/orders');
  * await orders.place(ctx, body, { idempotencyKey });
  */
-export function requestContext(id: string, route: string, options: { accounted?: boolean } = {}): Context {
-  return { id, route, accounts: options.accounted === false ? NO_ACCOUNTS : [createQueryAccount(id, route)] };
+export function requestContext(id: string, route: string, options: { accounted?: boolean; trace?: TraceRef | undefined } = {}): Context {
+  const accounts = options.accounted === false ? NO_ACCOUNTS : [createQueryAccount(id, route)];
+  return options.trace === undefined ? { id, route, accounts } : { id, route, accounts, trace: options.trace };
 }
 
 /**

@@ -15,6 +15,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { requestContext, type Context } from '../context/context.ts';
+import { parseTraceparent } from '../telemetry/traceparent.ts';
 
 const CONTEXT = Symbol('holdfast.context');
 
@@ -43,7 +44,7 @@ export function declareRequestContext(app: FastifyInstance): void {
  * app.addHook('onRequest', (request, _reply, done) => { openRequestContext(request); done(); });
  */
 export function openRequestContext(request: FastifyRequest): Context {
-  const ctx = requestContext(request.id, routeOf(request));
+  const ctx = requestContext(request.id, routeOf(request), { trace: parseTraceparent(request.headers.traceparent) });
   request[CONTEXT] = ctx;
   return ctx;
 }
@@ -64,7 +65,7 @@ export function openedContext(request: FastifyRequest): Context | undefined {
 export function contextOf(request: FastifyRequest): Context {
   const opened = request[CONTEXT];
   if (opened != null) return opened;
-  const ctx = requestContext(request.id, routeOf(request), { accounted: false });
+  const ctx = requestContext(request.id, routeOf(request), { accounted: false, trace: parseTraceparent(request.headers.traceparent) });
   request[CONTEXT] = ctx;
   return ctx;
 }
