@@ -1,6 +1,7 @@
 /**
  * GET /metrics: Prometheus text format, for scrapers; OpenMetrics with
- * exemplars when the scraper asks for it (src/metrics/openmetrics.ts).
+ * exemplars when the scraper asks for it (src/metrics/openmetrics.ts),
+ * except from a cluster worker, whose answer is the primary's aggregate.
  *
  * Outside /api on purpose: never rate limited (successful scrapes), never shed, so the operator
  * can see why the service is refusing work while it refuses it. Protected by
@@ -17,6 +18,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import { AppError } from '../../errors/app-error.ts';
 import type { AuthFailureGuard } from '../../guards/rate-limit/auth-failures.ts';
+import { WorkerRegistry } from '../../cluster/worker-registry.ts';
 import { OPENMETRICS_CONTENT_TYPE, openMetricsText, wantsOpenMetrics } from '../../metrics/openmetrics.ts';
 import { bearerCheck } from '../auth/bearer.ts';
 
@@ -40,7 +42,9 @@ export function metricsRoutes(deps: { registry: Registry; token: string | undefi
         throw new AppError('FORBIDDEN', 'GET /metrics is served to loopback clients only while METRICS_TOKEN is unset');
       }
       reply.header('Cache-Control', 'no-store').header('Vary', 'Accept');
-      if (wantsOpenMetrics(request.headers.accept)) {
+      // A cluster worker serves the primary's aggregate, in Prometheus text only:
+      // exemplars are per process and do not survive aggregation.
+      if (wantsOpenMetrics(request.headers.accept) && !(registry instanceof WorkerRegistry)) {
         return reply.header('Content-Type', OPENMETRICS_CONTENT_TYPE).send(await openMetricsText(registry));
       }
       reply.header('Content-Type', registry.contentType);
