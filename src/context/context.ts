@@ -42,7 +42,7 @@ export interface Context {
    * none for background work, one per request served for a batch.
    */
   readonly accounts: readonly QueryAccount[];
-  /** The request's server span, only while tracing is on (OTEL_EXPORTER_OTLP_*); a batch has none (its members are linked). */
+  /** The W3C trace this request belongs to: the server span while tracing is on (OTEL_EXPORTER_OTLP_*), else the incoming sampled `traceparent`; a batch has none (its members are linked). */
   readonly trace?: TraceRef;
   // Later issues add their per-request state here (a deadline, a priority, a
   // read-consistency token), each set by requestContext and combined by
@@ -60,7 +60,7 @@ const NO_ACCOUNTS: readonly QueryAccount[] = Object.freeze([]);
  * const ctx = requestContext(request.id, 'POST /api/orders');
  * await orders.place(ctx, body, { idempotencyKey });
  */
-export function requestContext(id: string, route: string, options: { accounted?: boolean; trace?: TraceRef } = {}): Context {
+export function requestContext(id: string, route: string, options: { accounted?: boolean; trace?: TraceRef | undefined } = {}): Context {
   const accounts = options.accounted === false ? NO_ACCOUNTS : [createQueryAccount(id, route)];
   return options.trace === undefined ? { id, route, accounts } : { id, route, accounts, trace: options.trace };
 }

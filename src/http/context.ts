@@ -16,6 +16,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { requestContext, type Context } from '../context/context.ts';
 import { requestTraceOf } from '../telemetry/http-spans.ts';
+import { parseTraceparent } from '../telemetry/traceparent.ts';
 
 const CONTEXT = Symbol('holdfast.context');
 
@@ -44,8 +45,8 @@ export function declareRequestContext(app: FastifyInstance): void {
  * app.addHook('onRequest', (request, _reply, done) => { openRequestContext(request); done(); });
  */
 export function openRequestContext(request: FastifyRequest): Context {
-  // The server span, when tracing (src/telemetry/http-spans.ts) opened one first.
-  const ctx = requestContext(request.id, routeOf(request), { trace: requestTraceOf(request) });
+  // The server span when tracing (src/telemetry/http-spans.ts) opened one first, else the caller's traceparent.
+  const ctx = requestContext(request.id, routeOf(request), { trace: requestTraceOf(request) ?? parseTraceparent(request.headers.traceparent) });
   request[CONTEXT] = ctx;
   return ctx;
 }
@@ -66,7 +67,7 @@ export function openedContext(request: FastifyRequest): Context | undefined {
 export function contextOf(request: FastifyRequest): Context {
   const opened = request[CONTEXT];
   if (opened != null) return opened;
-  const ctx = requestContext(request.id, routeOf(request), { accounted: false });
+  const ctx = requestContext(request.id, routeOf(request), { accounted: false, trace: parseTraceparent(request.headers.traceparent) });
   request[CONTEXT] = ctx;
   return ctx;
 }

@@ -5,10 +5,17 @@
  *
  * The label is the route pattern (`/api/products/:id`), never the raw URL:
  * raw URLs would mint one time series per product id and exhaust memory.
+ *
+ * Each bucket keeps the trace id of the last sampled request it counted (an
+ * OpenMetrics exemplar, served only to `Accept: application/openmetrics-text`
+ * scrapes), so a slow bucket leads to a trace. Server errors are also counted
+ * as `deliberate` (a 5xx sent with Retry-After: shedding, pool refusals) or
+ * not, because only the second kind spends the availability SLO's budget.
  */
 import type { Server } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { openedContext } from '../http/context.ts';
 
 const BUCKETS_S = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
@@ -24,13 +31,28 @@ export function registerHttpMetrics(server: FastifyInstance, registry: Registry)
     help: 'HTTP request duration by route pattern and status',
     labelNames: ['method', 'route', 'status_code'] as const,
     buckets: BUCKETS_S,
+    enableExemplars: true,
+    // prom-client refuses exemplars in a Prometheus-text registry; ours serves
+    // both formats (src/metrics/openmetrics.ts), so register it by hand.
+    registers: [],
+  });
+  registry.registerMetric(duration);
+  const serverErrors = new Counter({
+    name: 'holdfast_http_server_errors_total',
+    help: 'HTTP 5xx responses; deliberate="true" when sent with Retry-After (a refusal, not a failure)',
+    labelNames: ['route', 'deliberate'] as const,
     registers: [registry],
   });
   server.addHook('onResponse', (request, reply, done) => {
-    duration.observe(
-      { method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: reply.statusCode },
-      reply.elapsedTime / 1000,
-    );
+    const route = request.routeOptions.url ?? 'unmatched';
+    const labels = { method: request.method, route, status_code: reply.statusCode };
+    const trace = openedContext(request)?.trace;
+    const value = reply.elapsedTime / 1000;
+    // prom-client types exemplar labels as the metric's own label names; they are not.
+    const exemplarLabels = trace?.sampled === true ? ({ trace_id: trace.traceId, span_id: trace.spanId } as never) : undefined;
+    if (exemplarLabels !== undefined) duration.observe({ labels, value, exemplarLabels });
+    else duration.observe({ labels, value });
+    if (reply.statusCode >= 500) serverErrors.inc({ route, deliberate: reply.hasHeader('retry-after') ? 'true' : 'false' });
     done();
   });
   return duration;

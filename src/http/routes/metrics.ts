@@ -1,5 +1,7 @@
 /**
- * GET /metrics: Prometheus text format, for scrapers.
+ * GET /metrics: Prometheus text format, for scrapers; OpenMetrics with
+ * exemplars when the scraper asks for it (src/metrics/openmetrics.ts),
+ * except from a cluster worker, whose answer is the primary's aggregate.
  *
  * Outside /api on purpose: never rate limited (successful scrapes), never shed, so the operator
  * can see why the service is refusing work while it refuses it. Protected by
@@ -16,6 +18,8 @@ import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import { AppError } from '../../errors/app-error.ts';
 import type { AuthFailureGuard } from '../../guards/rate-limit/auth-failures.ts';
+import { WorkerRegistry } from '../../cluster/worker-registry.ts';
+import { OPENMETRICS_CONTENT_TYPE, openMetricsText, wantsOpenMetrics } from '../../metrics/openmetrics.ts';
 import { bearerCheck } from '../auth/bearer.ts';
 
 /**
@@ -37,7 +41,13 @@ export function metricsRoutes(deps: { registry: Registry; token: string | undefi
       if (token === undefined && !(isLoopback(request.socket.remoteAddress) && isLoopback(request.ip))) {
         throw new AppError('FORBIDDEN', 'GET /metrics is served to loopback clients only while METRICS_TOKEN is unset');
       }
-      reply.header('Content-Type', registry.contentType).header('Cache-Control', 'no-store');
+      reply.header('Cache-Control', 'no-store').header('Vary', 'Accept');
+      // A cluster worker serves the primary's aggregate, in Prometheus text only:
+      // exemplars are per process and do not survive aggregation.
+      if (wantsOpenMetrics(request.headers.accept) && !(registry instanceof WorkerRegistry)) {
+        return reply.header('Content-Type', OPENMETRICS_CONTENT_TYPE).send(await openMetricsText(registry));
+      }
+      reply.header('Content-Type', registry.contentType);
       return registry.metrics();
     });
   };
