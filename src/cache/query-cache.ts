@@ -24,6 +24,7 @@ import { redactUrl } from '../config/redact.ts';
 import type { CacheSettings } from '../config/index.ts';
 import type { Logger } from '../log/logger.ts';
 import { guardStore, type GuardedStore } from './guarded-store.ts';
+import { createAdmission } from './admission.ts';
 import { createMemoryStore } from './memory-store.ts';
 import { createRedisStore } from './redis-store.ts';
 import { createSingleFlight } from './single-flight.ts';
@@ -40,6 +41,14 @@ export interface WrapOptions {
    * values are never served stale. Default 0 (off).
    */
   staleMs?: number;
+  /**
+   * Cache this key only once it is asked for again within the admission
+   * window (src/cache/admission.ts); until then `load()` runs directly,
+   * bypassing the store. For reads spread over a large key space, such as
+   * product by id. In-memory store only (with Redis every read is cached, as
+   * other instances share it). Default false (cache from the first read).
+   */
+  admitOnRepeat?: boolean;
 }
 
 /** Counters since start, and the current state. */
@@ -54,6 +63,8 @@ export interface CacheStats {
   readonly coalesced: number;
   /** Lookups that skipped the cache because it was unavailable (or disabled). */
   readonly bypassed: number;
+  /** Lookups of `admitOnRepeat` keys not yet asked for again, which ran `load()` without the store. */
+  readonly notAdmitted: number;
   /** Entries dropped to stay within CACHE_MAX_BYTES (memory store). */
   readonly evictions: number;
   /** Bytes of keys and values held in this process (memory store; 0 with Redis). */
@@ -91,6 +102,8 @@ export interface QueryCacheOptions {
   probeIntervalMs?: number;
   /** Failed invalidations remembered by tag before "forget everything" on recovery. Default 10 000. */
   maxPendingTags?: number;
+  /** Admission window for `admitOnRepeat` keys, in lookups. Default: about the entries CACHE_MAX_BYTES holds (2 KB each), at least 1024. */
+  admissionWindow?: number;
 }
 
 type Source = 'hit' | 'stale' | 'miss' | 'bypass';
@@ -148,7 +161,8 @@ export function createQueryCache(settings: Pick<CacheSettings, 'enabled' | 'maxB
 
   const flights = createSingleFlight<Outcome>();
   const refreshing = new Set<string>();
-  const counts = { hits: 0, staleHits: 0, misses: 0, coalesced: 0, bypassed: 0, refreshErrors: 0 };
+  const counts = { hits: 0, staleHits: 0, misses: 0, coalesced: 0, bypassed: 0, notAdmitted: 0, refreshErrors: 0 };
+  const admission = createAdmission({ window: options.admissionWindow ?? Math.max(1024, Math.floor(settings.maxBytes / 2048)) });
 
   /**
    * Not `async` itself: with the cache off it hands back
@@ -165,6 +179,12 @@ export function createQueryCache(settings: Pick<CacheSettings, 'enabled' | 'maxB
     }
     if (guarded === undefined) {
       counts.bypassed++;
+      return load();
+    }
+    // Memory store only: a shared Redis store serves a key another instance has seen, which this process's sketch cannot know.
+    if (wrapOptions.admitOnRepeat === true && store?.kind === 'memory' && !admission.admit(key)) {
+      // First sight: nothing to serve and likely nothing to gain by storing it.
+      counts.notAdmitted++;
       return load();
     }
     return wrapCached(guarded, key, wrapOptions, policy, load);
@@ -289,6 +309,9 @@ export function createQueryCache(settings: Pick<CacheSettings, 'enabled' | 'maxB
     },
     get errors() {
       return guarded?.errors ?? 0;
+    },
+    get notAdmitted() {
+      return counts.notAdmitted;
     },
     get refreshErrors() {
       return counts.refreshErrors;
