@@ -35,12 +35,33 @@ export interface OpenModelOptions {
   nextPath: () => string;
   /** A request unanswered after this long is a timeout. Default 10 s. */
   timeoutMs?: number;
-  /** Connections (requests in flight) at most; beyond it due requests queue in the client. Default 10 000. */
+  /** Connections (requests in flight) at most; beyond it due requests queue in the client. Default 1 000, the c=1000. */
   maxInFlight?: number;
   /** A request sent later than this after its intended time counts as late. Default 10 ms. */
   lateMs?: number;
   signal?: AbortSignal | undefined;
+  /**
+   * Keep-alive connections to reuse (from {@link openModelAgent}), so that a
+   * measured run does not start by opening hundreds of connections at once;
+   * the caller destroys it. Default: a new agent for this run.
+   */
+  agent?: Agent | undefined;
 }
+
+/**
+ * A keep-alive agent for several runs against one server (a warm-up, then the measured run).
+ *
+ * @example
+ * const agent = openModelAgent(1000);
+ * await runOpenModel({ ...options, agent, durationMs: 2000 }); // warm-up
+ * const result = await runOpenModel({ ...options, agent });
+ * agent.destroy();
+ */
+export function openModelAgent(maxInFlight: number = DEFAULT_MAX_IN_FLIGHT): Agent {
+  return new Agent({ keepAlive: true, maxSockets: maxInFlight, maxFreeSockets: maxInFlight });
+}
+
+const DEFAULT_MAX_IN_FLIGHT = 1_000;
 
 /** Percentiles in milliseconds. */
 export interface OpenPercentiles {
@@ -93,11 +114,11 @@ export interface OpenModelResult {
 export async function runOpenModel(options: OpenModelOptions): Promise<OpenModelResult> {
   const url = new URL(options.baseUrl);
   const timeoutMs = options.timeoutMs ?? 10_000;
-  const maxInFlight = options.maxInFlight ?? 10_000;
+  const maxInFlight = options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
   const lateMs = options.lateMs ?? 10;
   const intervalMs = 1000 / options.rate;
   const intended = Math.floor((options.rate * options.durationMs) / 1000);
-  const agent = new Agent({ keepAlive: true, maxSockets: maxInFlight, maxFreeSockets: maxInFlight });
+  const agent = options.agent ?? openModelAgent(maxInFlight);
   const histograms = { success: new LatencyHistogram(), all: new LatencyHistogram(), service: new LatencyHistogram() };
   const tally = {
     sent: 0,
@@ -188,7 +209,7 @@ export async function runOpenModel(options: OpenModelOptions): Promise<OpenModel
   backlog.length = 0;
   const elapsedS = Math.max(options.durationMs, performance.now() - start) / 1000;
   if (inFlight > 0) await new Promise<void>((r) => (onIdle = r));
-  agent.destroy();
+  if (options.agent === undefined) agent.destroy();
 
   const pct = (h: LatencyHistogram): OpenPercentiles => ({
     p50: h.percentile(0.5),

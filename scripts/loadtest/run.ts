@@ -17,7 +17,7 @@ import { sampleRssPeak, spawnServer, type ChildServer } from './child-process.ts
 import { prepareLoadDatabase, type LoadDatabase } from './database.ts';
 import { fileStamp, formatMs, formatPercent, formatRate } from './format.ts';
 import { createPathPicker, describeMix, type IdDistribution, type IdRanges, type MixEntry } from './mix.ts';
-import { runOpenModel, type OpenModelResult } from './open-model.ts';
+import { openModelAgent, runOpenModel, type OpenModelResult } from './open-model.ts';
 import { openModelMarkdown } from './open-report.ts';
 import { reportHtml } from './report-html.ts';
 import { levelsMarkdown, reportMarkdown } from './report-markdown.ts';
@@ -155,6 +155,7 @@ export async function runLoadtest(options: LoadtestOptions): Promise<LoadtestOut
     const warmupMs = options.warmupMs ?? 2000;
     let open: (OpenModelResult & { rssMb?: number }) | undefined;
     if (options.rate !== undefined) {
+      const agent = openModelAgent(options.maxInFlight);
       const openLevel = (durationMs: number) =>
         runOpenModel({
           baseUrl: baseUrl,
@@ -164,12 +165,14 @@ export async function runLoadtest(options: LoadtestOptions): Promise<LoadtestOut
           timeoutMs: (options.timeoutS ?? 10) * 1000,
           maxInFlight: options.maxInFlight,
           signal: options.signal,
+          agent,
         });
       if (warmupMs > 0) await openLevel(warmupMs);
       const rss = child === undefined ? undefined : sampleRssPeak(() => child?.rssMb());
       print(`Open model: ${options.rate} arrivals/s for ${options.durationMs / 1000} s…`);
       const result = await openLevel(options.durationMs);
       const rssMb = rss?.stop();
+      agent.destroy();
       open = { ...result, ...(rssMb === undefined ? {} : { rssMb }) };
       print(`\n${openModelMarkdown(result, { rssMb })}`);
     } else if (warmupMs > 0 && levels[0] !== undefined) {
