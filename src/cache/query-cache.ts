@@ -25,7 +25,7 @@ import type { CacheSettings } from '../config/index.ts';
 import type { Logger } from '../log/logger.ts';
 import { guardStore, type GuardedStore } from './guarded-store.ts';
 import { createAdmission } from './admission.ts';
-import { createMemoryStore } from './memory-store.ts';
+import { createMemoryStore, type MemoryStore } from './memory-store.ts';
 import { createRedisStore } from './redis-store.ts';
 import { createSingleFlight } from './single-flight.ts';
 import type { CacheStore, Ticket } from './store.ts';
@@ -136,6 +136,7 @@ export function createQueryCache(settings: Pick<CacheSettings, 'enabled' | 'maxB
   const { logger } = options;
   const redisUrl = options.redis?.url;
   let store: CacheStore | undefined;
+  let memory: MemoryStore | undefined;
   if (!settings.enabled) {
     logger.info('query cache disabled');
   } else if (redisUrl !== undefined && redisUrl !== '' && options.redis !== undefined) {
@@ -146,7 +147,7 @@ export function createQueryCache(settings: Pick<CacheSettings, 'enabled' | 'maxB
     });
     logger.info({ cache: 'redis', url: redactUrl(redisUrl) }, 'query cache in redis');
   } else {
-    store = createMemoryStore({ maxBytes: settings.maxBytes });
+    store = memory = createMemoryStore({ maxBytes: settings.maxBytes });
     logger.info({ cache: 'memory', maxBytes: settings.maxBytes }, 'query cache in memory');
   }
   const guarded =
@@ -182,7 +183,8 @@ export function createQueryCache(settings: Pick<CacheSettings, 'enabled' | 'maxB
       return load();
     }
     // Memory store only: a shared Redis store serves a key another instance has seen, which this process's sketch cannot know.
-    if (wrapOptions.admitOnRepeat === true && store?.kind === 'memory' && !admission.admit(key)) {
+    // A key already held is served whatever the sketch says (it may have been halved away since).
+    if (wrapOptions.admitOnRepeat === true && memory !== undefined && !admission.admit(key) && !memory.has(key)) {
       // First sight: nothing to serve and likely nothing to gain by storing it.
       counts.notAdmitted++;
       return load();

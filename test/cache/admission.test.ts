@@ -68,6 +68,21 @@ describe('query cache with admitOnRepeat', () => {
     }
   });
 
+  it('a key already cached is served from the cache even after the sketch has forgotten it', async () => {
+    const cache = createQueryCache({ enabled: true, maxBytes: 1024 * 1024 }, { logger: captureLogs().logger, admissionWindow: 16 });
+    try {
+      const hot = fakeRow({ id: 1 });
+      await cache.wrap('product:1', options, hot.load);
+      await cache.wrap('product:1', options, hot.load); // admitted and stored
+      for (let i = 100; i < 200; i++) await cache.wrap(`product:${i}`, { ...options, tags: [`product:${i}`] }, fakeRow({ id: i }).load);
+      expect(await cache.wrap('product:1', options, hot.load)).toEqual({ id: 1 });
+      expect(hot.calls).toBe(2);
+      expect(cache.stats.hits).toBe(1);
+    } finally {
+      await cache.close();
+    }
+  });
+
   it('without admitOnRepeat the first read is cached, as before', async () => {
     const cache = createQueryCache({ enabled: true, maxBytes: 1024 * 1024 }, { logger: captureLogs().logger });
     try {
