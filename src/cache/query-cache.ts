@@ -44,7 +44,8 @@ export interface WrapOptions {
   /**
    * Cache this key only once it is asked for again within the admission
    * window (src/cache/admission.ts); until then `load()` runs directly,
-   * bypassing the store. For reads spread over a large key space, such as
+   * bypassing the store (CACHE_ADMISSION_THRESHOLD asks, default 2; 0 or 1
+   * turns admission off). For reads spread over a large key space, such as
    * product by id. In-memory store only (with Redis every read is cached, as
    * other instances share it). Default false (cache from the first read).
    */
@@ -132,7 +133,10 @@ interface Policy {
  * // after an order commits:
  * await cache.invalidateTags([`product:${id}`, 'products:list']);
  */
-export function createQueryCache(settings: Pick<CacheSettings, 'enabled' | 'maxBytes'>, options: QueryCacheOptions): QueryCache {
+export function createQueryCache(
+  settings: Pick<CacheSettings, 'enabled' | 'maxBytes'> & { admissionThreshold?: number },
+  options: QueryCacheOptions,
+): QueryCache {
   const { logger } = options;
   const redisUrl = options.redis?.url;
   let store: CacheStore | undefined;
@@ -163,7 +167,14 @@ export function createQueryCache(settings: Pick<CacheSettings, 'enabled' | 'maxB
   const flights = createSingleFlight<Outcome>();
   const refreshing = new Set<string>();
   const counts = { hits: 0, staleHits: 0, misses: 0, coalesced: 0, bypassed: 0, notAdmitted: 0, refreshErrors: 0 };
-  const admission = createAdmission({ window: options.admissionWindow ?? Math.max(1024, Math.floor(settings.maxBytes / 2048)) });
+  const admissionThreshold = settings.admissionThreshold ?? 2;
+  const admission =
+    admissionThreshold > 1 && memory !== undefined
+      ? createAdmission({
+          window: options.admissionWindow ?? Math.max(1024, Math.floor(settings.maxBytes / 2048)),
+          threshold: admissionThreshold,
+        })
+      : undefined;
 
   /**
    * Not `async` itself: with the cache off it hands back
@@ -184,7 +195,7 @@ export function createQueryCache(settings: Pick<CacheSettings, 'enabled' | 'maxB
     }
     // Memory store only: a shared Redis store serves a key another instance has seen, which this process's sketch cannot know.
     // A key already held is served whatever the sketch says (it may have been halved away since).
-    if (wrapOptions.admitOnRepeat === true && memory !== undefined && !admission.admit(key) && !memory.has(key)) {
+    if (wrapOptions.admitOnRepeat === true && admission !== undefined && !admission.admit(key) && memory?.has(key) !== true) {
       // First sight: nothing to serve and likely nothing to gain by storing it.
       counts.notAdmitted++;
       return load();

@@ -96,3 +96,32 @@ describe('query cache with admitOnRepeat', () => {
     }
   });
 });
+
+describe('CACHE_ADMISSION_THRESHOLD', () => {
+  it('1 turns admission off: the first read of an admitOnRepeat key is cached', async () => {
+    const cache = createQueryCache({ enabled: true, maxBytes: 1024 * 1024, admissionThreshold: 1 }, { logger: captureLogs().logger });
+    try {
+      const row = fakeRow({ id: 4 });
+      const options = { ttlMs: 60_000, tags: ['product:4'], admitOnRepeat: true };
+      await cache.wrap('product:4', options, row.load);
+      await cache.wrap('product:4', options, row.load);
+      expect(row.calls).toBe(1);
+      expect(cache.stats.notAdmitted).toBe(0);
+    } finally {
+      await cache.close();
+    }
+  });
+
+  it('3 asks for a third request before caching', async () => {
+    const cache = createQueryCache({ enabled: true, maxBytes: 1024 * 1024, admissionThreshold: 3 }, { logger: captureLogs().logger });
+    try {
+      const row = fakeRow({ id: 5 });
+      const options = { ttlMs: 60_000, tags: ['product:5'], admitOnRepeat: true };
+      for (let i = 0; i < 4; i++) await cache.wrap('product:5', options, row.load);
+      expect(row.calls).toBe(3);
+      expect(cache.stats).toMatchObject({ notAdmitted: 2, misses: 1, hits: 1 });
+    } finally {
+      await cache.close();
+    }
+  });
+});

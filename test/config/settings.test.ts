@@ -78,6 +78,8 @@ const ADDED_DEFAULTS: Record<string, string | undefined> = {
   ADMIN_AUTH_FAILURES_PER_MINUTE: '10',
   IDEMPOTENCY_TTL_S: '86400',
   RATE_LIMIT_DB_MS_PER_MINUTE: '0',
+  // issue 15: cache admission
+  CACHE_ADMISSION_THRESHOLD: '2',
 };
 
 /** Whole-number bounds of the previous schema: [variable, min, max (undefined: 2^31 - 1)]. */
@@ -181,7 +183,7 @@ describe('the settings table', () => {
         heapSnapshotMinIntervalS: 3600,
       },
       profiler: { slowQueryMs: 100, nPlusOneThreshold: 5, maxFingerprints: 500, explainIntervalS: 60 },
-      cache: { enabled: true, maxBytes: 67_108_864, ttl: { productS: 30, listS: 10, reportS: 60 } },
+      cache: { enabled: true, maxBytes: 67_108_864, admissionThreshold: 2, ttl: { productS: 30, listS: 10, reportS: 60 } },
       metrics: { token: undefined },
       apiKeys: [],
       corsOrigins: [],
