@@ -26,6 +26,9 @@ and writes reports/bench-<time>.{json,md}. See docs/LOADTEST.md.
   --warmup 2s            unrecorded load before each cell (default 2s)
   --sustain 15s          Holdfast at c=1000 on product by id, after a c=100 baseline,
                          for the resilience targets (default 15s; 0 skips it)
+  --overload 30s         open model on the reference Holdfast, product by id: capacity by a
+                         closed loop (c=100), then arrivals at ½ and 2× it, 2× for this long
+                         (default 30s; 0 skips it)
   --timeout 10s          a request without an answer by then is a timeout
   --driver auto          wrk, autocannon, or auto (wrk when installed)
   --pgbench-clients LIST pgbench clients (default 32,100)
@@ -51,6 +54,8 @@ export interface BenchOptions {
   durationMs: number;
   warmupMs: number;
   sustainMs: number;
+  /** Length of the open-model overload at 2× capacity; 0 skips it. */
+  overloadMs: number;
   timeoutS: number;
   driver: 'auto' | 'wrk' | 'autocannon';
   pgbenchClients: number[];
@@ -93,6 +98,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
       duration: { type: 'string', default: '10s' },
       warmup: { type: 'string', default: '2s' },
       sustain: { type: 'string', default: '15s' },
+      overload: { type: 'string', default: '30s' },
       timeout: { type: 'string', default: '10s' },
       driver: { type: 'string', default: 'auto' },
       'pgbench-clients': { type: 'string', default: '32,100' },
@@ -121,6 +127,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
     durationMs: parseDuration(values.duration),
     warmupMs: parseDuration(values.warmup, 'warmup', true),
     sustainMs: parseDuration(values.sustain, 'sustain', true),
+    overloadMs: parseDuration(values.overload, 'overload', true),
     timeoutS: parseDuration(values.timeout, 'timeout') / 1000,
     driver: values.driver as BenchOptions['driver'],
     pgbenchClients: parseIntList(values['pgbench-clients'], 'pgbench-clients'),

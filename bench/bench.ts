@@ -24,6 +24,7 @@ import { createWrkDriver, wrkVersion } from './drivers/wrk.ts';
 import { endpointTitle, pathFor } from './endpoints.ts';
 import { buildPlan, type ServerRun } from './plan.ts';
 import { OTLP_SINK, startOtlpSink, type OtlpSink } from './otlp-sink.ts';
+import { overloadTargets, runOverload, type OverloadResult } from './overload.ts';
 import { waitForQuietDatabase } from './quiet-database.ts';
 import { benchMarkdown } from './report.ts';
 import type { BenchReport, CellResult, ResilienceResult } from './results.ts';
@@ -79,6 +80,7 @@ export async function runBench(options: BenchOptions, print: (line: string) => v
   const cells: CellResult[] = [];
   let resilience: ResilienceResult | undefined;
   let sinkStop: () => Promise<void> = async () => {};
+  let overload: OverloadResult | undefined;
   try {
     const cursorSecret = randomBytes(32).toString('base64url');
     const deep = await findDeepPage(database.url, { page: options.deepPage, pageSize: 20, cursorSecret });
@@ -138,7 +140,23 @@ export async function runBench(options: BenchOptions, print: (line: string) => v
           }
           await sleep(500);
         }
-        if (run.resilience && !stopped()) resilience = await sustained(run, server, options, ranges, print);
+        if (run.resilience && !stopped() && options.sustainMs > 0) resilience = await sustained(run, server, options, ranges, print);
+        if (run.resilience && !stopped() && options.overloadMs > 0) {
+          overload = await runOverload(server, {
+            label: run.label,
+            nextPath: () => expandPath('/api/products/{product}', ranges),
+            warmupMs: options.warmupMs,
+            durationMs: options.durationMs,
+            overloadMs: options.overloadMs,
+            timeoutS: options.timeoutS,
+          });
+          const o = overload.overload;
+          print(
+            `  overload: capacity ${formatRate(overload.capacity)}/s; at 2× for ${o.durationS} s ${formatRate(o.successPerSec)} 2xx/s, ` +
+              `p99 of 2xx ${formatMs(o.success.p99)} (½ capacity: ${formatMs(overload.half.success.p99)}), ` +
+              `${o.status503WithRetryAfter} 503+RA, ${o.status503WithoutRetryAfter} 503 without, ${o.timeouts} timeouts, ${o.late} late, peak RSS ${overload.rssPeakMb ?? '—'} MB`,
+          );
+        }
       } finally {
         await server.stop();
       }
@@ -182,6 +200,7 @@ export async function runBench(options: BenchOptions, print: (line: string) => v
         durationS: options.durationMs / 1000,
         warmupS: options.warmupMs / 1000,
         sustainS: options.sustainMs / 1000,
+        overloadS: options.overloadMs / 1000,
         timeoutS: options.timeoutS,
         concurrency: options.concurrency,
         endpoints: options.endpoints,
@@ -203,7 +222,11 @@ export async function runBench(options: BenchOptions, print: (line: string) => v
       reference: plan.reference,
       cells,
       ...(resilience === undefined ? {} : { resilience }),
-      targets: evaluateTargets({ cells, reference: plan.reference, resilience }),
+      ...(overload === undefined ? {} : { overload }),
+      targets: [
+        ...evaluateTargets({ cells, reference: plan.reference, resilience }),
+        ...(options.overloadMs > 0 ? overloadTargets(overload) : []),
+      ],
     };
     const files = await writeReports(report, options.outDir, startedAt);
     print(`\n${benchMarkdown(report)}\nReports: ${files.markdown}\n         ${files.json}`);

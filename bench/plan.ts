@@ -84,6 +84,8 @@ export interface PlanOptions {
   warmupMs: number;
   /** Length of the sustained c=1000 check; 0 skips it. */
   sustainMs: number;
+  /** Length of the open-model overload at 2× capacity (overload.ts); 0 or absent skips it. */
+  overloadMs?: number;
   deep: DeepPage;
 }
 
@@ -117,7 +119,7 @@ export function buildPlan(options: PlanOptions): BenchPlan {
         kind: 'holdfast',
         env,
         cells: cellsFor('holdfast', options.endpoints),
-        resilience: i === 0 && options.sustainMs > 0,
+        resilience: i === 0 && (options.sustainMs > 0 || (options.overloadMs ?? 0) > 0),
       });
     });
     const first = variants[0]!.env;
@@ -139,7 +141,10 @@ export function buildPlan(options: PlanOptions): BenchPlan {
   const pgbenchClients = has('pgbench') && options.endpoints.includes('product') ? [...options.pgbenchClients] : [];
 
   const cellS = (options.warmupMs + options.durationMs) / 1000;
-  const sustainS = (options.warmupMs + options.durationMs + options.sustainMs) / 1000;
+  const overloadMs = options.overloadMs ?? 0;
+  const sustainS =
+    (options.sustainMs > 0 ? options.warmupMs + options.durationMs + options.sustainMs : 0) / 1000 +
+    (overloadMs > 0 ? options.warmupMs + 2 * options.durationMs + overloadMs + 1000 : 0) / 1000;
   const estimateS = Math.round(
     servers.reduce((sum, s) => sum + START_STOP_S + s.cells.length * cellS + (s.resilience ? sustainS : 0), 0) +
       pgbenchClients.length * (options.durationMs / 1000 + 1),

@@ -3,6 +3,7 @@
  * per endpoint with every contender side by side and its ratio to Holdfast
  * (a), then the sustained check, the pool sweep and the targets.
  */
+import { overloadMarkdown } from './overload.ts';
 import { formatCount, formatMs, formatPercent, formatRate, formatRatio, markdownTable } from '../scripts/loadtest/format.ts';
 import { endpointTitle, ENDPOINT_IDS } from './endpoints.ts';
 import { LETTERS } from './plan.ts';
@@ -100,6 +101,7 @@ export function benchMarkdown(report: BenchReport): string {
       `Peak RSS during the sustained run: ${r.rssPeakMb === undefined ? 'not measured' : `${r.rssPeakMb} MB`}.`,
     );
   }
+  if (report.overload !== undefined) out.push('', overloadMarkdown(report.overload));
   const sweep = summariseSweep(report.cells);
   if (sweep.length > 0) {
     out.push('', '## DB_POOL_MAX sweep: Holdfast, product by id', '');

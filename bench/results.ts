@@ -2,6 +2,7 @@
  * The bench's results as stored in its JSON report and read by the targets
  * and the markdown table.
  */
+import type { OverloadResult } from './overload.ts';
 import type { ClientSample } from '../scripts/loadtest/types.ts';
 import type { DriverResult } from './drivers/types.ts';
 import type { EndpointId } from './endpoints.ts';
@@ -75,6 +76,8 @@ export interface BenchReport {
     durationS: number;
     warmupS: number;
     sustainS: number;
+    /** Absent in reports written before the overload cell. */
+    overloadS?: number;
     timeoutS: number;
     concurrency: number[];
     endpoints: EndpointId[];
@@ -95,5 +98,7 @@ export interface BenchReport {
   reference: string;
   cells: CellResult[];
   resilience?: ResilienceResult;
+  /** `--overload`: the open-model overload cell. */
+  overload?: OverloadResult;
   targets: TargetCheck[];
 }

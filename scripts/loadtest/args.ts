@@ -35,6 +35,11 @@ Load
   --timeout 10s          a request without an answer by then is a timeout
   --warmup 2s            unrecorded load before the first level (0 is off)
   --pause 2s             idle time between levels
+  --rate N               open model: N arrivals/s for --duration whatever the server does,
+                         latency from each request's intended send time (no levels)
+  --max-in-flight N      with --rate: connections at most (default 10000); due requests
+                         beyond it wait in the client and count as late
+  --ids uniform|zipf     how {product}/{customer} ids are drawn (zipf: s=1, skewed)
   --ab                   ab -n 1000 -c 100 on /api/health (or --path), printed like ab
   -n N, -c N             with --ab: requests and concurrency (default 1000 and 100)
 
@@ -69,6 +74,9 @@ export function parseLoadtestArgs(argv: string[], env: { DATABASE_URL?: string |
       pause: { type: 'string', default: '2s' },
       warmup: { type: 'string', default: '2s' },
       ab: { type: 'boolean', default: false },
+      rate: { type: 'string' },
+      'max-in-flight': { type: 'string' },
+      ids: { type: 'string', default: 'uniform' },
       n: { type: 'string', short: 'n', default: '1000' },
       c: { type: 'string', short: 'c', default: '100' },
       out: { type: 'string', default: 'reports' },
@@ -87,8 +95,14 @@ export function parseLoadtestArgs(argv: string[], env: { DATABASE_URL?: string |
   if (values.url !== undefined && !/^https?:\/\//.test(values.url)) throw new Error(`--url must be an http:// URL, got "${values.url}"`);
   const ab = values.ab ? { requests: parsePositiveInt(values.n, 'n'), concurrency: parsePositiveInt(values.c, 'c') } : undefined;
   if (ab !== undefined && ab.concurrency > ab.requests) throw new Error('-c must not exceed -n');
+  if (values.ids !== 'uniform' && values.ids !== 'zipf') throw new Error(`--ids must be uniform or zipf, got "${values.ids}"`);
+  const rate = values.rate === undefined ? undefined : parsePositiveInt(values.rate, 'rate');
+  if (rate !== undefined && ab !== undefined) throw new Error('--rate and --ab are different runs; choose one');
   return {
     url: values.url,
+    rate,
+    maxInFlight: values['max-in-flight'] === undefined ? undefined : parsePositiveInt(values['max-in-flight'], 'max-in-flight'),
+    ids: values.ids,
     databaseUrl: values['database-url'] ?? env.DATABASE_URL,
     serverEnv: parseAssignments(values['server-env'], 'server-env'),
     seed,

@@ -4,6 +4,8 @@
  * Postgres's buffer, the CPU's) rather than the service.
  */
 
+import { createZipfSampler } from './zipf.ts';
+
 /**
  * The named paths `--mix` chooses from; `{product}` and `{customer}` become random ids.
  *
@@ -82,7 +84,13 @@ export function expandPath(template: string, ranges: IdRanges, random: () => num
  * const next = createPathPicker(parseMix('product=1'), { product: 10_000, customer: 2_000 });
  * next(); // '/api/products/4711'
  */
-export function createPathPicker(entries: readonly MixEntry[], ranges: IdRanges, random: () => number = Math.random): () => string {
+export function createPathPicker(
+  entries: readonly MixEntry[],
+  ranges: IdRanges,
+  random: () => number = Math.random,
+  ids: IdDistribution = 'uniform',
+): () => string {
+  if (ids === 'zipf') return createZipfPicker(entries, ranges, random);
   const total = entries.reduce((sum, e) => sum + e.weight, 0);
   const cumulative: number[] = [];
   let running = 0;
@@ -97,6 +105,30 @@ export function createPathPicker(entries: readonly MixEntry[], ranges: IdRanges,
     while (i < cumulative.length - 1 && r >= cumulative[i]!) i++;
     return expandPath(entries[i]!.template, ranges, random);
   };
+}
+
+/**
+ * How `{product}` and `{customer}` ids are drawn: `uniform` over the range,
+ * or `zipf` (s = 1, id 1 the hottest) for a skewed workload.
+ *
+ * @example
+ * const ids: IdDistribution = 'zipf';
+ */
+export type IdDistribution = 'uniform' | 'zipf';
+
+/** {@link createPathPicker} with Zipf ids: the same entry choice, the ids drawn by {@link createZipfSampler}. */
+function createZipfPicker(entries: readonly MixEntry[], ranges: IdRanges, random: () => number): () => string {
+  const product = createZipfSampler(ranges.product, 1, random);
+  const customer = createZipfSampler(ranges.customer, 1, random);
+  const pickEntry = createPathPicker(
+    entries.map((e, i) => ({ ...e, template: String(i) })),
+    ranges,
+    random,
+  );
+  return () =>
+    entries[Number(pickEntry())]!.template.replace(/\{(product|customer)\}/g, (_, kind: keyof IdRanges) =>
+      String(kind === 'product' ? product() : customer()),
+    );
 }
 
 /**

@@ -4,6 +4,7 @@
  * measured numbers in place of the guesses, and a second table with the
  * server-side numbers that decided each Bottleneck.
  */
+import { openModelMarkdown } from './open-report.ts';
 import { formatCount, formatMs, formatPercent, formatRate, markdownTable } from './format.ts';
 import type { LoadtestReport } from './report-types.ts';
 import type { LevelResult } from './types.ts';
@@ -91,7 +92,7 @@ export function reportMarkdown(report: LoadtestReport): string {
       `mix ${o.mix}; ${o.amount === undefined ? `${o.durationS} s per level` : `${o.amount} requests`}; request timeout ${o.timeoutS} s; ` +
       `Node ${report.machine.node} on ${report.machine.cpus} CPUs.`,
     '',
-    levelsMarkdown(report.levels),
+    report.open === undefined ? levelsMarkdown(report.levels) : openModelMarkdown(report.open, { rssMb: report.open.rssMb }),
     '',
   ].join('\n');
 }

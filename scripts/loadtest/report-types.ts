@@ -2,6 +2,7 @@
  * The JSON report of `npm run loadtest`: everything the terminal table and
  * the HTML page show, so either can be rebuilt from it later.
  */
+import type { OpenModelResult } from './open-model.ts';
 import type { LevelResult } from './types.ts';
 
 /**
@@ -12,7 +13,7 @@ import type { LevelResult } from './types.ts';
 export interface LoadtestReport {
   kind: 'holdfast-loadtest';
   version: 1;
-  mode: 'levels' | 'ab';
+  mode: 'levels' | 'ab' | 'open';
   startedAt: string;
   finishedAt: string;
   target: {
@@ -33,7 +34,13 @@ export interface LoadtestReport {
     timeoutS: number;
     /** `--ab`: requests in total. */
     amount?: number;
+    /** `--rate`: arrivals per second (open model). */
+    rate?: number;
+    /** `--ids`: how ids were drawn, when not uniform by default. */
+    ids?: string;
   };
   machine: { node: string; platform: string; cpus: number };
   levels: LevelResult[];
+  /** `--rate`: the open-model run (then `levels` is empty). */
+  open?: OpenModelResult & { rssMb?: number };
 }

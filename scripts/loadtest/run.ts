@@ -16,7 +16,9 @@ import { classifyBottleneck } from './bottleneck.ts';
 import { sampleRssPeak, spawnServer, type ChildServer } from './child-process.ts';
 import { prepareLoadDatabase, type LoadDatabase } from './database.ts';
 import { fileStamp, formatMs, formatPercent, formatRate } from './format.ts';
-import { createPathPicker, describeMix, type IdRanges, type MixEntry } from './mix.ts';
+import { createPathPicker, describeMix, type IdDistribution, type IdRanges, type MixEntry } from './mix.ts';
+import { openModelAgent, runOpenModel, type OpenModelResult } from './open-model.ts';
+import { openModelMarkdown } from './open-report.ts';
 import { reportHtml } from './report-html.ts';
 import { levelsMarkdown, reportMarkdown } from './report-markdown.ts';
 import type { LoadtestReport } from './report-types.ts';
@@ -38,6 +40,12 @@ export interface LoadtestOptions {
   mix: MixEntry[];
   /** A fixed path (may contain `{product}` / `{customer}`) instead of the mix. */
   path?: string | undefined;
+  /** `--rate`: one open-model run at this many arrivals per second for `durationMs`, instead of the levels. */
+  rate?: number | undefined;
+  /** With `rate`: connections at most (default 10 000). */
+  maxInFlight?: number | undefined;
+  /** How ids are drawn: uniform (default) or Zipf s=1 (a skewed workload). */
+  ids?: IdDistribution;
   /** `--ab`: exactly `requests` requests at `concurrency`, printed like ab. */
   ab?: { requests: number; concurrency: number } | undefined;
   /** Rows to have in the started server's database (topped up, never removed). */
@@ -141,11 +149,33 @@ export async function runLoadtest(options: LoadtestOptions): Promise<LoadtestOut
     const metricsUrl = options.metricsUrl ?? `${baseUrl}/metrics`;
     const scrape = () => scrapeMetrics(metricsUrl, metricsToken);
     const entries = options.path === undefined ? options.mix : [{ name: 'path', template: options.path, weight: 1 }];
-    const nextPath = createPathPicker(entries, ranges);
+    const nextPath = createPathPicker(entries, ranges, Math.random, options.ids ?? 'uniform');
     const levels = options.ab === undefined ? options.levels : [options.ab.concurrency];
 
     const warmupMs = options.warmupMs ?? 2000;
-    if (warmupMs > 0 && levels[0] !== undefined) {
+    let open: (OpenModelResult & { rssMb?: number }) | undefined;
+    if (options.rate !== undefined) {
+      const agent = openModelAgent(options.maxInFlight);
+      const openLevel = (durationMs: number) =>
+        runOpenModel({
+          baseUrl: baseUrl,
+          rate: options.rate!,
+          durationMs,
+          nextPath,
+          timeoutMs: (options.timeoutS ?? 10) * 1000,
+          maxInFlight: options.maxInFlight,
+          signal: options.signal,
+          agent,
+        });
+      if (warmupMs > 0) await openLevel(warmupMs);
+      const rss = child === undefined ? undefined : sampleRssPeak(() => child?.rssMb());
+      print(`Open model: ${options.rate} arrivals/s for ${options.durationMs / 1000} s…`);
+      const result = await openLevel(options.durationMs);
+      const rssMb = rss?.stop();
+      agent.destroy();
+      open = { ...result, ...(rssMb === undefined ? {} : { rssMb }) };
+      print(`\n${openModelMarkdown(result, { rssMb })}`);
+    } else if (warmupMs > 0 && levels[0] !== undefined) {
       await runLevel({
         baseUrl,
         connections: levels[0],
@@ -157,7 +187,7 @@ export async function runLoadtest(options: LoadtestOptions): Promise<LoadtestOut
     }
 
     const results: LevelResult[] = [];
-    for (const [i, users] of levels.entries()) {
+    for (const [i, users] of (open === undefined ? levels : []).entries()) {
       if (options.signal?.aborted === true) break;
       if (i > 0) await new Promise((r) => setTimeout(r, options.pauseMs ?? 2000));
       const before = await scrape();
@@ -192,7 +222,7 @@ export async function runLoadtest(options: LoadtestOptions): Promise<LoadtestOut
     const report: LoadtestReport = {
       kind: 'holdfast-loadtest',
       version: 1,
-      mode: options.ab === undefined ? 'levels' : 'ab',
+      mode: open !== undefined ? 'open' : options.ab === undefined ? 'levels' : 'ab',
       startedAt: startedAt.toISOString(),
       finishedAt: new Date().toISOString(),
       target: {
@@ -207,16 +237,19 @@ export async function runLoadtest(options: LoadtestOptions): Promise<LoadtestOut
         mix: options.path ?? describeMix(options.mix),
         timeoutS: options.timeoutS ?? 10,
         ...(options.ab === undefined ? {} : { amount: options.ab.requests }),
+        ...(options.rate === undefined ? {} : { rate: options.rate }),
+        ...(options.ids === undefined ? {} : { ids: options.ids }),
       },
       machine: { node: process.version, platform: process.platform, cpus: cpus().length },
       levels: results,
+      ...(open === undefined ? {} : { open }),
     };
     if (options.ab !== undefined && results[0] !== undefined) {
       const firstPath = entries[0]?.template.replace(/\{(product|customer)\}/g, '1') ?? '/';
       print(
         `\n${formatAb(results[0].client, { url: `${baseUrl}${firstPath}`, concurrency: options.ab.concurrency, elapsedS: results[0].client.durationS })}`,
       );
-    } else {
+    } else if (open === undefined) {
       print(`\n${levelsMarkdown(results)}`);
     }
     const files = await writeReports(report, options.outDir, startedAt);
@@ -237,7 +270,7 @@ function redactEnv(env: Record<string, string>): Record<string, string> {
 async function writeReports(report: LoadtestReport, outDir: string, startedAt: Date): Promise<LoadtestOutcome['files']> {
   const dir = resolve(outDir);
   await mkdir(dir, { recursive: true });
-  const base = join(dir, `loadtest-${report.mode === 'ab' ? 'ab-' : ''}${fileStamp(startedAt)}`);
+  const base = join(dir, `loadtest-${report.mode === 'levels' ? '' : `${report.mode}-`}${fileStamp(startedAt)}`);
   const files = { json: `${base}.json`, markdown: `${base}.md`, html: `${base}.html` };
   await writeFile(files.json, `${JSON.stringify(report, null, 2)}\n`);
   await writeFile(files.markdown, reportMarkdown(report));

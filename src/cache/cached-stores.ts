@@ -26,7 +26,10 @@ export function cachedProductStore(store: ProductStore, cache: QueryCache, ttl: 
     // that joined it in flight, or hit, are charged nothing.
     get: function getCached(ctx, id) {
       const { key, tags } = productEntry(id);
-      return cache.wrap(key, { ttlMs: ttl.productS * 1000, tags, onLookup: spans?.lookup(ctx, 'product') }, () => store.get(ctx, id));
+      // Admitted on repeat: random reads over a large catalogue would otherwise churn the cache for nothing.
+      return cache.wrap(key, { ttlMs: ttl.productS * 1000, tags, admitOnRepeat: true, onLookup: spans?.lookup(ctx, 'product') }, () =>
+        store.get(ctx, id),
+      );
     },
     list: function listCached(ctx, options) {
       const { key, tags } = productListEntry(options);

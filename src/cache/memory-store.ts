@@ -34,6 +34,8 @@ export interface MemoryStore extends CacheStore {
   readonly kind: 'memory';
   /** Tag records held (tags with live entries or open tickets). */
   readonly indexedTags: number;
+  /** Whether an unexpired entry for `key` is held: a synchronous peek, without a ticket or a recency update. */
+  has(key: string): boolean;
 }
 
 /**
@@ -161,6 +163,7 @@ export function createMemoryStore(options: { maxBytes: number }): MemoryStore {
     invalidate,
     invalidateAll,
     ping: async () => undefined,
+    has: (key) => lru.has(key),
     get bytes() {
       return lru.calculatedSize;
     },

@@ -23,6 +23,12 @@ export function cacheMetrics(cache: QueryCache): ObservedMetric[] {
     observed('counter', `${p}_misses_total`, 'Lookups that ran the query', () => s.misses),
     observed('counter', `${p}_coalesced_total`, 'Lookups that shared a query already running in this process', () => s.coalesced),
     observed('counter', `${p}_bypassed_total`, 'Lookups that skipped the cache because it was unavailable or disabled', () => s.bypassed),
+    observed(
+      'counter',
+      `${p}_not_admitted_total`,
+      'Lookups of keys not yet asked for again, which skipped the cache (admission)',
+      () => s.notAdmitted,
+    ),
     observed('counter', `${p}_evictions_total`, 'Entries evicted to stay within CACHE_MAX_BYTES', () => s.evictions),
     observed('counter', `${p}_errors_total`, 'Failed or timed-out cache store calls and lost connections', () => s.errors),
     observed('counter', `${p}_refresh_errors_total`, 'Background refreshes whose query failed', () => s.refreshErrors),

@@ -24,7 +24,8 @@ import { redactUrl } from '../config/redact.ts';
 import type { CacheSettings } from '../config/index.ts';
 import type { Logger } from '../log/logger.ts';
 import { guardStore, type GuardedStore } from './guarded-store.ts';
-import { createMemoryStore } from './memory-store.ts';
+import { createAdmission } from './admission.ts';
+import { createMemoryStore, type MemoryStore } from './memory-store.ts';
 import { createRedisStore } from './redis-store.ts';
 import { createSingleFlight } from './single-flight.ts';
 import type { CacheStore, Ticket } from './store.ts';
@@ -42,6 +43,15 @@ export interface WrapOptions {
   staleMs?: number;
   /** Told how this lookup was answered (a trace's cache span, src/telemetry/cache-spans.ts). Must not throw. */
   onLookup?: (outcome: LookupOutcome) => void;
+  /**
+   * Cache this key only once it is asked for again within the admission
+   * window (src/cache/admission.ts); until then `load()` runs directly,
+   * bypassing the store (CACHE_ADMISSION_THRESHOLD asks, default 2; 0 or 1
+   * turns admission off). For reads spread over a large key space, such as
+   * product by id. In-memory store only (with Redis every read is cached, as
+   * other instances share it). Default false (cache from the first read).
+   */
+  admitOnRepeat?: boolean;
 }
 
 /** How one `wrap` was answered; `coalesced`: it waited on another caller's load (single flight). */
@@ -59,6 +69,8 @@ export interface CacheStats {
   readonly coalesced: number;
   /** Lookups that skipped the cache because it was unavailable (or disabled). */
   readonly bypassed: number;
+  /** Lookups of `admitOnRepeat` keys not yet asked for again, which ran `load()` without the store. */
+  readonly notAdmitted: number;
   /** Entries dropped to stay within CACHE_MAX_BYTES (memory store). */
   readonly evictions: number;
   /** Bytes of keys and values held in this process (memory store; 0 with Redis). */
@@ -96,6 +108,8 @@ export interface QueryCacheOptions {
   probeIntervalMs?: number;
   /** Failed invalidations remembered by tag before "forget everything" on recovery. Default 10 000. */
   maxPendingTags?: number;
+  /** Admission window for `admitOnRepeat` keys, in lookups. Default: about the entries CACHE_MAX_BYTES holds (2 KB each), at least 1024. */
+  admissionWindow?: number;
 }
 
 type Source = 'hit' | 'stale' | 'miss' | 'bypass';
@@ -124,10 +138,14 @@ interface Policy {
  * // after an order commits:
  * await cache.invalidateTags([`product:${id}`, 'products:list']);
  */
-export function createQueryCache(settings: Pick<CacheSettings, 'enabled' | 'maxBytes'>, options: QueryCacheOptions): QueryCache {
+export function createQueryCache(
+  settings: Pick<CacheSettings, 'enabled' | 'maxBytes'> & { admissionThreshold?: number },
+  options: QueryCacheOptions,
+): QueryCache {
   const { logger } = options;
   const redisUrl = options.redis?.url;
   let store: CacheStore | undefined;
+  let memory: MemoryStore | undefined;
   if (!settings.enabled) {
     logger.info('query cache disabled');
   } else if (redisUrl !== undefined && redisUrl !== '' && options.redis !== undefined) {
@@ -138,7 +156,7 @@ export function createQueryCache(settings: Pick<CacheSettings, 'enabled' | 'maxB
     });
     logger.info({ cache: 'redis', url: redactUrl(redisUrl) }, 'query cache in redis');
   } else {
-    store = createMemoryStore({ maxBytes: settings.maxBytes });
+    store = memory = createMemoryStore({ maxBytes: settings.maxBytes });
     logger.info({ cache: 'memory', maxBytes: settings.maxBytes }, 'query cache in memory');
   }
   const guarded =
@@ -153,7 +171,15 @@ export function createQueryCache(settings: Pick<CacheSettings, 'enabled' | 'maxB
 
   const flights = createSingleFlight<Outcome>();
   const refreshing = new Set<string>();
-  const counts = { hits: 0, staleHits: 0, misses: 0, coalesced: 0, bypassed: 0, refreshErrors: 0 };
+  const counts = { hits: 0, staleHits: 0, misses: 0, coalesced: 0, bypassed: 0, notAdmitted: 0, refreshErrors: 0 };
+  const admissionThreshold = settings.admissionThreshold ?? 2;
+  const admission =
+    admissionThreshold > 1 && memory !== undefined
+      ? createAdmission({
+          window: options.admissionWindow ?? Math.max(1024, Math.floor(settings.maxBytes / 2048)),
+          threshold: admissionThreshold,
+        })
+      : undefined;
 
   /**
    * Not `async` itself: with the cache off it hands back
@@ -170,6 +196,14 @@ export function createQueryCache(settings: Pick<CacheSettings, 'enabled' | 'maxB
     }
     if (guarded === undefined) {
       counts.bypassed++;
+      wrapOptions.onLookup?.('bypass');
+      return load();
+    }
+    // Memory store only: a shared Redis store serves a key another instance has seen, which this process's sketch cannot know.
+    // A key already held is served whatever the sketch says (it may have been halved away since).
+    if (wrapOptions.admitOnRepeat === true && admission !== undefined && !admission.admit(key) && memory?.has(key) !== true) {
+      // First sight: nothing to serve and likely nothing to gain by storing it.
+      counts.notAdmitted++;
       wrapOptions.onLookup?.('bypass');
       return load();
     }
@@ -298,6 +332,9 @@ export function createQueryCache(settings: Pick<CacheSettings, 'enabled' | 'maxB
     },
     get errors() {
       return guarded?.errors ?? 0;
+    },
+    get notAdmitted() {
+      return counts.notAdmitted;
     },
     get refreshErrors() {
       return counts.refreshErrors;

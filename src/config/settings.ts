@@ -642,6 +642,14 @@ export const SETTINGS = [
     help: 'In-memory store bound, in bytes of cached JSON (with REDIS_URL, Redis holds the entries).',
   },
   {
+    env: 'CACHE_ADMISSION_THRESHOLD',
+    path: 'cache.admissionThreshold',
+    kind: int({ min: 0, max: 15 }),
+    default: '2',
+    group: 'cache',
+    help: 'Product by id is cached once asked for this many times within the recent window (TinyLFU-style admission, in-memory store); 0 or 1 caches every read.',
+  },
+  {
     env: 'CACHE_TTL_PRODUCT_S',
     path: 'cache.ttl.productS',
     kind: int({ min: 1 }),

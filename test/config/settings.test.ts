@@ -85,6 +85,8 @@ const ADDED_DEFAULTS: Record<string, string | undefined> = {
   OTEL_TRACES_SAMPLER: 'parentbased_always_on',
   OTEL_TRACES_SAMPLER_ARG: '1',
   DB_TRACE_COMMENTS: 'true',
+  // issue 15: cache admission
+  CACHE_ADMISSION_THRESHOLD: '2',
 };
 
 /** Whole-number bounds of the previous schema: [variable, min, max (undefined: 2^31 - 1)]. */
@@ -188,7 +190,7 @@ describe('the settings table', () => {
         heapSnapshotMinIntervalS: 3600,
       },
       profiler: { slowQueryMs: 100, nPlusOneThreshold: 5, maxFingerprints: 500, explainIntervalS: 60 },
-      cache: { enabled: true, maxBytes: 67_108_864, ttl: { productS: 30, listS: 10, reportS: 60 } },
+      cache: { enabled: true, maxBytes: 67_108_864, admissionThreshold: 2, ttl: { productS: 30, listS: 10, reportS: 60 } },
       metrics: { token: undefined },
       apiKeys: [],
       corsOrigins: [],

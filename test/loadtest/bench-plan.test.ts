@@ -57,7 +57,20 @@ describe('buildPlan', () => {
 
   it('runs Holdfast once per adaptive setting, the first being the reference, and sweeps pool sizes on product by id', () => {
     const plan = buildPlan({
-      ...options(['--contenders', 'holdfast', '--adaptive', 'false,true', '--pool-sizes', '5,40', '--sweep-rounds', '1', '--sustain', '0']),
+      ...options([
+        '--contenders',
+        'holdfast',
+        '--adaptive',
+        'false,true',
+        '--pool-sizes',
+        '5,40',
+        '--sweep-rounds',
+        '1',
+        '--sustain',
+        '0',
+        '--overload',
+        '0',
+      ]),
       deep,
     });
     expect(plan.reference).toBe('holdfast (adaptive off)');
@@ -99,7 +112,7 @@ describe('buildPlan', () => {
   });
 
   it('runs the pool sweep round-robin, each size once per round (3 rounds by default)', () => {
-    const plan = buildPlan({ ...options(['--contenders', 'holdfast', '--pool-sizes', '5,40', '--sustain', '0']), deep });
+    const plan = buildPlan({ ...options(['--contenders', 'holdfast', '--pool-sizes', '5,40', '--sustain', '0', '--overload', '0']), deep });
     expect(plan.servers.filter((s) => s.sweepPoolSize !== undefined).map((s) => `${s.sweepPoolSize}/${s.sweepRound}`)).toEqual([
       '5/1',
       '40/1',
@@ -116,5 +129,14 @@ describe('buildPlan', () => {
     expect(() => options(['--driver', 'ab'])).toThrow(/--driver/);
     expect(() => options(['--pool-sizes', '0'])).toThrow(/--pool-sizes/);
     expect(() => options(['--sweep-rounds', '0'])).toThrow(/--sweep-rounds/);
+  });
+});
+
+describe('the overload cell in the plan', () => {
+  it('runs on the reference Holdfast with --overload alone, and not with both checks off', () => {
+    const only = buildPlan({ ...options(['--contenders', 'holdfast', '--sustain', '0', '--overload', '2s']), deep });
+    expect(only.servers[0]?.resilience).toBe(true);
+    const none = buildPlan({ ...options(['--contenders', 'holdfast', '--sustain', '0', '--overload', '0']), deep });
+    expect(none.servers[0]?.resilience).toBe(false);
   });
 });
