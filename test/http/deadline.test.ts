@@ -17,7 +17,7 @@ let locker: pg.Client | undefined;
 
 beforeAll(async () => {
   app = await startTestApp({ env: { CACHE_ENABLED: 'false' } });
-  [id] = await insertProducts(app.pool, 1, () => '2024-03-01T00:00:00Z', 'deadline-http');
+  id = (await insertProducts(app.pool, 1, () => '2024-03-01T00:00:00Z', 'deadline-http'))[0]!;
   admin = new pg.Client({ connectionString: app.database.url });
   await admin.connect();
 });
