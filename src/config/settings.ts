@@ -116,6 +116,14 @@ export const SETTINGS = [
     help: 'Slow clients (docs/SECURITY.md). A request, headers and body, must arrive whole within this (ms), else 408 REQUEST_TIMEOUT and the socket closes.',
   },
   {
+    env: 'REQUEST_TIMEOUT_MS',
+    path: 'server.deadlineMs',
+    kind: int({ min: 1, max: 3_600_000 }),
+    default: '10000',
+    group: 'server',
+    help: "Every request's budget (ms), from its arrival (docs/OVERLOAD.md). Request-Timeout (seconds) and x-envoy-expected-rq-timeout-ms may only shorten it. Past it: 503 DEADLINE_EXCEEDED, the statement cancelled on the server.",
+  },
+  {
     env: 'HTTP_HEADERS_TIMEOUT_MS',
     path: 'server.headersTimeoutMs',
     kind: int({ min: 100, max: 3_600_000 }),

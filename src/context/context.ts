@@ -9,7 +9,9 @@
  * Work that no request asked for (warm-up, plan sampling, the readiness
  * probe) runs under a named background context charged to no one; one
  * statement serving several requests (a batched read) runs under a batch
- * context that carries all their accounts.
+ * context that carries all their accounts. Each request also carries its
+ * deadline and an abort signal (deadline.ts); a batch runs until its latest
+ * member's deadline and is abandoned only when every member is.
  *
  * Why passed and not found through AsyncLocalStorage: on Node 20 that turns
  * on an async hook run for every promise the process creates, and each
@@ -23,6 +25,7 @@
  * const product = await products.get(ctx, 7);
  * ctx.accounts[0]!.queries; // 1
  */
+import { allAborted } from './deadline.ts';
 import { createQueryAccount, type QueryAccount } from '../profiler/query-account.ts';
 
 /** The W3C trace position of work: the span its own spans are children of (src/telemetry/). */
@@ -44,10 +47,17 @@ export interface Context {
   readonly accounts: readonly QueryAccount[];
   /** The W3C trace this request belongs to: the server span while tracing is on (OTEL_EXPORTER_OTLP_*), else the incoming sampled `traceparent`; a batch has none (its members are linked). */
   readonly trace?: TraceRef;
-  // Later issues add their per-request state here (a deadline, a priority, a
+  /** When the work stops being wanted (performance.now() ms); Infinity for none. See deadline.ts. */
+  readonly deadline: number;
+  /** Aborted when the client leaves or the deadline passes; never, for background work. */
+  readonly signal: AbortSignal;
+  // Later issues add their per-request state here (a priority, a
   // read-consistency token), each set by requestContext and combined by
-  // batchContext (earliest deadline, highest priority, newest token).
+  // batchContext (highest priority, newest token).
 }
+
+/** Background work is never abandoned. */
+const NEVER: AbortSignal = new AbortController().signal;
 
 const NO_ACCOUNTS: readonly QueryAccount[] = Object.freeze([]);
 
@@ -60,9 +70,14 @@ const NO_ACCOUNTS: readonly QueryAccount[] = Object.freeze([]);
  * const ctx = requestContext(request.id, 'POST /api/orders');
  * await orders.place(ctx, body, { idempotencyKey });
  */
-export function requestContext(id: string, route: string, options: { accounted?: boolean; trace?: TraceRef | undefined } = {}): Context {
+export function requestContext(
+  id: string,
+  route: string,
+  options: { accounted?: boolean; deadline?: number; signal?: AbortSignal; trace?: TraceRef | undefined } = {},
+): Context {
   const accounts = options.accounted === false ? NO_ACCOUNTS : [createQueryAccount(id, route)];
-  return options.trace === undefined ? { id, route, accounts } : { id, route, accounts, trace: options.trace };
+  const ctx: Context = { id, route, accounts, deadline: options.deadline ?? Infinity, signal: options.signal ?? NEVER };
+  return options.trace === undefined ? ctx : { ...ctx, trace: options.trace };
 }
 
 /** The members of a batch context whose members are traced (for span links), else undefined. */
@@ -81,7 +96,7 @@ const TRACED_BATCHES = new WeakMap<Context, readonly Context[]>();
  * await pool.query(PLAN_SAMPLING, explain, READ);
  */
 export function backgroundContext(name: string): Context {
-  return Object.freeze({ id: name, route: name, accounts: NO_ACCOUNTS });
+  return Object.freeze({ id: name, route: name, accounts: NO_ACCOUNTS, deadline: Infinity, signal: NEVER });
 }
 
 /**
@@ -100,7 +115,10 @@ export function batchContext(ctxs: readonly Context[]): Context {
   const accounts = [...new Set(members.flatMap((ctx) => ctx.accounts))];
   const first = members[0];
   const route = first !== undefined && members.every((ctx) => ctx.route === first.route) ? first.route : 'batch';
-  const batch = { id: members.length === 0 ? 'batch' : members.map((ctx) => ctx.id).join(','), route, accounts };
+  // The batch runs for whoever still waits: until the latest deadline, abandoned only when all are.
+  const deadline = members.length === 0 ? Infinity : Math.max(...members.map((ctx) => ctx.deadline));
+  const signal = members.length === 0 ? NEVER : allAborted(members.map((ctx) => ctx.signal));
+  const batch = { id: members.length === 0 ? 'batch' : members.map((ctx) => ctx.id).join(','), route, accounts, deadline, signal };
   if (members.some((ctx) => ctx.trace !== undefined)) TRACED_BATCHES.set(batch, members);
   return batch;
 }

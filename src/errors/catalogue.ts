@@ -12,6 +12,7 @@
 export const ERROR_CATALOGUE = {
   VALIDATION_FAILED: { status: 400, title: 'The request is not valid' },
   BAD_CURSOR: { status: 400, title: 'The pagination cursor is malformed or was tampered with' },
+  BAD_REQUEST_TIMEOUT: { status: 400, title: 'The Request-Timeout or x-envoy-expected-rq-timeout-ms header is malformed' },
   BAD_JSON: { status: 400, title: 'The request body is not valid JSON' },
   UNAUTHORIZED: { status: 401, title: 'Authentication is required' },
   FORBIDDEN: { status: 403, title: 'The credentials do not allow this action' },
@@ -36,6 +37,7 @@ export const ERROR_CATALOGUE = {
   DB_UNAVAILABLE: { status: 503, title: 'The database is unavailable' },
   TRANSACTION_CONFLICT: { status: 503, title: 'A concurrent transaction got in the way; retry' },
   QUERY_TIMEOUT: { status: 503, title: 'The database query took too long and was cancelled' },
+  DEADLINE_EXCEEDED: { status: 503, title: "The request's deadline passed before it could be served" },
   OVERLOADED: { status: 503, title: 'The service is shedding load' },
   NOT_READY: { status: 503, title: 'The service is not ready' },
 } as const satisfies Record<string, { status: number; title: string }>;

@@ -13,10 +13,11 @@
  * @example
  * app.get('/products/:id', (request) => products.get(contextOf(request), request.params.id));
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { requestContext, type Context } from '../context/context.ts';
 import { requestTraceOf } from '../telemetry/http-spans.ts';
 import { parseTraceparent } from '../telemetry/traceparent.ts';
+import { requestBudgetMs, requestSignal } from '../context/deadline.ts';
 
 const CONTEXT = Symbol('holdfast.context');
 
@@ -38,15 +39,28 @@ export function declareRequestContext(app: FastifyInstance): void {
 }
 
 /**
- * Opens the request's context (with its query account) and puts it on the
- * request. For the `onRequest` hook that owns accounting.
+ * Opens the request's context (with its query account, its deadline and its
+ * abort signal) and puts it on the request. For the `onRequest` hook that
+ * owns accounting. The deadline is `budgetMs` from now, shortened by the
+ * request's timeout headers (malformed: throws 400 BAD_REQUEST_TIMEOUT);
+ * with `reply`, the signal aborts when the client closes the connection
+ * before the answer is written.
  *
  * @example
- * app.addHook('onRequest', (request, _reply, done) => { openRequestContext(request); done(); });
+ * app.addHook('onRequest', (request, reply, done) => { openRequestContext(request, { budgetMs: 10_000, reply }); done(); });
  */
-export function openRequestContext(request: FastifyRequest): Context {
-  // The server span when tracing (src/telemetry/http-spans.ts) opened one first, else the caller's traceparent.
-  const ctx = requestContext(request.id, routeOf(request), { trace: requestTraceOf(request) ?? parseTraceparent(request.headers.traceparent) });
+export function openRequestContext(request: FastifyRequest, options: { budgetMs?: number; reply?: FastifyReply } = {}): Context {
+  const budgetMs = requestBudgetMs(request.headers, options.budgetMs ?? Infinity);
+  const { signal, leave, done } = requestSignal(budgetMs);
+  const raw = options.reply?.raw;
+  // 'close' comes after the answer is written, or when the socket goes first: only the latter is a client leaving.
+  raw?.once('close', () => (raw.writableFinished ? done() : leave()));
+  const ctx = requestContext(request.id, routeOf(request), {
+    deadline: performance.now() + budgetMs,
+    signal,
+    // The server span when tracing (src/telemetry/http-spans.ts) opened one first, else the caller's traceparent.
+    trace: requestTraceOf(request) ?? parseTraceparent(request.headers.traceparent),
+  });
   request[CONTEXT] = ctx;
   return ctx;
 }

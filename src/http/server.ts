@@ -25,6 +25,7 @@ import { createConnectionMetrics, registerHttpMetrics } from '../metrics/http-me
 import type { Logger } from '../log/logger.ts';
 import { adminQueriesRoutes } from '../profiler/admin-route.ts';
 import type { QueryProfiler } from '../profiler/profiler.ts';
+import { registerAbandonedMetrics } from '../metrics/abandoned-metrics.ts';
 import { queryProfilerPlugin } from '../profiler/request-plugin.ts';
 import type { CustomerStore } from '../store/customers.ts';
 import type { OrderStore } from '../store/orders.ts';
@@ -81,6 +82,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   // Widened to Fastify's logger type so the instance is a plain FastifyInstance.
   const httpLogger: FastifyBaseLogger = logger.child({ component: 'http' });
   const connections = createConnectionMetrics(metrics);
+  registerAbandonedMetrics(metrics);
   const app = Fastify({
     // Slow clients: bounded request, headers and keep-alive times (connection-limits.ts).
     ...timeoutOptions(config.server),
@@ -139,7 +141,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
         // Tracing first, so its span covers every hook and the request's Context carries it.
         if (deps.tracing !== undefined) await api.register(httpSpans(deps.tracing));
         // Then accounting, so every later hook's and the handler's queries are counted.
-        await api.register(queryProfilerPlugin(profiler));
+        await api.register(queryProfilerPlugin(profiler, { requestBudgetMs: config.server.deadlineMs }));
         registerHttpMetrics(api, metrics);
         // CORS before any refusal, so an allowed browser origin can read a 401, 429 or 503 too.
         if (config.corsOrigins.length > 0) await api.register(cors, corsOptions(config.corsOrigins));

@@ -30,6 +30,8 @@ import type { QueryAccount } from './query-account.ts';
 export interface QueryProfilerPluginOptions {
   /** Responses whose path is this or under it get Server-Timing; '' for all. Default '/api'. */
   timingPrefix?: string;
+  /** Each request's budget in ms (REQUEST_TIMEOUT_MS); default none. See src/context/deadline.ts. */
+  requestBudgetMs?: number;
 }
 
 /**
@@ -54,8 +56,13 @@ export function queryProfilerPlugin(
   return fp(
     function queryProfiling(app, _options, next) {
       declareRequestContext(app);
-      app.addHook('onRequest', function openQueryContext(request, _reply, done) {
-        openRequestContext(request);
+      app.addHook('onRequest', function openQueryContext(request, reply, done) {
+        try {
+          openRequestContext(request, { budgetMs: options.requestBudgetMs, reply });
+        } catch (err) {
+          done(err as Error); // a malformed Request-Timeout: 400
+          return;
+        }
         done();
       });
       app.addHook('onSend', function sendServerTiming(request, reply, payload, done) {

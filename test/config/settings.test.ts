@@ -71,6 +71,7 @@ const PREVIOUS_DEFAULTS: Record<string, string | undefined> = {
 /** Settings added since, by the security issue (#13), with their defaults. */
 const ADDED_DEFAULTS: Record<string, string | undefined> = {
   HTTP_REQUEST_TIMEOUT_MS: '30000',
+  REQUEST_TIMEOUT_MS: '10000',
   HTTP_HEADERS_TIMEOUT_MS: '10000',
   HTTP_KEEP_ALIVE_TIMEOUT_MS: '72000',
   HTTP_MAX_CONNECTIONS: '0',
@@ -170,6 +171,7 @@ describe('the settings table', () => {
         shutdownTimeoutMs: 10_000,
         trustProxy: false,
         requestTimeoutMs: 30_000,
+        deadlineMs: 10_000,
         headersTimeoutMs: 10_000,
         keepAliveTimeoutMs: 72_000,
         maxConnections: 0,

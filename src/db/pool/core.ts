@@ -22,6 +22,10 @@ import { Opener } from './opener.ts';
 import type { PoolOptions } from './pool.ts';
 import { needsValidation, suspectAll, validate } from './validation.ts';
 import { WaitQueue, type Waiter } from './wait-queue.ts';
+import { boundWait, refuseLate, type AcquireRequest } from './acquire-bound.ts';
+import { deadlineExceeded } from '../../context/deadline.ts';
+
+export type { AcquireRequest } from './acquire-bound.ts';
 
 /** PoolOptions with every default filled in. */
 export type ResolvedOptions = Required<Omit<PoolOptions, 'onQuery' | 'limiter'>> & Pick<PoolOptions, 'onQuery' | 'limiter'>;
@@ -87,13 +91,16 @@ export class PoolCore {
     return this.#opener.open();
   }
 
-  acquire(): Promise<PooledConnection> {
+  acquire(request: AcquireRequest = {}): Promise<PooledConnection> {
     if (this.#closed) return Promise.reject(poolClosed());
+    const refused = refuseLate(request);
+    if (refused !== undefined) return Promise.reject(refused);
     this.counters.acquires++;
     const limit = this.limit;
     // Never overtake a waiter, and never exceed the (adaptive) limit.
     const idle = this.active < limit && this.waiters.length === 0 ? this.#takeIdle() : undefined;
-    if (idle !== undefined) return needsValidation(idle, this.#opts.validateAfterIdleMs) ? this.#validated(idle) : Promise.resolve(idle);
+    if (idle !== undefined)
+      return needsValidation(idle, this.#opts.validateAfterIdleMs) ? this.#validated(idle, request) : Promise.resolve(idle);
     const canGrow = this.all.size + this.pending < this.max && this.active + this.pending < limit;
     if (this.#opts.getMode === 'nowait' && !canGrow) {
       this.counters.exhausted++;
@@ -104,12 +111,16 @@ export class PoolCore {
       return Promise.reject(queueFull(this.waiters.length));
     }
     return new Promise<PooledConnection>((resolve, reject) => {
-      const waiter: Waiter<PooledConnection> = { resolve, reject, timer: undefined, enqueuedAt: Date.now(), settled: false };
+      const bounded = boundWait(request, this.#opts.acquireTimeoutMs, resolve, reject, () => {
+        this.waiters.remove(waiter);
+        clearTimeout(waiter.timer);
+      });
+      const waiter: Waiter<PooledConnection> = { ...bounded, timer: undefined, enqueuedAt: Date.now(), settled: false };
       waiter.timer = setTimeout(() => {
         this.waiters.remove(waiter);
         this.counters.timeouts++;
-        reject(poolTimeout(this.#opts.acquireTimeoutMs));
-      }, this.#opts.acquireTimeoutMs);
+        bounded.reject(bounded.byDeadline ? deadlineExceeded('waiting for a connection') : poolTimeout(this.#opts.acquireTimeoutMs));
+      }, bounded.waitMs);
       this.waiters.push(waiter);
       // Open only as many new connections as there are waiters to serve.
       if (canGrow && this.pending < this.waiters.length) this.#grow();
@@ -206,11 +217,11 @@ export class PoolCore {
   }
 
   /** Falls back to a normal acquire if the connection proves dead. */
-  async #validated(conn: PooledConnection): Promise<PooledConnection> {
+  async #validated(conn: PooledConnection, request: AcquireRequest): Promise<PooledConnection> {
     if (await validate(conn, this.counters)) return conn;
     void this.destroy(conn);
     this.counters.acquires--; // the acquire below counts it again
-    return this.acquire();
+    return this.acquire(request);
   }
 
   /** After the limit rose: serve waiters from idle connections, or grow for them. */

@@ -27,6 +27,8 @@ import { PoolCore } from './core.ts';
 import type { PoolStats } from './counters.ts';
 import { isConnectionLevel, translate } from './errors.ts';
 import { withFreshRetry } from './retry.ts';
+import { armCancel } from './cancel.ts';
+import { abortedError, clientGone } from '../../context/deadline.ts';
 
 /** The pool's own settings; the adaptive limiter, if any, is built by the caller and passed as `limiter`. */
 export interface PoolOptions extends Omit<PoolSettings, 'adaptive' | 'adaptiveMin'> {
@@ -123,13 +125,14 @@ export class ConnectionPool implements Database {
   /** Leases a connection. Prefer {@link query} or {@link transaction}, which always release. */
   async acquire(ctx: Context): Promise<Lease> {
     const started = performance.now();
-    const conn = await this.#core.acquire();
+    const conn = await this.#core.acquire({ deadline: ctx.deadline, signal: ctx.signal });
     this.counters.acquireWait.record(performance.now() - started);
     return this.#lease(conn, ctx);
   }
 
   async query<R extends QueryResultRow = QueryResultRow>(ctx: Context, statement: Statement, options?: QueryOptions): Promise<Rows<R>> {
-    return withFreshRetry(this.#core, options?.idempotent, (acquire) => this.#queryOnce<R>(acquire, statement, ctx));
+    const bounds = { deadline: ctx.deadline, signal: ctx.signal };
+    return withFreshRetry(this.#core, options?.idempotent, (acquire) => this.#queryOnce<R>(acquire, statement, ctx), bounds);
   }
 
   async transaction<T>(ctx: Context, fn: (tx: Transaction) => Promise<T>): Promise<T> {
@@ -198,6 +201,11 @@ export class ConnectionPool implements Database {
     const waitMs = performance.now() - started;
     this.counters.acquireWait.record(waitMs);
     conn.leasedAt = Date.now();
+    if (ctx.signal.aborted) {
+      // Abandoned as the connection arrived: send nothing.
+      this.#core.release(conn);
+      throw abortedError(ctx.signal, 'waiting for a connection');
+    }
     try {
       return await this.#run<R>(conn, statement, waitMs, ctx);
     } finally {
@@ -212,6 +220,8 @@ export class ConnectionPool implements Database {
       statement.name !== undefined && this.#preparedStatements
         ? { name: statement.name, text: statement.text, values }
         : { text: statement.text, values };
+    // Cancelled on the server at the request's deadline or when its client leaves (cancel.ts).
+    const disarm = armCancel(conn.client, ctx.signal, clientGone);
     try {
       const result = await conn.client.query<R>(config);
       const durationMs = performance.now() - started;
@@ -220,9 +230,14 @@ export class ConnectionPool implements Database {
       return { rows: result.rows, rowCount: result.rowCount ?? 0 };
     } catch (err) {
       this.#onQuery?.({ statement, waitMs, durationMs: performance.now() - started, rowCount: 0, error: err, ctx });
-      const verdict = translate(err);
+      const verdict =
+        ctx.signal.aborted && !conn.broken
+          ? { error: abortedError(ctx.signal, 'running a statement'), connectionLost: false }
+          : translate(err);
       if (verdict.connectionLost || conn.broken) this.#core.connectionLost(conn);
       throw verdict.error;
+    } finally {
+      disarm();
     }
   }
 }

@@ -8,6 +8,7 @@
  * right after. Only a backend started after the failure is safe from the
  * same event. Writes are never retried: the statement may have committed.
  */
+import type { AcquireRequest } from './acquire-bound.ts';
 import { isAppError } from '../../errors/app-error.ts';
 import type { PooledConnection } from './connection.ts';
 import type { PoolCounters } from './counters.ts';
@@ -21,7 +22,7 @@ export interface RetryablePool {
   readonly idle: readonly PooledConnection[];
   readonly pending: number;
   readonly counters: PoolCounters;
-  acquire(): Promise<PooledConnection>;
+  acquire(request?: AcquireRequest): Promise<PooledConnection>;
   open(): Promise<PooledConnection>;
   destroy(conn: PooledConnection): void;
   scheduleReplenish(): void;
@@ -38,13 +39,14 @@ export async function withFreshRetry<T>(
   pool: RetryablePool,
   idempotent: boolean | undefined,
   attempt: (acquire: () => Promise<PooledConnection>) => Promise<T>,
+  request: AcquireRequest = {},
 ): Promise<T> {
   try {
-    return await attempt(() => pool.acquire());
+    return await attempt(() => pool.acquire(request));
   } catch (err) {
     if (idempotent !== true || !isAppError(err, 'DB_UNAVAILABLE') || pool.closed) throw err;
     const failedAt = performance.now();
-    return attempt(() => acquireFresh(pool, failedAt));
+    return attempt(() => acquireFresh(pool, failedAt, request));
   }
 }
 
@@ -56,12 +58,12 @@ export async function withFreshRetry<T>(
  * request queues like any other and trades an older connection it is
  * handed for a new one in the same slot.
  */
-async function acquireFresh(pool: RetryablePool, failedAt: number): Promise<PooledConnection> {
+async function acquireFresh(pool: RetryablePool, failedAt: number, request: AcquireRequest): Promise<PooledConnection> {
   if (pool.closed) throw poolClosed();
   if (pool.all.size + pool.pending >= pool.max) {
     const suspect = pool.idle.find((conn) => conn.suspect);
     if (suspect === undefined) {
-      const conn = await pool.acquire();
+      const conn = await pool.acquire(request);
       if (conn.connectStartedAt > failedAt) return conn;
       pool.destroy(conn);
       return openForRetry(pool);

@@ -33,6 +33,7 @@
  * const loader = createBatchLoader<number, Product>({ loadMany: (ctxs, ids) => getMany(ctxs, ids), maxBatch: 64 });
  * const [a, b] = await Promise.all([loader.load(ctxA, 1), loader.load(ctxB, 2)]); // one statement
  */
+import { abortedError } from '../../context/deadline.ts';
 import DataLoader from 'dataloader';
 import type { Context } from '../../context/context.ts';
 
@@ -82,14 +83,17 @@ export function createBatchLoader<K, V>(options: BatchLoaderOptions<K, V>): Batc
 
   // DataLoader calls this synchronously from `dispatch`, so `inFlight` is
   // counted before the next scheduled batch looks at it.
-  async function loadBatch(entries: readonly Entry<K>[]): Promise<(V | undefined)[]> {
+  async function loadBatch(entries: readonly Entry<K>[]): Promise<(V | undefined | Error)[]> {
+    // A load whose request was abandoned (client gone, deadline passed) loses its place: the batch runs for the others.
+    const live = entries.filter((e) => !e.ctx.signal.aborted);
+    if (live.length === 0) return entries.map((e) => abortedError(e.ctx.signal, 'waiting for a batched read'));
     batches++;
     inFlight++;
     try {
-      const keys = [...new Set(entries.map((e) => e.key))];
-      const ctxs = [...new Set(entries.map((e) => e.ctx))];
+      const keys = [...new Set(live.map((e) => e.key))];
+      const ctxs = [...new Set(live.map((e) => e.ctx))];
       const found = await loadMany(ctxs, keys);
-      return entries.map((e) => found.get(e.key));
+      return entries.map((e) => (live.includes(e) ? found.get(e.key) : abortedError(e.ctx.signal, 'waiting for a batched read')));
     } finally {
       inFlight--;
       waiting.shift()?.();

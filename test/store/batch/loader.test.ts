@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { Context } from '../../../src/context/context.ts';
+import { requestContext, type Context } from '../../../src/context/context.ts';
+import { CLIENT_GONE } from '../../../src/context/deadline.ts';
+import { isAppError } from '../../../src/errors/app-error.ts';
 import { createBatchLoader } from '../../../src/store/batch/loader.ts';
 import { TEST, testContext } from '../../helpers/context.ts';
 
@@ -19,6 +21,19 @@ function recordingLoad() {
 const nextTurn = () => new Promise((r) => setImmediate(r));
 
 describe('createBatchLoader', () => {
+  it('drops the place of a load whose request was abandoned before the batch went: the batch runs for the others', async () => {
+    const load = recordingLoad();
+    const loader = createBatchLoader({ loadMany: load.loadMany, maxBatch: 64 });
+    const gone = new AbortController();
+    const leaving = requestContext('gone', 'TEST /batch', { signal: gone.signal });
+    const staying = loader.load(TEST, 1);
+    const left = loader.load(leaving, 2).catch((e: unknown) => e);
+    gone.abort(CLIENT_GONE);
+    expect(await staying).toBe(10);
+    expect(isAppError(await left, 'DEADLINE_EXCEEDED')).toBe(true);
+    expect(load.batches).toEqual([[1]]);
+  });
+
   it('answers loads made in one event-loop turn with one batch of the distinct keys', async () => {
     const load = recordingLoad();
     const loader = createBatchLoader({ loadMany: load.loadMany, maxBatch: 64 });

@@ -1,0 +1,72 @@
+/**
+ * What bounds one acquire besides the pool's own timeout: the request's
+ * deadline and its abort signal (src/context/deadline.ts). Kept out of
+ * core.ts so the queue discipline there stays about the queue: core.ts asks
+ * here whether to refuse at once, and wraps its waiter with `boundWait`.
+ *
+ * A waiter whose signal fires (client gone, or deadline passed) is withdrawn
+ * from the queue at once: it never takes a connection nobody will use.
+ *
+ * @example
+ * const refused = refuseLate({ deadline, signal }); // an AppError, or undefined
+ */
+import { abandoned, abortedError, clientGone, deadlineExceeded, remainingMs } from '../../context/deadline.ts';
+import type { AppError } from '../../errors/app-error.ts';
+
+/** One acquire's bounds (the codel branch adds `priority` here). */
+export interface AcquireRequest {
+  /** performance.now() ms past which nobody waits for the connection; absent or Infinity for none. */
+  deadline?: number;
+  /** Aborted when the request is abandoned; the waiter is withdrawn. */
+  signal?: AbortSignal;
+}
+
+/** The error to refuse `request` with before it waits at all, or undefined. */
+export function refuseLate(request: AcquireRequest): AppError | undefined {
+  if (request.signal?.aborted === true) return abortedError(request.signal, 'waiting for a connection');
+  if (request.deadline !== undefined && remainingMs({ deadline: request.deadline }) <= 0) {
+    return deadlineExceeded('waiting for a connection');
+  }
+  return undefined;
+}
+
+/**
+ * The waiter's resolve/reject, wrapped so that an abort withdraws it
+ * (`withdraw`) and rejects it, and settling removes the abort listener; with
+ * `waitMs`, the smaller of the pool's timeout and the remaining budget.
+ */
+export function boundWait<T>(
+  request: AcquireRequest,
+  acquireTimeoutMs: number,
+  resolve: (value: T) => void,
+  reject: (err: Error) => void,
+  withdraw: () => void,
+): { resolve(value: T): void; reject(err: Error): void; waitMs: number; byDeadline: boolean } {
+  const remaining = request.deadline === undefined ? Infinity : Math.max(remainingMs({ deadline: request.deadline }), 0);
+  const signal = request.signal;
+  let onAbort: (() => void) | undefined;
+  const settle = (): void => {
+    if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
+  };
+  const bound = {
+    resolve: (value: T): void => {
+      settle();
+      resolve(value);
+    },
+    reject: (err: Error): void => {
+      settle();
+      reject(err);
+    },
+    waitMs: Math.min(acquireTimeoutMs, remaining),
+    byDeadline: remaining < acquireTimeoutMs,
+  };
+  if (signal !== undefined) {
+    onAbort = (): void => {
+      withdraw();
+      if (clientGone(signal)) abandoned.queue++;
+      bound.reject(abortedError(signal, 'waiting for a connection'));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  }
+  return bound;
+}
