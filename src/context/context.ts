@@ -24,6 +24,7 @@
  * ctx.accounts[0]!.queries; // 1
  */
 import { createQueryAccount, type QueryAccount } from '../profiler/query-account.ts';
+import { highest, type Priority } from './priority.ts';
 
 export interface Context {
   /** The request id; the job's name for background work; the members' ids for a batch. */
@@ -35,6 +36,8 @@ export interface Context {
    * none for background work, one per request served for a batch.
    */
   readonly accounts: readonly QueryAccount[];
+  /** Who is shed first under pressure (priority.ts): the route's class, lowered by an RFC 9218 header. */
+  readonly priority: Priority;
   // Later issues add their per-request state here (a deadline, a priority, a
   // read-consistency token), each set by requestContext and combined by
   // batchContext (earliest deadline, highest priority, newest token).
@@ -51,8 +54,9 @@ const NO_ACCOUNTS: readonly QueryAccount[] = Object.freeze([]);
  * const ctx = requestContext(request.id, 'POST /api/orders');
  * await orders.place(ctx, body, { idempotencyKey });
  */
-export function requestContext(id: string, route: string, options: { accounted?: boolean } = {}): Context {
-  return { id, route, accounts: options.accounted === false ? NO_ACCOUNTS : [createQueryAccount(id, route)] };
+export function requestContext(id: string, route: string, options: { accounted?: boolean; priority?: Priority } = {}): Context {
+  const accounts = options.accounted === false ? NO_ACCOUNTS : [createQueryAccount(id, route)];
+  return { id, route, accounts, priority: options.priority ?? 'normal' };
 }
 
 /**
@@ -63,8 +67,10 @@ export function requestContext(id: string, route: string, options: { accounted?:
  * const PLAN_SAMPLING = backgroundContext('plan sampling');
  * await pool.query(PLAN_SAMPLING, explain, READ);
  */
-export function backgroundContext(name: string): Context {
-  return Object.freeze({ id: name, route: name, accounts: NO_ACCOUNTS });
+export function backgroundContext(name: string, priority: Priority = 'low'): Context {
+  // `low` by default: work no client waits for yields first; a readiness
+  // probe passes `critical` (a shed probe takes the instance out of service).
+  return Object.freeze({ id: name, route: name, accounts: NO_ACCOUNTS, priority });
 }
 
 /**
@@ -83,5 +89,6 @@ export function batchContext(ctxs: readonly Context[]): Context {
   const accounts = [...new Set(members.flatMap((ctx) => ctx.accounts))];
   const first = members[0];
   const route = first !== undefined && members.every((ctx) => ctx.route === first.route) ? first.route : 'batch';
-  return { id: members.length === 0 ? 'batch' : members.map((ctx) => ctx.id).join(','), route, accounts };
+  const priority = members.reduce<Priority>((p, ctx) => highest(p, ctx.priority), 'low');
+  return { id: members.length === 0 ? 'batch' : members.map((ctx) => ctx.id).join(','), route, accounts, priority };
 }
