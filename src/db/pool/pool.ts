@@ -23,7 +23,8 @@ import type { Context } from '../../context/context.ts';
 import type { Database, QueryOptions, Rows, Statement, Transaction } from '../types.ts';
 import type { ConcurrencyLimit } from './adaptive-limit.ts';
 import type { PooledConnection } from './connection.ts';
-import { PoolCore } from './core.ts';
+import { PoolCore, type OverloadControl } from './core.ts';
+import type { RetryBudget } from './retry-budget.ts';
 import type { PoolStats } from './counters.ts';
 import { isConnectionLevel, translate } from './errors.ts';
 import { withFreshRetry } from './retry.ts';
@@ -42,6 +43,10 @@ export interface PoolOptions extends Omit<PoolSettings, 'adaptive' | 'adaptiveMi
   recycleJitter?: number;
   /** Adaptive cap on leased connections (≤ max); absent means the cap is max. */
   limiter?: ConcurrencyLimit;
+  /** CoDel and the high reserve (codel.ts); absent means a plain FIFO queue. */
+  overload?: OverloadControl;
+  /** Bounds the idempotent-read retry (retry-budget.ts); absent means unbounded. */
+  retryBudget?: RetryBudget;
   /** Called after every statement, for profiling. Must not throw. */
   onQuery?: (event: QueryEvent) => void;
 }
@@ -74,6 +79,7 @@ export class ConnectionPool implements Database {
   #onQuery: PoolOptions['onQuery'];
   #preparedStatements: boolean;
   #leakMs: number;
+  #retryBudget: RetryBudget | undefined;
 
   constructor(options: PoolOptions) {
     this.min = options.min;
@@ -89,6 +95,7 @@ export class ConnectionPool implements Database {
     this.#onQuery = options.onQuery;
     this.#preparedStatements = options.preparedStatements ?? true;
     this.#leakMs = options.leakMs;
+    this.#retryBudget = options.retryBudget;
   }
 
   // pg-pool's totalCount, idleCount and waitingCount, under our names.
@@ -123,13 +130,16 @@ export class ConnectionPool implements Database {
   /** Leases a connection. Prefer {@link query} or {@link transaction}, which always release. */
   async acquire(ctx: Context): Promise<Lease> {
     const started = performance.now();
-    const conn = await this.#core.acquire();
+    const conn = await this.#core.acquire({ priority: ctx.priority });
     this.counters.acquireWait.record(performance.now() - started);
     return this.#lease(conn, ctx);
   }
 
   async query<R extends QueryResultRow = QueryResultRow>(ctx: Context, statement: Statement, options?: QueryOptions): Promise<Rows<R>> {
-    return withFreshRetry(this.#core, options?.idempotent, (acquire) => this.#queryOnce<R>(acquire, statement, ctx));
+    return withFreshRetry(this.#core, options?.idempotent, (acquire) => this.#queryOnce<R>(acquire, statement, ctx), {
+      priority: ctx.priority,
+      budget: this.#retryBudget,
+    });
   }
 
   async transaction<T>(ctx: Context, fn: (tx: Transaction) => Promise<T>): Promise<T> {

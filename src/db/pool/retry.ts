@@ -11,6 +11,8 @@
 import { isAppError } from '../../errors/app-error.ts';
 import type { PooledConnection } from './connection.ts';
 import type { PoolCounters } from './counters.ts';
+import type { AcquireRequest } from './core.ts';
+import type { RetryBudget } from './retry-budget.ts';
 import { databaseUnreachable, poolClosed } from './errors.ts';
 
 /** The parts of the pool a retry works with. */
@@ -21,7 +23,7 @@ export interface RetryablePool {
   readonly idle: readonly PooledConnection[];
   readonly pending: number;
   readonly counters: PoolCounters;
-  acquire(): Promise<PooledConnection>;
+  acquire(request?: AcquireRequest): Promise<PooledConnection>;
   open(): Promise<PooledConnection>;
   destroy(conn: PooledConnection): void;
   scheduleReplenish(): void;
@@ -38,11 +40,20 @@ export async function withFreshRetry<T>(
   pool: RetryablePool,
   idempotent: boolean | undefined,
   attempt: (acquire: () => Promise<PooledConnection>) => Promise<T>,
+  options: { priority?: AcquireRequest['priority']; budget?: RetryBudget | undefined } = {},
 ): Promise<T> {
+  const { budget } = options;
+  budget?.onRequest();
   try {
-    return await attempt(() => pool.acquire());
+    return await attempt(() => pool.acquire({ priority: options.priority }));
   } catch (err) {
     if (idempotent !== true || !isAppError(err, 'DB_UNAVAILABLE') || pool.closed) throw err;
+    // A failover fails every in-flight read at once: retries may not double the load.
+    if (budget !== undefined && !budget.tryRetry()) {
+      pool.counters.retriesRefused++;
+      throw err;
+    }
+    if (budget !== undefined) pool.counters.retriesSpent++;
     const failedAt = performance.now();
     return attempt(() => acquireFresh(pool, failedAt));
   }
