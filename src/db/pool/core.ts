@@ -235,7 +235,9 @@ export class PoolCore {
   }
 
   #serve(waiter: Waiter<PooledConnection>, conn: PooledConnection): void {
-    this.#opts.overload?.codel.onDequeue(Date.now() - waiter.enqueuedAt);
+    // The oldest wait, not the served one: served newest-first, a waiter's own wait would end dropping at once.
+    const oldest = Math.min(waiter.enqueuedAt, this.waiters.oldestEnqueuedAt() ?? waiter.enqueuedAt);
+    this.#opts.overload?.codel.onDequeue(Date.now() - oldest);
     serve(waiter, conn);
   }
 
