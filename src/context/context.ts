@@ -27,6 +27,7 @@
  */
 import { allAborted } from './deadline.ts';
 import { createQueryAccount, type QueryAccount } from '../profiler/query-account.ts';
+import { highest, type Priority } from './priority.ts';
 
 /** The W3C trace position of work: the span its own spans are children of (src/telemetry/). */
 export interface TraceRef {
@@ -51,9 +52,10 @@ export interface Context {
   readonly deadline: number;
   /** Aborted when the client leaves or the deadline passes; never, for background work. */
   readonly signal: AbortSignal;
-  // Later issues add their per-request state here (a priority, a
-  // read-consistency token), each set by requestContext and combined by
-  // batchContext (highest priority, newest token).
+  /** Who is shed first under pressure (priority.ts): the route's class, lowered by an RFC 9218 header. */
+  readonly priority: Priority;
+  // Issue 14 adds a read-consistency token here, set by requestContext and
+  // combined by batchContext (the newest token).
 }
 
 /** Background work is never abandoned. */
@@ -73,10 +75,17 @@ const NO_ACCOUNTS: readonly QueryAccount[] = Object.freeze([]);
 export function requestContext(
   id: string,
   route: string,
-  options: { accounted?: boolean; deadline?: number; signal?: AbortSignal; trace?: TraceRef | undefined } = {},
+  options: { accounted?: boolean; deadline?: number; signal?: AbortSignal; priority?: Priority; trace?: TraceRef | undefined } = {},
 ): Context {
   const accounts = options.accounted === false ? NO_ACCOUNTS : [createQueryAccount(id, route)];
-  const ctx: Context = { id, route, accounts, deadline: options.deadline ?? Infinity, signal: options.signal ?? NEVER };
+  const ctx: Context = {
+    id,
+    route,
+    accounts,
+    deadline: options.deadline ?? Infinity,
+    signal: options.signal ?? NEVER,
+    priority: options.priority ?? 'normal',
+  };
   return options.trace === undefined ? ctx : { ...ctx, trace: options.trace };
 }
 
@@ -96,7 +105,7 @@ const TRACED_BATCHES = new WeakMap<Context, readonly Context[]>();
  * await pool.query(PLAN_SAMPLING, explain, READ);
  */
 export function backgroundContext(name: string): Context {
-  return Object.freeze({ id: name, route: name, accounts: NO_ACCOUNTS, deadline: Infinity, signal: NEVER });
+  return Object.freeze({ id: name, route: name, accounts: NO_ACCOUNTS, deadline: Infinity, signal: NEVER, priority: 'low' });
 }
 
 /**
@@ -118,7 +127,15 @@ export function batchContext(ctxs: readonly Context[]): Context {
   // The batch runs for whoever still waits: until the latest deadline, abandoned only when all are.
   const deadline = members.length === 0 ? Infinity : Math.max(...members.map((ctx) => ctx.deadline));
   const signal = members.length === 0 ? NEVER : allAborted(members.map((ctx) => ctx.signal));
-  const batch = { id: members.length === 0 ? 'batch' : members.map((ctx) => ctx.id).join(','), route, accounts, deadline, signal };
+  const priority = members.reduce<Priority>((p, ctx) => highest(p, ctx.priority), 'low');
+  const batch = {
+    id: members.length === 0 ? 'batch' : members.map((ctx) => ctx.id).join(','),
+    route,
+    accounts,
+    deadline,
+    signal,
+    priority,
+  };
   if (members.some((ctx) => ctx.trace !== undefined)) TRACED_BATCHES.set(batch, members);
   return batch;
 }

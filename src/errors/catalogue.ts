@@ -32,6 +32,7 @@ export const ERROR_CATALOGUE = {
   INTERNAL: { status: 500, title: 'Internal error' },
   POOL_TIMEOUT: { status: 503, title: 'No database connection became free in time' },
   POOL_QUEUE_FULL: { status: 503, title: 'Too many requests are already waiting for a database connection' },
+  POOL_OVERLOADED: { status: 503, title: 'The wait for a database connection is too long; lower-priority requests are shed' },
   POOL_EXHAUSTED: { status: 503, title: 'Every database connection is busy and the pool does not queue' },
   POOL_CLOSED: { status: 503, title: 'The service is shutting down' },
   DB_UNAVAILABLE: { status: 503, title: 'The database is unavailable' },

@@ -34,7 +34,14 @@ describe('requestContext', () => {
 describe('backgroundContext', () => {
   it('is named, charged to no one, and cannot be changed', () => {
     const ctx = backgroundContext('plan sampling');
-    expect(ctx).toEqual({ id: 'plan sampling', route: 'plan sampling', accounts: [], deadline: Infinity, signal: expect.any(AbortSignal) });
+    expect(ctx).toEqual({
+      id: 'plan sampling',
+      route: 'plan sampling',
+      accounts: [],
+      deadline: Infinity,
+      signal: expect.any(AbortSignal),
+      priority: 'low',
+    });
     expect(Object.isFrozen(ctx)).toBe(true);
     expect(Object.isFrozen(ctx.accounts)).toBe(true);
   });

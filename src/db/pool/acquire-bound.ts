@@ -12,6 +12,7 @@
  */
 import { abandoned, abortedError, clientGone, deadlineExceeded, remainingMs } from '../../context/deadline.ts';
 import type { AppError } from '../../errors/app-error.ts';
+import type { Priority } from '../../context/priority.ts';
 
 /** One acquire's bounds (the codel branch adds `priority` here). */
 export interface AcquireRequest {
@@ -19,6 +20,8 @@ export interface AcquireRequest {
   deadline?: number;
   /** Aborted when the request is abandoned; the waiter is withdrawn. */
   signal?: AbortSignal;
+  /** Orders and sheds the wait (codel.ts); unset is `normal`. */
+  priority?: Priority;
 }
 
 /** The error to refuse `request` with before it waits at all, or undefined. */

@@ -16,19 +16,28 @@ import { withDeadline } from '../../async/deadline.ts';
 import type { Logger } from '../../log/logger.ts';
 import type { PooledConnection } from './connection.ts';
 import { PoolCounters } from './counters.ts';
-import { cannotStart, databaseUnreachable, poolClosed, poolExhausted, poolTimeout, queueFull } from './errors.ts';
+import { cannotStart, databaseUnreachable, poolClosed, poolExhausted, poolOverloaded, poolTimeout, queueFull } from './errors.ts';
 import { startHousekeeping } from './housekeeping.ts';
 import { Opener } from './opener.ts';
 import type { PoolOptions } from './pool.ts';
 import { needsValidation, suspectAll, validate } from './validation.ts';
-import { WaitQueue, type Waiter } from './wait-queue.ts';
+import { PriorityWaitQueue, type Waiter } from './wait-queue.ts';
 import { boundWait, refuseLate, type AcquireRequest } from './acquire-bound.ts';
 import { deadlineExceeded } from '../../context/deadline.ts';
+import { rank } from '../../context/priority.ts';
+import { highReserve, type Codel } from './codel.ts';
 
 export type { AcquireRequest } from './acquire-bound.ts';
 
 /** PoolOptions with every default filled in. */
-export type ResolvedOptions = Required<Omit<PoolOptions, 'onQuery' | 'limiter'>> & Pick<PoolOptions, 'onQuery' | 'limiter'>;
+export type ResolvedOptions = Required<Omit<PoolOptions, 'onQuery' | 'limiter' | 'overload' | 'retryBudget'>> &
+  Pick<PoolOptions, 'onQuery' | 'limiter' | 'overload' | 'retryBudget'>;
+
+/** Overload control of the queue: CoDel, and the share of the limit kept for `high`. */
+export interface OverloadControl {
+  codel: Codel;
+  highReserveShare: number;
+}
 
 export class PoolCore {
   readonly min: number;
@@ -36,7 +45,7 @@ export class PoolCore {
   readonly all = new Set<PooledConnection>();
   /** Warmest last; the coldest, at index 0, is the first closed when idle too long. */
   readonly idle: PooledConnection[] = [];
-  readonly waiters = new WaitQueue<PooledConnection>();
+  readonly waiters = new PriorityWaitQueue<PooledConnection>();
   readonly counters: PoolCounters;
 
   #opts: ResolvedOptions;
@@ -96,15 +105,24 @@ export class PoolCore {
     const refused = refuseLate(request);
     if (refused !== undefined) return Promise.reject(refused);
     this.counters.acquires++;
-    const limit = this.limit;
+    const priority = request.priority ?? 'normal';
+    const limit = this.limit - (rank(priority) >= rank('high') ? 0 : this.#reserve());
     // Never overtake a waiter, and never exceed the (adaptive) limit.
-    const idle = this.active < limit && this.waiters.length === 0 ? this.#takeIdle() : undefined;
+    // An urgent request only yields to urgent waiters: the rest wait outside the reserve it may use.
+    const ahead = rank(priority) >= rank('high') ? this.waiters.urgent : this.waiters.length;
+    const idle = this.active < limit && ahead === 0 ? this.#takeIdle() : undefined;
     if (idle !== undefined)
       return needsValidation(idle, this.#opts.validateAfterIdleMs) ? this.#validated(idle, request) : Promise.resolve(idle);
     const canGrow = this.all.size + this.pending < this.max && this.active + this.pending < limit;
     if (this.#opts.getMode === 'nowait' && !canGrow) {
       this.counters.exhausted++;
       return Promise.reject(poolExhausted(limit));
+    }
+    const oldest = this.waiters.oldestEnqueuedAt();
+    const codel = this.#opts.overload?.codel;
+    if (codel !== undefined && !codel.admit(priority, oldest === undefined ? 0 : Date.now() - oldest)) {
+      this.counters.shed[priority]++;
+      return Promise.reject(poolOverloaded(priority));
     }
     if (this.waiters.length >= this.#opts.queueMax) {
       this.counters.queueFull++;
@@ -121,7 +139,7 @@ export class PoolCore {
         this.counters.timeouts++;
         bounded.reject(bounded.byDeadline ? deadlineExceeded('waiting for a connection') : poolTimeout(this.#opts.acquireTimeoutMs));
       }, bounded.waitMs);
-      this.waiters.push(waiter);
+      this.waiters.push(waiter, priority);
       // Open only as many new connections as there are waiters to serve.
       if (canGrow && this.pending < this.waiters.length) this.#grow();
     });
@@ -161,8 +179,8 @@ export class PoolCore {
   makeAvailable(conn: PooledConnection): void {
     // `conn` is not idle, so `active` counts it: hand it over only if the
     // waiter would still be within the limit, else park it.
-    const waiter = this.active - 1 < this.limit ? this.waiters.shift() : undefined;
-    if (waiter !== undefined) serve(waiter, conn);
+    const waiter = this.active - 1 < this.limit ? this.#next(this.active - 1) : undefined;
+    if (waiter !== undefined) this.#serve(waiter, conn);
     else this.idle.push(conn);
   }
 
@@ -208,6 +226,24 @@ export class PoolCore {
     await Promise.all([...this.all].map((conn) => this.destroy(conn)));
   }
 
+  /** Connections kept for `high` and `critical` (never all of them); none without overload control. */
+  #reserve(): number {
+    const share = this.#opts.overload?.highReserveShare;
+    return share === undefined || share === 0 ? 0 : Math.min(highReserve(this.limit, share), this.limit - 1);
+  }
+
+  /** The next waiter for a connection when `leased` are out: newest first while CoDel drops; only urgent ones inside the reserve. */
+  #next(leased: number): Waiter<PooledConnection> | undefined {
+    return this.waiters.shift({ rest: leased < this.limit - this.#reserve(), lifo: this.#opts.overload?.codel.lifo ?? false });
+  }
+
+  #serve(waiter: Waiter<PooledConnection>, conn: PooledConnection): void {
+    // The oldest wait, not the served one: served newest-first, a waiter's own wait would end dropping at once.
+    const oldest = Math.min(waiter.enqueuedAt, this.waiters.oldestEnqueuedAt() ?? waiter.enqueuedAt);
+    this.#opts.overload?.codel.onDequeue(Date.now() - oldest);
+    serve(waiter, conn);
+  }
+
   #takeIdle(): PooledConnection | undefined {
     for (let conn = this.idle.pop(); conn !== undefined; conn = this.idle.pop()) {
       if (!conn.broken) return conn;
@@ -232,7 +268,12 @@ export class PoolCore {
         this.replenish();
         return;
       }
-      serve(this.waiters.shift()!, conn);
+      const waiter = this.#next(this.active);
+      if (waiter === undefined) {
+        this.idle.push(conn);
+        return;
+      }
+      this.#serve(waiter, conn);
     }
   }
 

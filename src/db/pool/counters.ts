@@ -27,6 +27,12 @@ export class PoolCounters {
   /** Time each acquire waited for a connection. */
   readonly acquireWait = new Histogram();
 
+  /** Waiters refused by CoDel (POOL_OVERLOADED), by priority. */
+  readonly shed = { critical: 0, high: 0, normal: 0, low: 0 };
+  /** Idempotent-read retries the budget allowed, and refused. */
+  retriesSpent = 0;
+  retriesRefused = 0;
+
   acquires = 0;
   timeouts = 0;
   queueFull = 0;

@@ -26,6 +26,11 @@ export function queueFull(waiting: number): AppError {
   return new AppError('POOL_QUEUE_FULL', `${waiting} requests are already waiting for a connection`, RETRY);
 }
 
+/** CoDel refused a new waiter (codel.ts): the queue's delay stayed above its target. */
+export function poolOverloaded(priority: string, retryAfterSeconds = 1): AppError {
+  return new AppError('POOL_OVERLOADED', `the connection queue is overloaded; ${priority} requests are shed`, { retryAfterSeconds });
+}
+
 export function poolExhausted(limit: number): AppError {
   return new AppError('POOL_EXHAUSTED', `all ${limit} connections are busy`, RETRY);
 }

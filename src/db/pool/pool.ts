@@ -23,7 +23,8 @@ import type { Context } from '../../context/context.ts';
 import type { Database, QueryOptions, Rows, Statement, Transaction } from '../types.ts';
 import type { ConcurrencyLimit } from './adaptive-limit.ts';
 import type { PooledConnection } from './connection.ts';
-import { PoolCore } from './core.ts';
+import { PoolCore, type OverloadControl } from './core.ts';
+import type { RetryBudget } from './retry-budget.ts';
 import type { PoolStats } from './counters.ts';
 import { isConnectionLevel, translate } from './errors.ts';
 import { withFreshRetry } from './retry.ts';
@@ -44,6 +45,10 @@ export interface PoolOptions extends Omit<PoolSettings, 'adaptive' | 'adaptiveMi
   recycleJitter?: number;
   /** Adaptive cap on leased connections (≤ max); absent means the cap is max. */
   limiter?: ConcurrencyLimit;
+  /** CoDel and the high reserve (codel.ts); absent means a plain FIFO queue. */
+  overload?: OverloadControl;
+  /** Bounds the idempotent-read retry (retry-budget.ts); absent means unbounded. */
+  retryBudget?: RetryBudget;
   /** Called after every statement, for profiling. Must not throw. */
   onQuery?: (event: QueryEvent) => void;
 }
@@ -76,6 +81,7 @@ export class ConnectionPool implements Database {
   #onQuery: PoolOptions['onQuery'];
   #preparedStatements: boolean;
   #leakMs: number;
+  #retryBudget: RetryBudget | undefined;
 
   constructor(options: PoolOptions) {
     this.min = options.min;
@@ -91,6 +97,7 @@ export class ConnectionPool implements Database {
     this.#onQuery = options.onQuery;
     this.#preparedStatements = options.preparedStatements ?? true;
     this.#leakMs = options.leakMs;
+    this.#retryBudget = options.retryBudget;
   }
 
   // pg-pool's totalCount, idleCount and waitingCount, under our names.
@@ -125,14 +132,20 @@ export class ConnectionPool implements Database {
   /** Leases a connection. Prefer {@link query} or {@link transaction}, which always release. */
   async acquire(ctx: Context): Promise<Lease> {
     const started = performance.now();
-    const conn = await this.#core.acquire({ deadline: ctx.deadline, signal: ctx.signal });
+    const conn = await this.#core.acquire({ deadline: ctx.deadline, signal: ctx.signal, priority: ctx.priority });
     this.counters.acquireWait.record(performance.now() - started);
     return this.#lease(conn, ctx);
   }
 
   async query<R extends QueryResultRow = QueryResultRow>(ctx: Context, statement: Statement, options?: QueryOptions): Promise<Rows<R>> {
-    const bounds = { deadline: ctx.deadline, signal: ctx.signal };
-    return withFreshRetry(this.#core, options?.idempotent, (acquire) => this.#queryOnce<R>(acquire, statement, ctx), bounds);
+    const request = { deadline: ctx.deadline, signal: ctx.signal, priority: ctx.priority };
+    return withFreshRetry(
+      this.#core,
+      options?.idempotent,
+      (acquire) => this.#queryOnce<R>(acquire, statement, ctx),
+      request,
+      this.#retryBudget,
+    );
   }
 
   async transaction<T>(ctx: Context, fn: (tx: Transaction) => Promise<T>): Promise<T> {

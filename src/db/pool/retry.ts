@@ -12,6 +12,7 @@ import type { AcquireRequest } from './acquire-bound.ts';
 import { isAppError } from '../../errors/app-error.ts';
 import type { PooledConnection } from './connection.ts';
 import type { PoolCounters } from './counters.ts';
+import type { RetryBudget } from './retry-budget.ts';
 import { databaseUnreachable, poolClosed } from './errors.ts';
 
 /** The parts of the pool a retry works with. */
@@ -40,11 +41,19 @@ export async function withFreshRetry<T>(
   idempotent: boolean | undefined,
   attempt: (acquire: () => Promise<PooledConnection>) => Promise<T>,
   request: AcquireRequest = {},
+  budget?: RetryBudget,
 ): Promise<T> {
+  budget?.onRequest();
   try {
     return await attempt(() => pool.acquire(request));
   } catch (err) {
     if (idempotent !== true || !isAppError(err, 'DB_UNAVAILABLE') || pool.closed) throw err;
+    // A failover fails every in-flight read at once: retries may not double the load.
+    if (budget !== undefined && !budget.tryRetry()) {
+      pool.counters.retriesRefused++;
+      throw err;
+    }
+    if (budget !== undefined) pool.counters.retriesSpent++;
     const failedAt = performance.now();
     return attempt(() => acquireFresh(pool, failedAt, request));
   }

@@ -18,6 +18,7 @@ export class WaitQueue<T> {
   #items: (Waiter<T> | undefined)[] = [];
   #head = 0;
   #live = 0;
+  readonly #members = new WeakSet<Waiter<T>>();
 
   get length(): number {
     return this.#live;
@@ -25,6 +26,7 @@ export class WaitQueue<T> {
 
   push(waiter: Waiter<T>): void {
     this.#items.push(waiter);
+    this.#members.add(waiter);
     this.#live++;
   }
 
@@ -52,6 +54,36 @@ export class WaitQueue<T> {
     return undefined;
   }
 
+  /** The newest live waiter, removed from the queue, or undefined (adaptive LIFO). */
+  pop(): Waiter<T> | undefined {
+    while (this.#items.length > this.#head) {
+      const w = this.#items.pop();
+      if (w !== undefined && !w.settled) {
+        w.settled = true;
+        this.#live--;
+        this.#members.delete(w);
+        this.#compact();
+        return w;
+      }
+      if (w !== undefined) this.#members.delete(w);
+    }
+    this.#compact();
+    return undefined;
+  }
+
+  /** The oldest live waiter, left in place. */
+  oldest(): Waiter<T> | undefined {
+    for (let i = this.#head; i < this.#items.length; i++) {
+      const w = this.#items[i];
+      if (w !== undefined && !w.settled) return w;
+    }
+    return undefined;
+  }
+
+  owns(waiter: Waiter<T>): boolean {
+    return this.#members.has(waiter);
+  }
+
   #compact(): void {
     if (this.#head === this.#items.length) {
       this.#items = [];
@@ -60,5 +92,54 @@ export class WaitQueue<T> {
       this.#items = this.#items.slice(this.#head);
       this.#head = 0;
     }
+  }
+}
+
+/**
+ * Two queues: `high` and `critical` waiters apart from the rest, so a
+ * connection inside the high reserve goes to them first, and so the queue
+ * can be served newest-first (adaptive LIFO, codel.ts) while CoDel drops.
+ *
+ * @example
+ * const q = new PriorityWaitQueue<Conn>();
+ * q.push(waiter, 'low');
+ * q.shift({ rest: false, lifo: false }); // only a high/critical waiter, or undefined
+ */
+export class PriorityWaitQueue<T> {
+  readonly #urgent = new WaitQueue<T>();
+  readonly #rest = new WaitQueue<T>();
+
+  get length(): number {
+    return this.#urgent.length + this.#rest.length;
+  }
+
+  /** `high` and `critical` waiters. */
+  get urgent(): number {
+    return this.#urgent.length;
+  }
+
+  push(waiter: Waiter<T>, priority: 'critical' | 'high' | 'normal' | 'low' = 'normal'): void {
+    (priority === 'critical' || priority === 'high' ? this.#urgent : this.#rest).push(waiter);
+  }
+
+  remove(waiter: Waiter<T>): void {
+    // `settled` is shared, so marking through either queue is the same; only the owner's count moves.
+    if (waiter.settled) return;
+    if (this.#urgent.owns(waiter)) this.#urgent.remove(waiter);
+    else this.#rest.remove(waiter);
+  }
+
+  /** Urgent waiters first; the rest only when `rest` (outside the high reserve). */
+  shift(options: { rest?: boolean; lifo?: boolean } = {}): Waiter<T> | undefined {
+    const { rest = true, lifo = false } = options;
+    const take = (q: WaitQueue<T>): Waiter<T> | undefined => (lifo ? q.pop() : q.shift());
+    return take(this.#urgent) ?? (rest ? take(this.#rest) : undefined);
+  }
+
+  /** When the oldest live waiter queued, or undefined when none waits. */
+  oldestEnqueuedAt(): number | undefined {
+    const a = this.#urgent.oldest()?.enqueuedAt;
+    const b = this.#rest.oldest()?.enqueuedAt;
+    return a === undefined ? b : b === undefined ? a : Math.min(a, b);
   }
 }
