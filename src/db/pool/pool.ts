@@ -27,6 +27,7 @@ import { PoolCore } from './core.ts';
 import type { PoolStats } from './counters.ts';
 import { isConnectionLevel, translate } from './errors.ts';
 import { withFreshRetry } from './retry.ts';
+import { guardSilence, silenceDeadlineMs } from './silence.ts';
 
 /** The pool's own settings; the adaptive limiter, if any, is built by the caller and passed as `limiter`. */
 export interface PoolOptions extends Omit<PoolSettings, 'adaptive' | 'adaptiveMin'> {
@@ -74,6 +75,7 @@ export class ConnectionPool implements Database {
   #onQuery: PoolOptions['onQuery'];
   #preparedStatements: boolean;
   #leakMs: number;
+  #silenceMs: number;
 
   constructor(options: PoolOptions) {
     this.min = options.min;
@@ -89,6 +91,7 @@ export class ConnectionPool implements Database {
     this.#onQuery = options.onQuery;
     this.#preparedStatements = options.preparedStatements ?? true;
     this.#leakMs = options.leakMs;
+    this.#silenceMs = silenceDeadlineMs(options.statementTimeoutMs);
   }
 
   // pg-pool's totalCount, idleCount and waitingCount, under our names.
@@ -213,7 +216,8 @@ export class ConnectionPool implements Database {
         ? { name: statement.name, text: statement.text, values }
         : { text: statement.text, values };
     try {
-      const result = await conn.client.query<R>(config);
+      // Silence: past statement_timeout + margin the connection is severed (silence.ts).
+      const result = await guardSilence(conn, conn.client.query<R>(config), this.#silenceMs, () => this.#core.connectionLost(conn));
       const durationMs = performance.now() - started;
       this.#onQuery?.({ statement, waitMs, durationMs, rowCount: result.rowCount ?? 0, ctx });
       this.#core.sample(durationMs);
