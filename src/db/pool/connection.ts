@@ -1,8 +1,23 @@
 /**
  * One physical connection as the pool sees it: a `pg.Client` plus the
  * bookkeeping the pool's rules need (age, idle time, lease, breakage).
+ *
+ * Every socket has TCP keepalive on, first probe after KEEPALIVE_DELAY_MS of
+ * quiet: a peer that vanished without a reset (a frozen host, a firewall
+ * dropping packets) is then found by the kernel even on a connection nobody
+ * uses, instead of after the ~2 h default. 10 s is well under the idle
+ * timeouts of common NATs and cloud load balancers (≥ 60 s), so they never
+ * drop a healthy idle connection, and costs one tiny packet per idle
+ * connection per 10 s. It is the backstop, not the detector: in-flight
+ * statements, validation and connect have client-side deadlines (silence.ts).
  */
 import pg from 'pg';
+import { withDeadline } from '../../async/deadline.ts';
+import { severSocket } from './silence.ts';
+
+const CONNECT_MARGIN_MS = 500;
+
+export const KEEPALIVE_DELAY_MS = 10_000;
 
 export interface ConnectOptions {
   connectionString: string;
@@ -54,14 +69,19 @@ export async function openClient(options: ConnectOptions): Promise<pg.Client> {
     connectionString: options.connectionString,
     connectionTimeoutMillis: options.connectTimeoutMs,
     application_name: options.applicationName,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: KEEPALIVE_DELAY_MS,
     ...(options.statementTimeoutMs > 0 ? { statement_timeout: options.statementTimeoutMs } : {}),
   });
   // Errors before connect() settles surface through its rejection; this
   // listener only keeps a late socket error from becoming an uncaught one.
   client.on('error', () => {});
   try {
-    await client.connect();
+    // pg's own connect timeout, and ours over the whole handshake in case a
+    // silent server swallows the startup packet after the socket opened.
+    await withDeadline(client.connect(), options.connectTimeoutMs + CONNECT_MARGIN_MS, 'connect');
   } catch (err) {
+    severSocket(client);
     client.end().catch(() => {});
     throw err;
   }

@@ -255,6 +255,8 @@ export class PoolCore {
   /** Falls back to a normal acquire if the connection proves dead. */
   async #validated(conn: PooledConnection, request: AcquireRequest): Promise<PooledConnection> {
     if (await validate(conn, this.counters)) return conn;
+    // Silent or dead: its idle siblings to the same server may be too.
+    suspectAll(this.idle);
     void this.destroy(conn);
     this.counters.acquires--; // the acquire below counts it again
     return this.acquire(request);

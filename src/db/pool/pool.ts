@@ -30,6 +30,7 @@ import { isConnectionLevel, translate } from './errors.ts';
 import { withFreshRetry } from './retry.ts';
 import { armCancel } from './cancel.ts';
 import { abortedError, clientGone } from '../../context/deadline.ts';
+import { guardSilence, silenceDeadlineMs } from './silence.ts';
 
 /** The pool's own settings; the adaptive limiter, if any, is built by the caller and passed as `limiter`. */
 export interface PoolOptions extends Omit<PoolSettings, 'adaptive' | 'adaptiveMin'> {
@@ -82,6 +83,7 @@ export class ConnectionPool implements Database {
   #preparedStatements: boolean;
   #leakMs: number;
   #retryBudget: RetryBudget | undefined;
+  #silenceMs: number;
 
   constructor(options: PoolOptions) {
     this.min = options.min;
@@ -98,6 +100,7 @@ export class ConnectionPool implements Database {
     this.#preparedStatements = options.preparedStatements ?? true;
     this.#leakMs = options.leakMs;
     this.#retryBudget = options.retryBudget;
+    this.#silenceMs = silenceDeadlineMs(options.statementTimeoutMs);
   }
 
   // pg-pool's totalCount, idleCount and waitingCount, under our names.
@@ -236,7 +239,8 @@ export class ConnectionPool implements Database {
     // Cancelled on the server at the request's deadline or when its client leaves (cancel.ts).
     const disarm = armCancel(conn.client, ctx.signal, clientGone);
     try {
-      const result = await conn.client.query<R>(config);
+      // Silence: past statement_timeout + margin the connection is severed (silence.ts).
+      const result = await guardSilence(conn, conn.client.query<R>(config), this.#silenceMs, () => this.#core.connectionLost(conn));
       const durationMs = performance.now() - started;
       this.#onQuery?.({ statement, waitMs, durationMs, rowCount: result.rowCount ?? 0, ctx });
       this.#core.sample(durationMs);

@@ -13,6 +13,7 @@
 import { withDeadline } from '../../async/deadline.ts';
 import type { PooledConnection } from './connection.ts';
 import type { PoolCounters } from './counters.ts';
+import { severSocket } from './silence.ts';
 
 const VALIDATE_TIMEOUT_MS = 1000;
 
@@ -35,6 +36,8 @@ export async function validate(conn: PooledConnection, counters: PoolCounters): 
   } catch {
     counters.validationFailures++;
     conn.broken = true;
+    // A silent socket would keep `client.end()` waiting: cut it.
+    severSocket(conn.client);
     return false;
   }
 }
