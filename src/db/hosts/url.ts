@@ -86,3 +86,16 @@ function takeTarget(tail: string): { tail: string; target: TargetSessionAttrs | 
   const base = tail.slice(0, q);
   return { tail: kept.length === 0 ? base : `${base}?${kept.join('&')}`, target };
 }
+
+/**
+ * The URL with its password masked, multi-host or not, for logs and config dumps.
+ *
+ * @example
+ * redactHostsUrl('postgres://app:pw@h1,h2/shop'); // 'postgres://app:***@h1,h2/shop'
+ */
+export function redactHostsUrl(url: string): string {
+  const m = /^(postgres(?:ql)?:\/\/)([^@/?#]*)@/i.exec(url);
+  const shown =
+    m === null ? url : `${m[1]}${m[2]!.includes(':') ? `${m[2]!.slice(0, m[2]!.indexOf(':'))}:***` : m[2]}@${url.slice(m[0].length)}`;
+  return shown.replace(/([?&][^=&#]*(?:pass|secret|token|key)[^=&#]*=)[^&#]*/gi, '$1***');
+}

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseHostsUrl } from '../../../src/db/hosts/url.ts';
+import { parseHostsUrl, redactHostsUrl } from '../../../src/db/hosts/url.ts';
+import { postgresUrl } from '../../../src/config/kinds.ts';
 
 describe('parseHostsUrl', () => {
   it('passes the single-host form on untouched (target any, as libpq)', () => {
@@ -51,5 +52,16 @@ describe('parseHostsUrl', () => {
         expect((err as Error).message).not.toContain('topsecret');
       }
     }
+  });
+});
+
+describe('DATABASE_URL kind and redaction', () => {
+  it('accepts the multi-host form that WHATWG URL parsing rejects, and never shows the password', () => {
+    const kind = postgresUrl('bad');
+    const multi = 'postgres://app:topsecret@h1:5432,h2:5433/shop?target_session_attrs=read-write&sslpassword=x';
+    expect(kind.parse(multi)).toEqual({ ok: true, value: multi });
+    expect(kind.parse('postgres://app:topsecret@h1,h2/shop?target_session_attrs=nope')).toMatchObject({ ok: false });
+    expect(kind.show!(multi)).toBe('postgres://app:***@h1:5432,h2:5433/shop?target_session_attrs=read-write&sslpassword=***');
+    expect(redactHostsUrl('postgres://app@h1/shop')).toBe('postgres://app@h1/shop');
   });
 });
