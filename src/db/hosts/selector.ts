@@ -17,7 +17,8 @@
  * selector.lost(host); // after a connection error on it
  */
 import type { Logger } from '../../log/logger.ts';
-import type { HostConfig } from './url.ts';
+import { parseHostsUrl, type HostConfig } from './url.ts';
+import { createPgProbe } from './probe.ts';
 import { matches, roleOf, type HostState, type TargetSessionAttrs } from './target.ts';
 
 export type Probe = (host: HostConfig) => Promise<HostState>;
@@ -188,4 +189,18 @@ export function createHostSelector(options: HostSelectorOptions): HostSelector {
       waiters.clear();
     },
   };
+}
+
+/**
+ * A selector for DATABASE_URL when it names several hosts or a target_session_attrs;
+ * undefined for the plain single-host form, which then behaves exactly as before.
+ *
+ * @example
+ * const hosts = createHostsFromUrl(config.database.url, logger); // pass to createPool({ hosts, … })
+ */
+export function createHostsFromUrl(url: string, logger: Pick<Logger, 'info' | 'warn'>, onFailover?: () => void): HostSelector | undefined {
+  const parsed = parseHostsUrl(url);
+  if (parsed.hosts.length === 1 && parsed.target === 'any') return undefined;
+  const probe = createPgProbe({ connectTimeoutMs: 2000, applicationName: 'holdfast-probe' });
+  return createHostSelector({ hosts: parsed.hosts, target: parsed.target, probe, logger, ...(onFailover ? { onFailover } : {}) });
 }

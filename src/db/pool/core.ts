@@ -24,7 +24,8 @@ import { needsValidation, suspectAll, validate } from './validation.ts';
 import { WaitQueue, type Waiter } from './wait-queue.ts';
 
 /** PoolOptions with every default filled in. */
-export type ResolvedOptions = Required<Omit<PoolOptions, 'onQuery' | 'limiter'>> & Pick<PoolOptions, 'onQuery' | 'limiter'>;
+export type ResolvedOptions = Required<Omit<PoolOptions, 'onQuery' | 'limiter' | 'hosts'>> &
+  Pick<PoolOptions, 'onQuery' | 'limiter' | 'hosts'>;
 
 export class PoolCore {
   readonly min: number;
