@@ -19,6 +19,7 @@ import { createQueryCache, type QueryCache } from './cache/query-cache.ts';
 import { batchMetrics } from './store/batch/metrics.ts';
 import { createVegasLimit } from './db/pool/adaptive-limit.ts';
 import { createPool, type ConnectionPool, type QueryEvent } from './db/pool/pool.ts';
+import { createHostsFromUrl } from './db/hosts/selector.ts';
 import { backgroundContext } from './context/context.ts';
 import { READ } from './db/types.ts';
 import { createPressureMonitor, type PressureMonitor } from './guards/pressure/monitor.ts';
@@ -93,7 +94,10 @@ export async function startHoldfast(config: Config, logger: Logger, options: Sta
     const spans = tracing === undefined ? undefined : dbSpans(tracing, { comments: config.telemetry.sqlComments });
     const onQuery = composeOnQuery(spans?.onQuery, options.onQuery);
     const { adaptive, adaptiveMin, ...poolSettings } = config.pool;
+    const hosts = createHostsFromUrl(databaseUrl, logger.child({ component: 'hosts' }));
+    if (hosts !== undefined) cleanup.push(async () => hosts.stop());
     const pool = createPool({
+      hosts,
       ...poolSettings,
       connectionString: databaseUrl,
       statementTimeoutMs: config.database.statementTimeoutMs,

@@ -14,6 +14,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import { redactUrl } from './redact.ts';
+import { parseHostsUrl, redactHostsUrl } from '../db/hosts/url.ts';
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
 
@@ -139,6 +140,28 @@ export function url(options: { schemes: readonly string[]; prefix?: boolean; mes
     parse: (s) => (valid(s) ? ok(s) : bad(message)),
     mask: redactUrl,
     show: redactUrl,
+  };
+}
+
+/**
+ * A PostgreSQL URL, single-host or libpq's multi-host form
+ * (`postgres://u@h1:5432,h2:5433/db?target_session_attrs=read-write`),
+ * which WHATWG URL parsing rejects; the password never shows.
+ */
+export function postgresUrl(message: string): Kind<string> {
+  const valid = (s: string): boolean => {
+    try {
+      parseHostsUrl(s);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  return {
+    allowed: 'a postgres:// or postgresql:// URL (several hosts separated by commas)',
+    parse: (s) => (valid(s) ? ok(s) : bad(message)),
+    mask: redactHostsUrl,
+    show: redactHostsUrl,
   };
 }
 

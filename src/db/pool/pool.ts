@@ -25,6 +25,7 @@ import type { ConcurrencyLimit } from './adaptive-limit.ts';
 import type { PooledConnection } from './connection.ts';
 import { PoolCore, type OverloadControl } from './core.ts';
 import type { RetryBudget } from './retry-budget.ts';
+import type { HostSelector } from '../hosts/selector.ts';
 import type { PoolStats } from './counters.ts';
 import { isConnectionLevel, translate } from './errors.ts';
 import { withFreshRetry } from './retry.ts';
@@ -37,6 +38,8 @@ export interface PoolOptions extends Omit<PoolSettings, 'adaptive' | 'adaptiveMi
   connectionString: string;
   statementTimeoutMs: number;
   logger: Logger;
+  /** Several hosts: connections go to the selected one (src/db/hosts/selector.ts). */
+  hosts?: HostSelector;
   /** Off for a transaction pooler such as PgBouncer 1.18: names are stripped. */
   preparedStatements?: boolean;
   applicationName?: string;
