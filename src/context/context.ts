@@ -35,6 +35,12 @@ export interface Context {
    * none for background work, one per request served for a batch.
    */
   readonly accounts: readonly QueryAccount[];
+  /**
+   * Read-your-writes: the WAL position (an LSN, verified from the client's
+   * Consistency-Token) this request's reads must see; a replica serves them
+   * only once it has replayed that far (src/db/replicas/).
+   */
+  readonly consistency?: bigint;
   // Later issues add their per-request state here (a deadline, a priority, a
   // read-consistency token), each set by requestContext and combined by
   // batchContext (earliest deadline, highest priority, newest token).
@@ -83,5 +89,8 @@ export function batchContext(ctxs: readonly Context[]): Context {
   const accounts = [...new Set(members.flatMap((ctx) => ctx.accounts))];
   const first = members[0];
   const route = first !== undefined && members.every((ctx) => ctx.route === first.route) ? first.route : 'batch';
-  return { id: members.length === 0 ? 'batch' : members.map((ctx) => ctx.id).join(','), route, accounts };
+  const batch = { id: members.length === 0 ? 'batch' : members.map((ctx) => ctx.id).join(','), route, accounts };
+  // The newest token: the batch's one statement must satisfy every member.
+  const tokens = members.flatMap((ctx) => (ctx.consistency === undefined ? [] : [ctx.consistency]));
+  return tokens.length === 0 ? batch : { ...batch, consistency: tokens.reduce((a, b) => (a > b ? a : b)) };
 }

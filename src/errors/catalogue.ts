@@ -13,6 +13,7 @@ export const ERROR_CATALOGUE = {
   VALIDATION_FAILED: { status: 400, title: 'The request is not valid' },
   BAD_CURSOR: { status: 400, title: 'The pagination cursor is malformed or was tampered with' },
   BAD_JSON: { status: 400, title: 'The request body is not valid JSON' },
+  BAD_CONSISTENCY_TOKEN: { status: 400, title: 'The Consistency-Token header is malformed or was tampered with' },
   UNAUTHORIZED: { status: 401, title: 'Authentication is required' },
   FORBIDDEN: { status: 403, title: 'The credentials do not allow this action' },
   NOT_FOUND: { status: 404, title: 'The resource does not exist' },
