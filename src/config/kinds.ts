@@ -165,6 +165,28 @@ export function postgresUrl(message: string): Kind<string> {
   };
 }
 
+/** Comma-separated URLs (read replicas); passwords never show, in errors or dumps. Empty is the empty list. */
+export function urlList(options: { schemes: readonly string[]; message: string }): Kind<readonly string[]> {
+  const one = url({ ...options });
+  const maskAll = (raw: string): string =>
+    raw
+      .split(',')
+      .map((x) => redactUrl(x.trim()))
+      .join(',');
+  return {
+    allowed: `comma-separated ${options.schemes.map((s) => `${s}://`).join(' or ')} URLs`,
+    parse: (s) => {
+      const items = s
+        .split(',')
+        .map((x) => x.trim())
+        .filter((x) => x !== '');
+      return items.every((x) => one.parse(x).ok) ? ok(items) : bad(options.message);
+    },
+    mask: maskAll,
+    show: (value) => value.map(redactUrl),
+  };
+}
+
 /** A comma-separated list; blanks are dropped, so empty is the empty list. */
 export function list(): Kind<readonly string[]> {
   return {

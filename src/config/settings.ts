@@ -41,6 +41,7 @@ import {
   url,
   postgresUrl,
   type Kind,
+  urlList,
 } from './kinds.ts';
 
 export interface SettingRow {
@@ -206,6 +207,38 @@ export const SETTINGS = [
     default: '10000',
     group: 'database',
     help: 'Server-side statement_timeout for every statement (ms); 0 turns it off. A runaway query is cancelled and answered 503 QUERY_TIMEOUT.',
+  },
+  {
+    env: 'DATABASE_REPLICA_URLS',
+    path: 'database.replicas.urls',
+    kind: urlList({ schemes: ['postgres', 'postgresql'], message: 'must be comma-separated postgres:// or postgresql:// URLs' }),
+    default: '',
+    group: 'database',
+    help: 'Streaming standbys that serve reads (product, lists, customers, orders, the report); writes and transactions stay on DATABASE_URL. Unset: every statement goes to DATABASE_URL, as before. Passwords are never logged (docs/FAILOVER.md, "Replica lag").',
+  },
+  {
+    env: 'DB_REPLICA_POOL_MAX',
+    path: 'database.replicas.poolMax',
+    kind: int({ min: 1 }),
+    default: '20',
+    group: 'database',
+    help: "Most connections each replica pool opens; counts against that replica's max_connections, not the primary's.",
+  },
+  {
+    env: 'DB_REPLICA_MAX_LAG_MS',
+    path: 'database.replicas.maxLagMs',
+    kind: int({ min: 0 }),
+    default: '5000',
+    group: 'database',
+    help: 'A replica further behind than this (or unreachable) leaves read rotation until it catches up; with none usable, reads go to the primary.',
+  },
+  {
+    env: 'DB_REPLICA_LAG_SAMPLE_MS',
+    path: 'database.replicas.sampleMs',
+    kind: int({ min: 10 }),
+    default: '1000',
+    group: 'database',
+    help: "How often each replica's replay lag is sampled; a lagging replica leaves rotation within one period.",
   },
   {
     env: 'SEED_DEMO',

@@ -54,8 +54,12 @@ export interface Context {
   readonly signal: AbortSignal;
   /** Who is shed first under pressure (priority.ts): the route's class, lowered by an RFC 9218 header. */
   readonly priority: Priority;
-  // Issue 14 adds a read-consistency token here, set by requestContext and
-  // combined by batchContext (the newest token).
+  /**
+   * Read-your-writes: the WAL position (an LSN, verified from the client's
+   * Consistency-Token) this request's reads must see; a replica serves them
+   * only once it has replayed that far (src/db/replicas/).
+   */
+  readonly consistency?: bigint;
 }
 
 /** Background work is never abandoned. */
@@ -136,6 +140,9 @@ export function batchContext(ctxs: readonly Context[]): Context {
     signal,
     priority,
   };
-  if (members.some((ctx) => ctx.trace !== undefined)) TRACED_BATCHES.set(batch, members);
-  return batch;
+  // The newest token: the batch's one statement must satisfy every member.
+  const tokens = members.flatMap((ctx) => (ctx.consistency === undefined ? [] : [ctx.consistency]));
+  const combined = tokens.length === 0 ? batch : { ...batch, consistency: tokens.reduce((x, y) => (x > y ? x : y)) };
+  if (members.some((ctx) => ctx.trace !== undefined)) TRACED_BATCHES.set(combined, members);
+  return combined;
 }

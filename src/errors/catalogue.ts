@@ -14,6 +14,7 @@ export const ERROR_CATALOGUE = {
   BAD_CURSOR: { status: 400, title: 'The pagination cursor is malformed or was tampered with' },
   BAD_REQUEST_TIMEOUT: { status: 400, title: 'The Request-Timeout or x-envoy-expected-rq-timeout-ms header is malformed' },
   BAD_JSON: { status: 400, title: 'The request body is not valid JSON' },
+  BAD_CONSISTENCY_TOKEN: { status: 400, title: 'The Consistency-Token header is malformed or was tampered with' },
   UNAUTHORIZED: { status: 401, title: 'Authentication is required' },
   FORBIDDEN: { status: 403, title: 'The credentials do not allow this action' },
   NOT_FOUND: { status: 404, title: 'The resource does not exist' },

@@ -70,6 +70,10 @@ const PREVIOUS_DEFAULTS: Record<string, string | undefined> = {
 
 /** Settings added since, by the security issue (#13), with their defaults. */
 const ADDED_DEFAULTS: Record<string, string | undefined> = {
+  DATABASE_REPLICA_URLS: '',
+  DB_REPLICA_POOL_MAX: '20',
+  DB_REPLICA_MAX_LAG_MS: '5000',
+  DB_REPLICA_LAG_SAMPLE_MS: '1000',
   HTTP_REQUEST_TIMEOUT_MS: '30000',
   REQUEST_TIMEOUT_MS: '10000',
   HTTP_HEADERS_TIMEOUT_MS: '10000',
@@ -217,6 +221,7 @@ describe('the settings table', () => {
         preparedStatements: true,
         connectionHeadroom: 10,
         batchReads: { enabled: true, max: 64 },
+        replicas: { urls: [], poolMax: 20, maxLagMs: 5000, sampleMs: 1000 },
       },
       pool: {
         min: 5,

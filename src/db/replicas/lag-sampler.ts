@@ -1,0 +1,149 @@
+/**
+ * Samples each read replica's replay position and lag, and decides which
+ * replicas are in read rotation.
+ *
+ * Why not just now() - pg_last_xact_replay_timestamp(): on an idle primary
+ * that "lag" grows for ever while the replica has replayed everything. So a
+ * replica whose replay LSN has reached the primary's current LSN has lag 0;
+ * otherwise its lag is the age of the OLDEST primary position sampled that
+ * it has not replayed yet (it lacks data the primary had at that time), capped
+ * by the replay-timestamp age (it has replayed a commit made at that time).
+ * Rotation changes (and failures to reach a replica) are logged once each.
+ */
+import type { Logger } from 'pino';
+import { backgroundContext } from '../../context/context.ts';
+import { READ, type Database } from '../types.ts';
+import { parseLsn } from './consistency-token.ts';
+
+const LAG_SAMPLING = backgroundContext('replica lag sampling');
+
+export interface ReplicaState {
+  readonly name: string;
+  readonly inRotation: boolean;
+  readonly reachable: boolean;
+  /** Last sampled replay position; 0n before the first sample. */
+  readonly replayLsn: bigint;
+  /** Seconds behind the primary at the last sample (0 when caught up); NaN before it. */
+  readonly lagSeconds: number;
+  /** Why it is out of rotation, when it is. */
+  readonly reason?: 'lag' | 'unreachable';
+}
+
+export interface LagSamplerOptions {
+  primary: Database;
+  replicas: readonly { name: string; db: Database }[];
+  maxLagMs: number;
+  periodMs: number;
+  logger?: Pick<Logger, 'info' | 'warn'>;
+  now?: () => number;
+}
+
+export interface LagSampler {
+  sampleOnce(): Promise<void>;
+  start(): void;
+  stop(): void;
+  states(): readonly ReplicaState[];
+  /** Takes a replica out of rotation at once (a read on it failed); the next sample may bring it back. */
+  markUnreachable(name: string): void;
+}
+
+const REPLICA_SQL = {
+  name: 'holdfast_replica_lag',
+  text: `select pg_last_wal_replay_lsn()::text as replay,
+                extract(epoch from now() - pg_last_xact_replay_timestamp())::float8 as ts_lag`,
+};
+const PRIMARY_SQL = { name: 'holdfast_primary_lsn', text: 'select pg_current_wal_lsn()::text as lsn' };
+
+/**
+ * @example
+ * const sampler = createLagSampler({ primary, replicas: [{ name: 'r1:5432', db: pool }], maxLagMs: 5000, periodMs: 1000, logger });
+ * sampler.start();
+ * sampler.states().filter((s) => s.inRotation);
+ */
+export function createLagSampler(options: LagSamplerOptions): LagSampler {
+  const { primary, maxLagMs, periodMs, logger } = options;
+  const now = options.now ?? Date.now;
+  const keep = Math.max(8, Math.ceil((2 * maxLagMs) / periodMs) + 2);
+  const history: { at: number; lsn: bigint }[] = [];
+  const states = new Map<string, ReplicaState>(
+    options.replicas.map((r) => [r.name, { name: r.name, inRotation: false, reachable: false, replayLsn: 0n, lagSeconds: Number.NaN }]),
+  );
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> | undefined;
+
+  function set(next: ReplicaState): void {
+    const before = states.get(next.name);
+    states.set(next.name, next);
+    if (before === undefined || before.inRotation === next.inRotation) return;
+    if (next.inRotation) logger?.info({ replica: next.name, lagSeconds: next.lagSeconds }, 'replica joined read rotation');
+    else logger?.warn({ replica: next.name, reason: next.reason, lagSeconds: next.lagSeconds }, 'replica left read rotation');
+  }
+
+  function lagOf(replay: bigint, tsLag: number | null, at: number): number {
+    const newest = history.at(-1);
+    if (newest !== undefined && replay >= newest.lsn) return 0;
+    const oldestMissing = history.find((h) => h.lsn > replay);
+    const sinceMissing = oldestMissing === undefined ? Number.POSITIVE_INFINITY : (at - oldestMissing.at) / 1000;
+    const lag = Math.min(sinceMissing, tsLag ?? Number.POSITIVE_INFINITY);
+    return Number.isFinite(lag) ? Math.max(0, lag) : 0;
+  }
+
+  async function sampleReplica(name: string, db: Database): Promise<void> {
+    try {
+      const { rows } = await db.query<{ replay: string | null; ts_lag: number | null }>(LAG_SAMPLING, REPLICA_SQL, READ);
+      const row = rows[0];
+      // A server that is not in recovery has no replay position: not a replica (promoted?), keep it out.
+      if (row?.replay == null) throw new Error('not a standby (pg_last_wal_replay_lsn() is null)');
+      const replayLsn = parseLsn(row.replay);
+      const lagSeconds = lagOf(replayLsn, row.ts_lag, now());
+      const inRotation = lagSeconds * 1000 <= maxLagMs;
+      set({ name, reachable: true, replayLsn, lagSeconds, inRotation, ...(inRotation ? {} : { reason: 'lag' as const }) });
+    } catch (error) {
+      const before = states.get(name)!;
+      if (before.reachable || before.lagSeconds !== before.lagSeconds) {
+        logger?.warn({ replica: name, err: error instanceof Error ? error.message : String(error) }, 'replica unreachable');
+      }
+      set({ ...before, reachable: false, inRotation: false, reason: 'unreachable' });
+    }
+  }
+
+  async function sample(): Promise<void> {
+    try {
+      const { rows } = await primary.query<{ lsn: string }>(LAG_SAMPLING, PRIMARY_SQL, READ);
+      history.push({ at: now(), lsn: parseLsn(rows[0]!.lsn) });
+      if (history.length > keep) history.shift();
+    } catch {
+      // Primary unreachable: replicas are judged on the positions already known.
+    }
+    await Promise.all(options.replicas.map((r) => sampleReplica(r.name, r.db)));
+  }
+
+  function sampleOnce(): Promise<void> {
+    running ??= sample().finally(() => (running = undefined));
+    return running;
+  }
+
+  return {
+    sampleOnce,
+    start() {
+      if (timer !== undefined) return;
+      const tick = (): void => {
+        void sampleOnce().finally(() => {
+          if (timer !== undefined) timer = setTimeout(tick, periodMs).unref();
+        });
+      };
+      timer = setTimeout(tick, 0).unref();
+    },
+    stop() {
+      if (timer !== undefined) clearTimeout(timer);
+      timer = undefined;
+    },
+    states: () => [...states.values()],
+    markUnreachable(name) {
+      const before = states.get(name);
+      if (before === undefined || !before.inRotation) return;
+      logger?.warn({ replica: name }, 'replica unreachable');
+      set({ ...before, reachable: false, inRotation: false, reason: 'unreachable' });
+    },
+  };
+}
