@@ -16,7 +16,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { requestContext, type Context } from '../context/context.ts';
 import { requestTraceOf } from '../telemetry/http-spans.ts';
-import { parseTraceparent } from '../telemetry/traceparent.ts';
 import { requestBudgetMs, requestSignal } from '../context/deadline.ts';
 
 const CONTEXT = Symbol('holdfast.context');
@@ -58,8 +57,8 @@ export function openRequestContext(request: FastifyRequest, options: { budgetMs?
   const ctx = requestContext(request.id, routeOf(request), {
     deadline: performance.now() + budgetMs,
     signal,
-    // The server span when tracing (src/telemetry/http-spans.ts) opened one first, else the caller's traceparent.
-    trace: requestTraceOf(request) ?? parseTraceparent(request.headers.traceparent),
+    // The server span when tracing (src/telemetry/http-spans.ts) opened one; with tracing off, nothing (no cost).
+    trace: requestTraceOf(request),
   });
   request[CONTEXT] = ctx;
   return ctx;
@@ -81,7 +80,7 @@ export function openedContext(request: FastifyRequest): Context | undefined {
 export function contextOf(request: FastifyRequest): Context {
   const opened = request[CONTEXT];
   if (opened != null) return opened;
-  const ctx = requestContext(request.id, routeOf(request), { accounted: false, trace: parseTraceparent(request.headers.traceparent) });
+  const ctx = requestContext(request.id, routeOf(request), { accounted: false, trace: requestTraceOf(request) });
   request[CONTEXT] = ctx;
   return ctx;
 }

@@ -41,6 +41,8 @@ describe('WEB_CONCURRENCY=2 against a test database', () => {
       DB_POOL_MAX: '5',
       SEED_DEMO: 'false',
       RATE_LIMIT_ENABLED: 'false',
+      // Cache every read, so that the second read of a product is a hit (admission is tested in test/cache/).
+      CACHE_ADMISSION_THRESHOLD: '1',
     });
     url = String((await app.waitForLine((l) => l.msg === 'holdfast cluster listening', CLUSTER_START_MS)).url);
     client = new pg.Client({ connectionString: db.url });

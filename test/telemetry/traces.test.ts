@@ -31,7 +31,12 @@ describe('traces through the service', () => {
   beforeAll(async () => {
     receiver = await startOtlpReceiver();
     app = await startTestApp({
-      env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_SERVICE_NAME: 'holdfast-test', CACHE_ENABLED: 'true' },
+      env: {
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+        OTEL_SERVICE_NAME: 'holdfast-test',
+        CACHE_ENABLED: 'true',
+        CACHE_ADMISSION_THRESHOLD: '1',
+      },
     });
   });
   afterAll(async () => {
