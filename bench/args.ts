@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { parseAssignments, parseDuration, parseIntList, parsePositiveInt } from '../scripts/loadtest/duration.ts';
 import { parseEndpoints, type EndpointId } from './endpoints.ts';
 import { CONTENDER_KINDS, parseContenders, type ContenderKind } from './plan.ts';
+import type { IdDistribution } from '../scripts/loadtest/mix.ts';
 
 /**
  * The help text.
@@ -36,6 +37,10 @@ and writes reports/bench-<time>.{json,md}. See docs/LOADTEST.md.
   --batch LIST           and once per DB_BATCH_READS value, e.g. true,false
   --tracing LIST         and once per trace sampling: off, or a percentage, e.g. off,1%,100%
                          (spans exported over OTLP/HTTP to a local sink that discards them)
+  --cache LIST           and once per CACHE_ENABLED value, e.g. true,false
+  --rounds N             run every contender and variant N times, round-robin, and report
+                         each cell's median with the rounds' spread (default 1)
+  --ids uniform|zipf     how {product}/{customer} ids are drawn (zipf: s=1, id 1 the hottest)
   --pool-sizes LIST      also run Holdfast on product by id per DB_POOL_MAX, e.g. 5,10,20,40
   --sweep-rounds N       run each pool size N times, interleaved, and compare medians (default 3)
   --holdfast-env K=V     a Holdfast setting (repeatable), e.g. CACHE_ENABLED=true
@@ -63,6 +68,12 @@ export interface BenchOptions {
   batch: boolean[];
   /** Sampling ratios, 0 for tracing off; empty: tracing as the env says (off). */
   tracing: number[];
+  /** CACHE_ENABLED values, crossed with the others; empty: the config default. */
+  cache: boolean[];
+  /** Times every server run is repeated, round-robin (1: once). */
+  rounds: number;
+  /** How random ids are drawn. */
+  ids: IdDistribution;
   poolSizes: number[];
   sweepRounds: number;
   holdfastEnv: Record<string, string>;
@@ -105,6 +116,9 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
       adaptive: { type: 'string' },
       batch: { type: 'string' },
       tracing: { type: 'string' },
+      cache: { type: 'string' },
+      rounds: { type: 'string', default: '1' },
+      ids: { type: 'string', default: 'uniform' },
       'pool-sizes': { type: 'string' },
       'sweep-rounds': { type: 'string', default: '3' },
       'holdfast-env': { type: 'string', multiple: true, default: [] },
@@ -120,6 +134,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
   if (values.help) return 'help';
   if (!['auto', 'wrk', 'autocannon'].includes(values.driver))
     throw new Error(`--driver must be auto, wrk or autocannon, got "${values.driver}"`);
+  if (values.ids !== 'uniform' && values.ids !== 'zipf') throw new Error(`--ids must be uniform or zipf, got "${values.ids}"`);
   return {
     endpoints: parseEndpoints(values.only),
     contenders: parseContenders(values.contenders),
@@ -134,6 +149,9 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
     adaptive: values.adaptive === undefined ? [] : parseBooleans(values.adaptive, 'adaptive'),
     batch: values.batch === undefined ? [] : parseBooleans(values.batch, 'batch'),
     tracing: values.tracing === undefined ? [] : parseSampling(values.tracing),
+    cache: values.cache === undefined ? [] : parseBooleans(values.cache, 'cache'),
+    rounds: parsePositiveInt(values.rounds, 'rounds'),
+    ids: values.ids,
     poolSizes: values['pool-sizes'] === undefined ? [] : parseIntList(values['pool-sizes'], 'pool-sizes'),
     sweepRounds: parsePositiveInt(values['sweep-rounds'], 'sweep-rounds'),
     holdfastEnv: parseAssignments(values['holdfast-env'], 'holdfast-env'),

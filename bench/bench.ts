@@ -26,7 +26,7 @@ import { buildPlan, type ServerRun } from './plan.ts';
 import { OTLP_SINK, startOtlpSink, type OtlpSink } from './otlp-sink.ts';
 import { overloadTargets, runOverload, type OverloadResult } from './overload.ts';
 import { waitForQuietDatabase } from './quiet-database.ts';
-import { benchMarkdown } from './report.ts';
+import { benchMarkdown, mergeRounds } from './report.ts';
 import type { BenchReport, CellResult, ResilienceResult } from './results.ts';
 import { HOLDFAST_BENCH_DEFAULTS, startContender } from './servers.ts';
 import { evaluateTargets } from './targets.ts';
@@ -115,11 +115,18 @@ export async function runBench(options: BenchOptions, print: (line: string) => v
         continue;
       }
       try {
-        print(`\n${run.label} (pid ${server.pid})`);
+        print(`\n${run.label}${run.round === undefined ? '' : `, round ${run.round}`} (pid ${server.pid})`);
         for (const cell of run.cells) {
           if (stopped()) break;
           const template = pathFor(run.kind, cell.endpoint, deep)!;
-          const spec = { baseUrl: server.url, template, ranges, connections: cell.concurrency, timeoutS: options.timeoutS };
+          const spec = {
+            baseUrl: server.url,
+            template,
+            ranges,
+            ids: options.ids,
+            connections: cell.concurrency,
+            timeoutS: options.timeoutS,
+          };
           const key = cellKey(run, cell);
           try {
             if (options.warmupMs > 0) await driver.run({ ...spec, durationMs: options.warmupMs });
@@ -209,6 +216,9 @@ export async function runBench(options: BenchOptions, print: (line: string) => v
         adaptive: options.adaptive,
         batch: options.batch,
         tracing: options.tracing,
+        cache: options.cache,
+        rounds: options.rounds,
+        ids: options.ids,
         poolSizes: options.poolSizes,
         sweepRounds: options.sweepRounds,
       },
@@ -224,7 +234,7 @@ export async function runBench(options: BenchOptions, print: (line: string) => v
       ...(resilience === undefined ? {} : { resilience }),
       ...(overload === undefined ? {} : { overload }),
       targets: [
-        ...evaluateTargets({ cells, reference: plan.reference, resilience }),
+        ...evaluateTargets({ cells: mergeRounds(cells), reference: plan.reference, resilience }),
         ...(options.overloadMs > 0 ? overloadTargets(overload) : []),
       ],
     };
@@ -244,7 +254,7 @@ function cellKey(run: ServerRun, cell: { endpoint: CellResult['endpoint']; concu
     endpoint: cell.endpoint,
     concurrency: cell.concurrency,
     ...(run.sweepPoolSize === undefined ? {} : { poolSize: run.sweepPoolSize }),
-    ...(run.sweepRound === undefined ? {} : { round: run.sweepRound }),
+    ...((run.sweepRound ?? run.round) === undefined ? {} : { round: run.sweepRound ?? run.round }),
   };
 }
 

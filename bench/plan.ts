@@ -53,6 +53,8 @@ export interface ServerRun {
   sweepPoolSize?: number;
   /** Which round of the sweep (1-based). */
   sweepRound?: number;
+  /** With `--rounds`: which round of the whole plan (1-based). */
+  round?: number;
 }
 
 /** @example const plan: BenchPlan = buildPlan({ … }); plan.servers.length; */
@@ -78,6 +80,10 @@ export interface PlanOptions {
   poolSizes: readonly number[];
   /** Trace sampling ratios (0: tracing off), crossed with the others; exported to a local sink (otlp-sink.ts). */
   tracing?: readonly number[];
+  /** CACHE_ENABLED values, crossed with the others; empty: the config default. */
+  cache?: readonly boolean[];
+  /** Times every contender and variant runs, round-robin; absent or 1: once. */
+  rounds?: number;
   /** Times the pool sweep runs each size, interleaved (see sweep.ts). */
   sweepRounds: number;
   durationMs: number;
@@ -104,24 +110,31 @@ export function buildPlan(options: PlanOptions): BenchPlan {
       .flatMap((endpoint) => options.concurrency.map((concurrency) => ({ endpoint, concurrency })));
   const has = (k: ContenderKind) => options.contenders.includes(k);
 
-  for (const kind of ['fastify-constant', 'fastify-pg', 'express-naive'] as const) {
-    if (!has(kind)) continue;
-    const cells = cellsFor(kind, options.endpoints);
-    if (cells.length > 0) servers.push({ label: kind, kind, env: {}, cells, resilience: false });
-  }
-  let reference = 'holdfast';
-  if (has('holdfast')) {
-    const variants = holdfastVariants(options.adaptive, options.batch, options.tracing);
-    variants.forEach(({ label, env }, i) => {
-      if (i === 0) reference = label;
+  const rounds = options.rounds ?? 1;
+  // Round-robin over every contender and variant, so that a burst of someone else's load falls on all alike.
+  for (let round = 1; round <= rounds; round++) {
+    const tag = rounds > 1 ? { round } : {};
+    for (const kind of ['fastify-constant', 'fastify-pg', 'express-naive'] as const) {
+      if (!has(kind)) continue;
+      const cells = cellsFor(kind, options.endpoints);
+      if (cells.length > 0) servers.push({ label: kind, kind, env: {}, cells, resilience: false, ...tag });
+    }
+    if (!has('holdfast')) continue;
+    holdfastVariants(options.adaptive, options.batch, options.tracing, options.cache).forEach(({ label, env }, i) => {
       servers.push({
         label,
         kind: 'holdfast',
         env,
         cells: cellsFor('holdfast', options.endpoints),
-        resilience: i === 0 && (options.sustainMs > 0 || (options.overloadMs ?? 0) > 0),
+        resilience: round === 1 && i === 0 && (options.sustainMs > 0 || (options.overloadMs ?? 0) > 0),
+        ...tag,
       });
     });
+  }
+  let reference = 'holdfast';
+  if (has('holdfast')) {
+    const variants = holdfastVariants(options.adaptive, options.batch, options.tracing, options.cache);
+    reference = variants[0]!.label;
     const first = variants[0]!.env;
     // Round-robin, so a burst of someone else's load falls on every size alike.
     for (let round = 1; round <= (options.poolSizes.length > 0 ? options.sweepRounds : 0); round++) {
@@ -164,10 +177,12 @@ export function holdfastVariants(
   adaptive: readonly boolean[],
   batch: readonly boolean[],
   tracing: readonly number[] = [],
+  cache: readonly boolean[] = [],
 ): { label: string; env: Record<string, string> }[] {
   const axes = [
     { name: 'adaptive', variable: 'DB_ADAPTIVE_LIMIT', values: adaptive },
     { name: 'batching', variable: 'DB_BATCH_READS', values: batch },
+    { name: 'cache', variable: 'CACHE_ENABLED', values: cache },
   ].filter((a) => a.values.length > 0);
   let variants: { parts: string[]; env: Record<string, string> }[] = [{ parts: [], env: {} }];
   for (const axis of axes) {

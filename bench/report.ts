@@ -20,6 +20,48 @@ function errors(cell: CellResult): string {
   return parts.length === 0 ? '0' : parts.join(', ');
 }
 
+/**
+ * With `--rounds`, the cells of one contender, endpoint and concurrency as
+ * one: the median req/s, p50 and p99 of the rounds, each round's req/s (the
+ * spread), errors summed and the highest RSS. One round: the cell itself.
+ * The pool sweep's cells are left alone (sweep.ts summarises them).
+ */
+export function mergeRounds(cells: readonly CellResult[]): (CellResult & { runs?: number[] })[] {
+  const groups = new Map<string, CellResult[]>();
+  for (const c of cells) {
+    const key = c.poolSize !== undefined ? `sweep\u0000${groups.size}` : `${c.server}\u0000${c.endpoint}\u0000${c.concurrency}`;
+    groups.set(key, [...(groups.get(key) ?? []), c]);
+  }
+  return [...groups.values()].map((group) => {
+    const measured = group.filter((c) => c.result !== undefined);
+    if (group.length === 1 || measured.length === 0) return group[0]!;
+    const results = measured.map((c) => c.result!);
+    const rss = measured.map((c) => c.rssPeakMb).filter((v): v is number => v !== undefined);
+    const sum = (f: (r: (typeof results)[number]) => number) => results.reduce((n, r) => n + f(r), 0);
+    return {
+      ...measured[0]!,
+      result: {
+        requests: sum((r) => r.requests),
+        durationS: sum((r) => r.durationS),
+        reqPerSec: median(results.map((r) => r.reqPerSec)),
+        p50Ms: median(results.map((r) => r.p50Ms)),
+        p99Ms: median(results.map((r) => r.p99Ms)),
+        timeouts: sum((r) => r.timeouts),
+        socketErrors: sum((r) => r.socketErrors),
+        non2xx: sum((r) => r.non2xx),
+      },
+      ...(rss.length === 0 ? {} : { rssPeakMb: Math.max(...rss) }),
+      runs: results.map((r) => r.reqPerSec),
+    };
+  });
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
 /** The Holdfast rate a cell is compared with: same endpoint and concurrency (pgbench: the product cell at c=100, or the nearest). */
 function referenceRate(report: BenchReport, cell: CellResult): number | undefined {
   const ours = report.cells.filter((c) => c.server === report.reference && c.endpoint === cell.endpoint && c.result !== undefined);
@@ -53,20 +95,38 @@ export function benchMarkdown(report: BenchReport): string {
         .join(', ') || 'none'
     }. Ratios are req/s against \`${report.reference}\`.`,
   ];
+  const rounds = (o.rounds ?? 1) > 1;
+  const merged = { ...report, cells: mergeRounds(report.cells.filter((c) => c.poolSize === undefined)) };
+  if (rounds)
+    out.push(
+      '',
+      `Each cell ran ${o.rounds} times, round-robin over the contenders; req/s, p50 and p99 are the medians, "rounds" each round's req/s.`,
+    );
   for (const endpoint of ENDPOINT_IDS) {
-    const cells = report.cells.filter((c) => c.endpoint === endpoint && c.poolSize === undefined);
+    const cells = merged.cells.filter((c) => c.endpoint === endpoint);
     if (cells.length === 0) continue;
     cells.sort((a, b) => (a.kind === 'pgbench' ? 1 : 0) - (b.kind === 'pgbench' ? 1 : 0) || a.concurrency - b.concurrency);
     out.push('', `## ${endpointTitle(endpoint, report.data.deepPage)}`, '');
     out.push(
       markdownTable(
-        ['contender', 'conns', 'req/s', 'p50', 'p99', 'errors', `× (a)`, 'peak RSS'],
+        [
+          'contender',
+          'conns',
+          rounds ? 'req/s (median)' : 'req/s',
+          ...(rounds ? ['rounds'] : []),
+          'p50',
+          'p99',
+          'errors',
+          `× (a)`,
+          'peak RSS',
+        ],
         cells.map((c) => {
-          const ref = referenceRate(report, c);
+          const ref = referenceRate(merged, c);
           return [
             contenderName(c),
             c.kind === 'pgbench' ? `${c.concurrency} clients` : String(c.concurrency),
             formatRate(c.result?.reqPerSec),
+            ...(rounds ? [(c.runs ?? [c.result?.reqPerSec ?? 0]).map((r) => formatRate(r)).join(' · ')] : []),
             formatMs(c.result?.p50Ms),
             formatMs(c.result?.p99Ms),
             errors(c),

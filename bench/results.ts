@@ -91,6 +91,12 @@ export interface BenchReport {
     sweepRounds?: number;
     /** Trace sampling ratios of the tracing cells (0: off). */
     tracing?: number[];
+    /** CACHE_ENABLED values of the cache cells. */
+    cache?: boolean[];
+    /** Rounds of the whole plan (absent: one). */
+    rounds?: number;
+    /** How ids were drawn (absent: uniform). */
+    ids?: 'uniform' | 'zipf';
   };
   data: { database: string; products: number; customers: number; orders: number; deepPage: number; deepOffset: number };
   /** Holdfast's settings on top of its defaults (secrets masked). */

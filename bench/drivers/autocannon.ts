@@ -3,7 +3,7 @@
  * through the same level runner as `npm run loadtest`.
  */
 import { runLevel } from '../../scripts/loadtest/run-level.ts';
-import { expandPath } from '../../scripts/loadtest/mix.ts';
+import { createPathPicker } from '../../scripts/loadtest/mix.ts';
 import type { ClientSample } from '../../scripts/loadtest/types.ts';
 import type { DriverResult, HttpDriver } from './types.ts';
 
@@ -40,7 +40,12 @@ export function createAutocannonDriver(): HttpDriver {
           connections: spec.connections,
           durationMs: spec.durationMs,
           timeoutS: spec.timeoutS,
-          nextPath: () => expandPath(spec.template, spec.ranges),
+          nextPath: createPathPicker(
+            [{ name: 'path', template: spec.template, weight: 1 }],
+            spec.ranges,
+            Math.random,
+            spec.ids ?? 'uniform',
+          ),
         }),
       ),
   };

@@ -35,6 +35,8 @@ export interface HttpRunSpec {
   /** Path; `{product}` and `{customer}` become random ids per request. */
   template: string;
   ranges: { product: number; customer: number };
+  /** How the ids are drawn; absent: uniform. */
+  ids?: 'uniform' | 'zipf';
   connections: number;
   durationMs: number;
   timeoutS: number;

@@ -15,19 +15,44 @@ import type { DriverResult, HttpDriver, HttpRunSpec } from './types.ts';
 
 const MARK = '@@wrk ';
 
+/** A Zipf (s = 1) sampler over 1..n in Lua: cumulative 1/k weights per n, built on first use, then a binary search. */
+const ZIPF_LUA = `local cumulative = {}
+local function zipf(n)
+  local c = cumulative[n]
+  if c == nil then
+    c = {}
+    local sum = 0
+    for k = 1, n do sum = sum + 1 / k; c[k] = sum end
+    cumulative[n] = c
+  end
+  local r = math.random() * c[n]
+  local lo, hi = 1, n
+  while lo < hi do
+    local mid = math.floor((lo + hi) / 2)
+    if c[mid] < r then lo = mid + 1 else hi = mid end
+  end
+  return lo
+end
+`;
+
 /**
  * The Lua script for `template`: a constant request when it has no
  * placeholder (no per-request work in wrk), else a fresh id per request.
  *
+ * With `zipf`, ids are drawn with probability ∝ 1/k (s = 1, id 1 the
+ * hottest), by binary search over the cumulative weights built once per
+ * thread, as scripts/loadtest/zipf.ts does for the Node driver.
+ *
  * @example
  * wrkScript('/api/products/{product}', { product: 100_000, customer: 10_000 }); // 'local template = …'
  */
-export function wrkScript(template: string, ranges: { product: number; customer: number }): string {
+export function wrkScript(template: string, ranges: { product: number; customer: number }, ids: 'uniform' | 'zipf' = 'uniform'): string {
   const literal = `[==[${template}]==]`;
+  const draw = (n: number) => (ids === 'zipf' ? `zipf(${n})` : `math.random(1, ${n})`);
   const request = /\{(product|customer)\}/.test(template)
-    ? `request = function()
-  local path = template:gsub("{product}", function() return tostring(math.random(1, ${ranges.product})) end)
-  path = path:gsub("{customer}", function() return tostring(math.random(1, ${ranges.customer})) end)
+    ? `${ids === 'zipf' ? ZIPF_LUA : ''}request = function()
+  local path = template:gsub("{product}", function() return tostring(${draw(ranges.product)}) end)
+  path = path:gsub("{customer}", function() return tostring(${draw(ranges.customer)}) end)
   return wrk.format("GET", path)
 end`
     : `local fixed = nil
@@ -110,7 +135,7 @@ export function createWrkDriver(version: string, threads = 2): HttpDriver {
       const dir = await mkdtemp(join(tmpdir(), 'holdfast-bench-wrk-'));
       try {
         const script = join(dir, 'bench.lua');
-        await writeFile(script, wrkScript(spec.template, spec.ranges));
+        await writeFile(script, wrkScript(spec.template, spec.ranges, spec.ids));
         const args = [
           `-t${Math.min(threads, spec.connections)}`,
           `-c${spec.connections}`,

@@ -57,3 +57,12 @@ describe('pgbench driver', () => {
     expect(() => parsePgbenchOutput('FATAL: sorry, too many clients already', [], 10)).toThrow(/no tps/);
   });
 });
+
+describe('wrk driver with Zipf ids', () => {
+  it('draws ids through the Lua Zipf sampler instead of math.random', () => {
+    const script = wrkScript('/api/products/{product}', { product: 100_000, customer: 5 }, 'zipf');
+    expect(script).toContain('local function zipf(n)');
+    expect(script).toContain('tostring(zipf(100000))');
+    expect(script).not.toContain('math.random(1, 100000)');
+  });
+});

@@ -140,3 +140,26 @@ describe('the overload cell in the plan', () => {
     expect(none.servers[0]?.resilience).toBe(false);
   });
 });
+
+describe('--rounds and --cache', () => {
+  it('repeats every contender and variant round-robin, with the sustained check only once', () => {
+    const plan = buildPlan({
+      ...options(['--contenders', 'holdfast,fastify-pg', '--only', 'product', '--cache', 'true,false', '--rounds', '2']),
+      deep,
+    });
+    expect(plan.reference).toBe('holdfast (cache on)');
+    expect(plan.servers.map((s) => [s.label, s.round, s.env.CACHE_ENABLED, s.resilience])).toEqual([
+      ['fastify-pg', 1, undefined, false],
+      ['holdfast (cache on)', 1, 'true', true],
+      ['holdfast (cache off)', 1, 'false', false],
+      ['fastify-pg', 2, undefined, false],
+      ['holdfast (cache on)', 2, 'true', false],
+      ['holdfast (cache off)', 2, 'false', false],
+    ]);
+  });
+
+  it('leaves one round untagged, as before', () => {
+    const plan = buildPlan({ ...options(['--contenders', 'holdfast', '--only', 'product']), deep });
+    expect(plan.servers.map((s) => s.round)).toEqual([undefined]);
+  });
+});
