@@ -27,13 +27,15 @@ export function cachedProductStore(store: ProductStore, cache: QueryCache, ttl: 
     get: function getCached(ctx, id) {
       const { key, tags } = productEntry(id);
       // Admitted on repeat: random reads over a large catalogue would otherwise churn the cache for nothing.
-      return cache.wrap(key, { ttlMs: ttl.productS * 1000, tags, admitOnRepeat: true, onLookup: spans?.lookup(ctx, 'product') }, () =>
-        store.get(ctx, id),
+      return cache.wrap(
+        key,
+        { ttlMs: ttl.productS * 1000, tags, admitOnRepeat: true, signal: ctx.signal, onLookup: spans?.lookup(ctx, 'product') },
+        () => store.get(ctx, id),
       );
     },
     list: function listCached(ctx, options) {
       const { key, tags } = productListEntry(options);
-      return cache.wrap(key, { ttlMs: ttl.listS * 1000, tags, onLookup: spans?.lookup(ctx, 'product list') }, () =>
+      return cache.wrap(key, { ttlMs: ttl.listS * 1000, tags, signal: ctx.signal, onLookup: spans?.lookup(ctx, 'product list') }, () =>
         store.list(ctx, options),
       );
     },
@@ -56,8 +58,10 @@ export function cachedReportStore(store: ReportStore, cache: QueryCache, ttl: Tt
       const computed = { ...options, limit: bucket };
       const { key, tags } = topProductsEntry(computed);
       const onLookup = spans?.lookup(ctx, 'top products');
-      const full = await cache.wrap(key, { ttlMs: ttl.reportS * 1000, tags, staleMs: ttl.reportS * 500, onLookup }, () =>
-        store.topProducts(ctx, computed),
+      const full = await cache.wrap(
+        key,
+        { ttlMs: ttl.reportS * 1000, tags, staleMs: ttl.reportS * 500, signal: ctx.signal, onLookup },
+        () => store.topProducts(ctx, computed),
       );
       return firstOf(full, limit);
     },

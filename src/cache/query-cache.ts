@@ -27,6 +27,7 @@ import { guardStore, type GuardedStore } from './guarded-store.ts';
 import { createAdmission } from './admission.ts';
 import { createMemoryStore, type MemoryStore } from './memory-store.ts';
 import { createRedisStore } from './redis-store.ts';
+import { abortedError } from '../context/deadline.ts';
 import { createSingleFlight } from './single-flight.ts';
 import type { CacheStore, Ticket } from './store.ts';
 
@@ -52,6 +53,13 @@ export interface WrapOptions {
    * other instances share it). Default false (cache from the first read).
    */
   admitOnRepeat?: boolean;
+  /**
+   * The caller's deadline and cancellation (its Context's signal). A caller
+   * that joins another's load in flight stops waiting when it fires, with
+   * 503 DEADLINE_EXCEEDED: the leader's load runs to the leader's own
+   * deadline, which may be later than this caller's.
+   */
+  signal?: AbortSignal;
 }
 
 /** How one `wrap` was answered; `coalesced`: it waited on another caller's load (single flight). */
@@ -221,7 +229,7 @@ export function createQueryCache(
     const { promise, leader } = flights.run(key, tags, () => resolve(cacheStore, key, tags, policy, load));
     let outcome: Outcome;
     try {
-      outcome = await promise;
+      outcome = leader || wrapOptions.signal === undefined ? await promise : await untilAborted(promise, wrapOptions.signal);
     } catch (err) {
       if (!leader) counts.coalesced++;
       wrapOptions.onLookup?.('error');
@@ -235,6 +243,21 @@ export function createQueryCache(
     }
     wrapOptions.onLookup?.(leader || served ? outcome.source : 'coalesced');
     return (outcome.json === undefined ? undefined : JSON.parse(outcome.json)) as T;
+  }
+
+  /** `promise`, or the signal's DEADLINE_EXCEEDED when it fires first; the listener is removed either way. */
+  async function untilAborted<R>(promise: Promise<R>, signal: AbortSignal): Promise<R> {
+    if (signal.aborted) throw abortedError(signal, "waiting for another request's load of the same key");
+    let onAbort: (() => void) | undefined;
+    const aborted = new Promise<never>((_resolve, reject) => {
+      onAbort = () => reject(abortedError(signal, "waiting for another request's load of the same key"));
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      return await Promise.race([promise, aborted]);
+    } finally {
+      signal.removeEventListener('abort', onAbort!);
+    }
   }
 
   /** The leader's lookup; counts its own outcome (joiners are counted in `wrap`). */

@@ -73,6 +73,20 @@ describe.each(kinds)('query cache in $kind', ({ kind, skip }) => {
     expect(cache.stats).toMatchObject({ misses: 1, coalesced: 99 });
   });
 
+  it.skipIf(skip)("stops a joiner's wait at its own deadline, while the leader's load goes on for the others", async () => {
+    const cache = await caches(kind)();
+    const gate = gateOf<{ stock: number }>();
+    const leader = cache.wrap('product:1', ttl, () => gate.promise);
+    const patient = cache.wrap('product:1', { ...ttl, signal: new AbortController().signal }, () => gate.promise);
+    const deadline = new AbortController();
+    const hurried = cache.wrap('product:1', { ...ttl, signal: deadline.signal }, () => gate.promise);
+    deadline.abort(new Error('deadline'));
+    await expect(hurried).rejects.toMatchObject({ code: 'DEADLINE_EXCEEDED' });
+    gate.open({ stock: 4 });
+    expect(await leader).toEqual({ stock: 4 });
+    expect(await patient).toEqual({ stock: 4 });
+  });
+
   it.skipIf(skip)('shares a load error with concurrent callers and does not cache it', async () => {
     const cache = await caches(kind)();
     let loads = 0;
