@@ -246,8 +246,9 @@ export class PoolCore {
 
   #serve(waiter: Waiter<PooledConnection>, conn: PooledConnection): void {
     // The oldest wait, not the served one: served newest-first, a waiter's own wait would end dropping at once.
-    const oldest = Math.min(waiter.enqueuedAt, this.waiters.oldestEnqueuedAt() ?? waiter.enqueuedAt);
-    this.#opts.overload?.codel?.onDequeue(Date.now() - oldest);
+    const remaining = this.waiters.oldestEnqueuedAt();
+    // The last waiter served: no queue stands any more, so CoDel (and its gauges) stop dropping now, not at the next arrival.
+    this.#opts.overload?.codel?.onDequeue(remaining === undefined ? 0 : Date.now() - Math.min(waiter.enqueuedAt, remaining));
     serve(waiter, conn);
   }
 
