@@ -176,6 +176,49 @@ describe('priority order at the pool, over HTTP', () => {
   });
 });
 
+describe('the high reserve over HTTP', () => {
+  let app: TestApp;
+  let admin: pg.Client;
+
+  beforeAll(async () => {
+    // Two connections, one kept for high: max(1, 0.5 × 2).
+    app = await startTestApp({
+      env: { DB_POOL_MIN: '2', DB_POOL_MAX: '2', CACHE_ENABLED: 'false', POOL_CODEL_ENABLED: 'false', POOL_HIGH_RESERVE: '0.5' },
+    });
+    admin = new pg.Client({ connectionString: app.database.url });
+    await admin.connect();
+  });
+  afterAll(async () => {
+    await admin?.end();
+    await app?.close();
+  });
+
+  it('keeps a connection for an order while reads queue for the other', async () => {
+    const productId = await insertProduct(app.pool, { stock: 100 });
+    const customerId = await insertCustomer(app.pool);
+    const lock = await lockProducts(app.database.url);
+    // Lists, not point reads: concurrent point reads may share one batched statement.
+    const reads = [1, 2, 3].map((n) => fetch(`${app.baseUrl}/api/products?limit=${n}`));
+    let order: Promise<Response> | undefined;
+    try {
+      await until(async () => (await waitingOnLock(admin)) === 1 && app.pool.waiting > 0); // one list holds the only connection the others may use
+      expect(app.pool.active).toBe(1);
+      order = fetch(`${app.baseUrl}/api/orders`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ customerId, items: [{ productId, quantity: 1 }] }),
+      });
+      // The order takes the reserved connection at once: its statement reaches the lock too.
+      await until(async () => (await waitingOnLock(admin)) === 2);
+      expect(app.pool.active).toBe(2);
+    } finally {
+      await lock.release();
+    }
+    expect((await order)?.status).toBe(201);
+    expect((await Promise.all(reads)).map((r) => r.status)).toEqual([200, 200, 200]);
+  });
+});
+
 describe('CoDel over HTTP', () => {
   let app: TestApp;
   let admin: pg.Client;
@@ -184,7 +227,14 @@ describe('CoDel over HTTP', () => {
 
   beforeAll(async () => {
     app = await startTestApp({
-      env: { DB_POOL_MIN: '1', DB_POOL_MAX: '1', CACHE_ENABLED: 'false', POOL_CODEL_TARGET_MS: '5', POOL_CODEL_INTERVAL_MS: '50' },
+      env: {
+        DB_POOL_MIN: '1',
+        DB_POOL_MAX: '1',
+        CACHE_ENABLED: 'false',
+        POOL_CODEL_ENABLED: 'true',
+        POOL_CODEL_TARGET_MS: '5',
+        POOL_CODEL_INTERVAL_MS: '50',
+      },
     });
     productId = await insertProduct(app.pool, { stock: 1_000_000 });
     customerId = await insertCustomer(app.pool);
