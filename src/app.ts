@@ -19,6 +19,10 @@ import { createQueryCache, type QueryCache } from './cache/query-cache.ts';
 import { batchMetrics } from './store/batch/metrics.ts';
 import { createVegasLimit } from './db/pool/adaptive-limit.ts';
 import { createPool, type ConnectionPool, type QueryEvent } from './db/pool/pool.ts';
+import { createCodel } from './db/pool/codel.ts';
+import type { OverloadControl } from './db/pool/core.ts';
+import { createRetryBudget, type RetryBudget } from './db/pool/retry-budget.ts';
+import { overloadMetrics } from './metrics/overload-metrics.ts';
 import { createHostsFromUrl } from './db/hosts/selector.ts';
 import { backgroundContext } from './context/context.ts';
 import { READ } from './db/types.ts';
@@ -94,6 +98,7 @@ export async function startHoldfast(config: Config, logger: Logger, options: Sta
     const spans = tracing === undefined ? undefined : dbSpans(tracing, { comments: config.telemetry.sqlComments });
     const onQuery = composeOnQuery(spans?.onQuery, options.onQuery);
     const { adaptive, adaptiveMin, ...poolSettings } = config.pool;
+    const { overload, retryBudget } = overloadControl(config);
     const hosts = createHostsFromUrl(databaseUrl, logger.child({ component: 'hosts' }));
     if (hosts !== undefined) cleanup.push(async () => hosts.stop());
     const pool = createPool({
@@ -107,6 +112,8 @@ export async function startHoldfast(config: Config, logger: Logger, options: Sta
       limiter: adaptive
         ? createVegasLimit({ initial: Math.min(poolSettings.max, 10), min: adaptiveMin, max: poolSettings.max })
         : undefined,
+      overload,
+      retryBudget,
       onQuery:
         onQuery === undefined
           ? profiler.onQuery
@@ -161,6 +168,7 @@ export async function startHoldfast(config: Config, logger: Logger, options: Sta
         ...rateLimitMetrics(rateLimiter.stats),
         ...profilerMetrics(profiler),
         ...cacheMetrics(cache),
+        ...overloadMetrics(pool.counters, { codel: overload.codel, targetMs: config.overload.codel.targetMs, retryBudget }),
         ...batchReporters,
       ],
     });
@@ -201,6 +209,21 @@ export async function startHoldfast(config: Config, logger: Logger, options: Sta
     await unwind();
     throw err;
   }
+}
+
+/**
+ * The pool's queue discipline from config (docs/OVERLOAD.md): CoDel unless
+ * POOL_CODEL_ENABLED is off, the high reserve, and the retry budget.
+ */
+function overloadControl(config: Config): { overload: OverloadControl; retryBudget: RetryBudget } {
+  const { codel, highReserve, retryBudget } = config.overload;
+  return {
+    overload: {
+      codel: codel.enabled ? createCodel({ targetMs: codel.targetMs, intervalMs: codel.intervalMs }) : undefined,
+      highReserveShare: highReserve,
+    },
+    retryBudget: createRetryBudget({ ratio: retryBudget.ratio, windowMs: retryBudget.windowMs }),
+  };
 }
 
 /** The hooks told of every statement after the profiler, as one (none: undefined, so the profiler's runs alone). */

@@ -15,6 +15,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import { redactUrl } from './redact.ts';
 import { parseHostsUrl, redactHostsUrl } from '../db/hosts/url.ts';
+import { PRIORITIES, parsePriorityTable, type PriorityRule } from '../context/priority.ts';
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
 
@@ -53,10 +54,19 @@ export function secondsAsMs(bounds: { min: number; max?: number }): Kind<number>
   return { ...kind, allowed: `${kind.allowed} (seconds)` };
 }
 
-/** A number in (0, 1], e.g. a fraction of the heap limit. */
-export function fraction(): Kind<number> {
-  const allowed = 'a number greater than 0 and at most 1';
-  return { allowed, parse: (s) => (/^(0(\.\d+)?|1(\.0+)?)$/.test(s) && Number(s) > 0 ? ok(Number(s)) : bad(`must be ${allowed}`)) };
+/** A number in (0, 1], e.g. a fraction of the heap limit; with `zero`, in [0, 1] (0 turning something off). */
+export function fraction(options: { zero?: boolean } = {}): Kind<number> {
+  const zero = options.zero === true;
+  const allowed = zero ? 'a number from 0 to 1' : 'a number greater than 0 and at most 1';
+  return {
+    allowed,
+    parse: (s) => (/^(0(\.\d+)?|1(\.0+)?)$/.test(s) && (zero || Number(s) > 0) ? ok(Number(s)) : bad(`must be ${allowed}`)),
+  };
+}
+
+/** The route priority table, `METHOD /route=class,…` (src/context/priority.ts). */
+export function priorityTable(): Kind<readonly PriorityRule[]> {
+  return { allowed: `comma-separated METHOD /route=${PRIORITIES.join('|')} (\`*\` ends a prefix)`, parse: parsePriorityTable };
 }
 
 /** One of `values`, case-insensitive. */

@@ -37,12 +37,14 @@ import {
   secondsAsMs,
   secretText,
   text,
+  priorityTable,
   trustProxy,
   url,
   postgresUrl,
   type Kind,
   urlList,
 } from './kinds.ts';
+import { DEFAULT_PRIORITY_TABLE } from '../context/priority.ts';
 
 export interface SettingRow {
   readonly env: string;
@@ -68,6 +70,7 @@ export const GROUPS = {
   pool: { title: 'Connection pool (Phase A1 of the original report)', intro: [] },
   pagination: { title: 'Pagination', intro: [] },
   adaptive: { title: 'Adaptive concurrency (in front of the pool)', intro: [] },
+  overload: { title: 'Overload control: queue delay, priorities, retry budget — see docs/OVERLOAD.md', intro: [] },
   batch: { title: 'Batched reads — see docs/QUERY-TUNING.md, section 5', intro: [] },
   memory: { title: 'Memory and event-loop monitoring (Phase A2) — see docs/MEMORY.md', intro: [] },
   rateLimit: { title: 'Rate limiting (Phase A3) — see docs/RATE-LIMITING.md', intro: [] },
@@ -360,6 +363,65 @@ export const SETTINGS = [
     group: 'adaptive',
     capAt: 'DB_POOL_MAX',
     help: 'The cap never goes below this (nor above DB_POOL_MAX).',
+  },
+
+  // Overload control
+  {
+    env: 'POOL_CODEL_ENABLED',
+    path: 'overload.codel.enabled',
+    kind: bool(),
+    default: 'true',
+    group: 'overload',
+    help: 'Manage the connection queue by its delay (CoDel): once waits stood above POOL_CODEL_TARGET_MS for POOL_CODEL_INTERVAL_MS, normal and low requests are refused at once (503 POOL_OVERLOADED, Retry-After) and the queue is served newest first. Off: a first-in, first-out queue bounded only by DB_POOL_TIMEOUT and DB_POOL_QUEUE_MAX (the high reserve stays).',
+  },
+  {
+    env: 'POOL_CODEL_TARGET_MS',
+    path: 'overload.codel.targetMs',
+    kind: int({ min: 1, max: 60_000 }),
+    default: '10',
+    group: 'overload',
+    atMost: 'POOL_CODEL_INTERVAL_MS',
+    help: 'Acceptable standing wait for a connection (ms). Bench statements take 0.3–5 ms, so 10 ms is a few turns of the pool; 5 ms would shed on the report query alone, 20 ms lets the p99 double first. Low requests queue only while the oldest wait is under half of it.',
+  },
+  {
+    env: 'POOL_CODEL_INTERVAL_MS',
+    path: 'overload.codel.intervalMs',
+    kind: int({ min: 1, max: 60_000 }),
+    default: '100',
+    group: 'overload',
+    help: 'How long the wait must stay above the target before shedding starts (ms): a burst shorter than this is absorbed.',
+  },
+  {
+    env: 'POOL_HIGH_RESERVE',
+    path: 'overload.highReserve',
+    kind: fraction({ zero: true }),
+    default: '0.2',
+    group: 'overload',
+    help: 'Share of the connection limit kept for high and critical requests (writes, health): max(1, share × limit), never the whole pool; 0 keeps none.',
+  },
+  {
+    env: 'ROUTE_PRIORITIES',
+    path: 'overload.priorities',
+    kind: priorityTable(),
+    default: DEFAULT_PRIORITY_TABLE,
+    group: 'overload',
+    help: "Each route's class, shed lowest first: exact `METHOD /route/:param` entries, or prefixes ending in `*` (the longest wins); unlisted routes are normal. A client may lower its own class with RFC 9218 `Priority: u=N`, never raise it.",
+  },
+  {
+    env: 'DB_RETRY_BUDGET_RATIO',
+    path: 'overload.retryBudget.ratio',
+    kind: fraction(),
+    default: '0.1',
+    group: 'overload',
+    help: 'Idempotent reads retried after a lost connection may be at most this share of the requests over DB_RETRY_BUDGET_WINDOW_S (at least one per window), so a failover does not double the load on the database coming back.',
+  },
+  {
+    env: 'DB_RETRY_BUDGET_WINDOW_S',
+    path: 'overload.retryBudget.windowMs',
+    kind: secondsAsMs({ min: 1, max: 3600 }),
+    default: '10',
+    group: 'overload',
+    help: 'The sliding window of the retry budget (seconds).',
   },
 
   // Batched reads

@@ -55,6 +55,10 @@ export interface DashboardFrame {
     limit: number;
     acquireP99Ms: number | null;
     timeoutsPerS: number;
+    /** Age of the oldest waiter now (ms): the delay CoDel judges by (docs/OVERLOAD.md). */
+    queueDelayMs: number;
+    /** Waiters CoDel refused per second (503 POOL_OVERLOADED). */
+    shedPerS: number;
     /** Since start. */
     timeouts: number;
     queueFull: number;

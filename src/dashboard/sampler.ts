@@ -24,7 +24,20 @@ export interface DashboardSources {
   pool: {
     readonly counters: Pick<
       PoolStats,
-      'size' | 'idle' | 'active' | 'waiting' | 'pending' | 'min' | 'max' | 'limit' | 'timeouts' | 'queueFull' | 'exhausted' | 'acquireWait'
+      | 'size'
+      | 'idle'
+      | 'active'
+      | 'waiting'
+      | 'pending'
+      | 'min'
+      | 'max'
+      | 'limit'
+      | 'timeouts'
+      | 'queueFull'
+      | 'exhausted'
+      | 'acquireWait'
+      | 'queueDelayMs'
+      | 'shed'
     >;
   };
   pressure: Pick<PressureMonitor, 'snapshot' | 'thresholds' | 'shed'>;
@@ -55,7 +68,7 @@ export function createFrameSampler(sources: DashboardSources, options: { now?: (
   const pool = sources.pool.counters;
   const now = options.now ?? (() => performance.now());
   const http = createHttpRates(metrics);
-  let previous: { at: number; acquireCounts: number[]; timeouts: number; hits: number; misses: number } | undefined;
+  let previous: { at: number; acquireCounts: number[]; timeouts: number; shed: number; hits: number; misses: number } | undefined;
 
   return {
     reset: function resetSampler() {
@@ -66,13 +79,22 @@ export function createFrameSampler(sources: DashboardSources, options: { now?: (
       const at = now();
       const httpInterval = await http.read();
       const acquire = pool.acquireWait.snapshot();
-      const counters = { at, acquireCounts: acquire.counts, timeouts: pool.timeouts, hits: cache.stats.hits, misses: cache.stats.misses };
+      const shedTotal = pool.shed.critical + pool.shed.high + pool.shed.normal + pool.shed.low;
+      const counters = {
+        at,
+        acquireCounts: acquire.counts,
+        timeouts: pool.timeouts,
+        shed: shedTotal,
+        hits: cache.stats.hits,
+        misses: cache.stats.misses,
+      };
       const base = previous;
       previous = counters;
       const intervalS = base === undefined ? 0 : Math.max((at - base.at) / 1000, 0.001);
       const perS = (n: number) => (intervalS === 0 ? 0 : round2(n / intervalS));
 
       const timeouts = base === undefined ? 0 : Math.max(0, counters.timeouts - base.timeouts);
+      const shed = base === undefined ? 0 : Math.max(0, counters.shed - base.shed);
       const hits = base === undefined ? 0 : Math.max(0, counters.hits - base.hits);
       const misses = base === undefined ? 0 : Math.max(0, counters.misses - base.misses);
       const acquireP99 =
@@ -113,6 +135,8 @@ export function createFrameSampler(sources: DashboardSources, options: { now?: (
           limit: pool.limit,
           acquireP99Ms: acquireP99 === undefined ? null : round2(acquireP99),
           timeoutsPerS: perS(timeouts),
+          queueDelayMs: round2(pool.queueDelayMs),
+          shedPerS: perS(shed),
           timeouts: pool.timeouts,
           queueFull: pool.queueFull,
           exhausted: pool.exhausted,

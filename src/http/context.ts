@@ -17,6 +17,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { requestContext, type Context } from '../context/context.ts';
 import { requestTraceOf } from '../telemetry/http-spans.ts';
 import { requestBudgetMs, requestSignal } from '../context/deadline.ts';
+import { DEFAULT_PRIORITY, effectivePriority, routePriority, type Priority, type PriorityRule } from '../context/priority.ts';
 
 const CONTEXT = Symbol('holdfast.context');
 
@@ -38,8 +39,8 @@ export function declareRequestContext(app: FastifyInstance): void {
 }
 
 /**
- * Opens the request's context (with its query account, its deadline and its
- * abort signal) and puts it on the request. For the `onRequest` hook that
+ * Opens the request's context (with its query account, its deadline, its
+ * abort signal and, given the route table, its priority) and puts it on the request. For the `onRequest` hook that
  * owns accounting. The deadline is `budgetMs` from now, shortened by the
  * request's timeout headers (malformed: throws 400 BAD_REQUEST_TIMEOUT);
  * with `reply`, the signal aborts when the client closes the connection
@@ -48,15 +49,20 @@ export function declareRequestContext(app: FastifyInstance): void {
  * @example
  * app.addHook('onRequest', (request, reply, done) => { openRequestContext(request, { budgetMs: 10_000, reply }); done(); });
  */
-export function openRequestContext(request: FastifyRequest, options: { budgetMs?: number; reply?: FastifyReply } = {}): Context {
+export function openRequestContext(
+  request: FastifyRequest,
+  options: { budgetMs?: number; reply?: FastifyReply; priorities?: readonly PriorityRule[] } = {},
+): Context {
   const budgetMs = requestBudgetMs(request.headers, options.budgetMs ?? Infinity);
   const { signal, leave, done } = requestSignal(budgetMs);
   const raw = options.reply?.raw;
   // 'close' comes after the answer is written, or when the socket goes first: only the latter is a client leaving.
   raw?.once('close', () => (raw.writableFinished ? done() : leave()));
-  const ctx = requestContext(request.id, routeOf(request), {
+  const route = routeOf(request);
+  const ctx = requestContext(request.id, route, {
     deadline: performance.now() + budgetMs,
     signal,
+    priority: priorityOf(request, route, options.priorities),
     // The server span when tracing (src/telemetry/http-spans.ts) opened one; with tracing off, nothing (no cost).
     trace: requestTraceOf(request),
   });
@@ -83,6 +89,13 @@ export function contextOf(request: FastifyRequest): Context {
   const ctx = requestContext(request.id, routeOf(request), { accounted: false, trace: requestTraceOf(request) });
   request[CONTEXT] = ctx;
   return ctx;
+}
+
+/** The route's class from the table (ROUTE_PRIORITIES), lowered, never raised, by an RFC 9218 `Priority` header. */
+function priorityOf(request: FastifyRequest, route: string, table: readonly PriorityRule[] | undefined): Priority {
+  if (table === undefined) return DEFAULT_PRIORITY;
+  const header = request.headers.priority;
+  return effectivePriority(routePriority(table, route), Array.isArray(header) ? header.join(',') : header);
 }
 
 /** `METHOD /route/:pattern`, never the raw URL (no ids, no query strings). */

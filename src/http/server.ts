@@ -141,7 +141,9 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
         // Tracing first, so its span covers every hook and the request's Context carries it.
         if (deps.tracing !== undefined) await api.register(httpSpans(deps.tracing));
         // Then accounting, so every later hook's and the handler's queries are counted.
-        await api.register(queryProfilerPlugin(profiler, { requestBudgetMs: config.server.deadlineMs }));
+        await api.register(
+          queryProfilerPlugin(profiler, { requestBudgetMs: config.server.deadlineMs, priorities: config.overload.priorities }),
+        );
         registerHttpMetrics(api, metrics);
         // CORS before any refusal, so an allowed browser origin can read a 401, 429 or 503 too.
         if (config.corsOrigins.length > 0) await api.register(cors, corsOptions(config.corsOrigins));

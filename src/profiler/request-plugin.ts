@@ -26,12 +26,15 @@ import fp from 'fastify-plugin';
 import { declareRequestContext, openRequestContext, openedContext } from '../http/context.ts';
 import type { QueryProfiler } from './profiler.ts';
 import type { QueryAccount } from './query-account.ts';
+import type { PriorityRule } from '../context/priority.ts';
 
 export interface QueryProfilerPluginOptions {
   /** Responses whose path is this or under it get Server-Timing; '' for all. Default '/api'. */
   timingPrefix?: string;
   /** Each request's budget in ms (REQUEST_TIMEOUT_MS); default none. See src/context/deadline.ts. */
   requestBudgetMs?: number;
+  /** The route priority table (ROUTE_PRIORITIES); absent: every request is `normal`. See src/context/priority.ts. */
+  priorities?: readonly PriorityRule[];
 }
 
 /**
@@ -58,7 +61,7 @@ export function queryProfilerPlugin(
       declareRequestContext(app);
       app.addHook('onRequest', function openQueryContext(request, reply, done) {
         try {
-          openRequestContext(request, { budgetMs: options.requestBudgetMs, reply });
+          openRequestContext(request, { budgetMs: options.requestBudgetMs, reply, priorities: options.priorities });
         } catch (err) {
           done(err as Error); // a malformed Request-Timeout: 400
           return;

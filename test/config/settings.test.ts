@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, describeConfig, loadConfig, readSetting } from '../../src/config/index.ts';
 import { loadSettings } from '../../src/config/loader.ts';
 import { int, optional, text } from '../../src/config/kinds.ts';
+import { DEFAULT_PRIORITY_TABLE } from '../../src/context/priority.ts';
 import { SETTINGS, type SettingName, type SettingRow } from '../../src/config/settings.ts';
 
 /** Every default of the zod schema this table replaced (src/config/schema.ts at 0518217), as written in the environment. */
@@ -92,6 +93,14 @@ const ADDED_DEFAULTS: Record<string, string | undefined> = {
   DB_TRACE_COMMENTS: 'true',
   // issue 15: cache admission
   CACHE_ADMISSION_THRESHOLD: '2',
+  // issue 15: overload control
+  POOL_CODEL_ENABLED: 'true',
+  POOL_CODEL_TARGET_MS: '10',
+  POOL_CODEL_INTERVAL_MS: '100',
+  POOL_HIGH_RESERVE: '0.2',
+  ROUTE_PRIORITIES: DEFAULT_PRIORITY_TABLE,
+  DB_RETRY_BUDGET_RATIO: '0.1',
+  DB_RETRY_BUDGET_WINDOW_S: '10',
 };
 
 /** Whole-number bounds of the previous schema: [variable, min, max (undefined: 2^31 - 1)]. */
@@ -238,7 +247,29 @@ describe('the settings table', () => {
       },
       seedDemo: true,
       idempotencyTtlSeconds: 86_400,
+      overload: {
+        codel: { enabled: true, targetMs: 10, intervalMs: 100 },
+        highReserve: 0.2,
+        priorities: expect.arrayContaining([{ route: 'POST /api/orders', priority: 'high' }]),
+        retryBudget: { ratio: 0.1, windowMs: 10_000 },
+      },
     });
+  });
+
+  it('reads the overload settings, refusing a bad priority table and a target above its interval', () => {
+    const config = loadConfig({ ROUTE_PRIORITIES: ' GET /api/x=LOW , POST *=high ', POOL_HIGH_RESERVE: '0' });
+    expect(config.overload.priorities).toEqual([
+      { route: 'GET /api/x', priority: 'low' },
+      { route: 'POST *', priority: 'high' },
+    ]);
+    expect(config.overload.highReserve).toBe(0);
+    expect(problemsOf(() => loadConfig({ ROUTE_PRIORITIES: 'GET /api/x=urgent' }))[0]?.variable).toBe('ROUTE_PRIORITIES');
+    expect(problemsOf(() => loadConfig({ ROUTE_PRIORITIES: 'low' }))[0]?.variable).toBe('ROUTE_PRIORITIES');
+    expect(problemsOf(() => loadConfig({ POOL_HIGH_RESERVE: '1.5' }))[0]?.variable).toBe('POOL_HIGH_RESERVE');
+    expect(problemsOf(() => loadConfig({ DB_RETRY_BUDGET_RATIO: '0' }))[0]?.variable).toBe('DB_RETRY_BUDGET_RATIO');
+    expect(problemsOf(() => loadConfig({ POOL_CODEL_TARGET_MS: '200', POOL_CODEL_INTERVAL_MS: '100' }))[0]?.message).toMatch(
+      /POOL_CODEL_INTERVAL_MS/,
+    );
   });
 
   it('parses the non-numeric kinds as before', () => {

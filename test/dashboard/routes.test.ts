@@ -297,7 +297,7 @@ describe('the event stream', () => {
       (e) =>
         e.event === 'frame' && (JSON.parse(e.data) as DashboardFrame).http.routes.some((r) => r.route === 'GET /api/products' && r.rps > 0),
     );
-    expect(frame.pool).toMatchObject({ max: 5, limit: 5, min: 1 });
+    expect(frame.pool).toMatchObject({ max: 5, limit: 5, min: 1, queueDelayMs: 0, shedPerS: 0 });
     expect(frame.memory.rssMb).toBeGreaterThan(0);
     expect(frame.memory.rssWarnMb).toBe(app.config.pressure.memoryWarnMb);
     expect(frame.eventLoop.delayMaxMs).toBe(app.config.pressure.eventLoopDelayMaxMs);

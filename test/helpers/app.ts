@@ -132,6 +132,11 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     ADMIN_AUTH_FAILURES_PER_MINUTE: '10000',
     // A fixed pool size keeps pool assertions exact; the limiter has its own suite.
     DB_ADAPTIVE_LIMIT: 'false',
+    // Likewise no CoDel and no high reserve: suites hold every connection with the
+    // (low) test context and queue requests behind locks; test/http/overload.test.ts
+    // turns them on.
+    POOL_CODEL_ENABLED: 'false',
+    POOL_HIGH_RESERVE: '0',
     // A busy CI machine stalls the event loop now and then; only the suites
     // about pressure should see the service degrade or shed because of it.
     EVENT_LOOP_DELAY_WARN_MS: '5000',

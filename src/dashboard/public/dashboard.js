@@ -130,7 +130,7 @@
     },
     {
       id: 'chart-acquire',
-      axes2: 'timeouts/s',
+      axes2: 'timeouts, shed /s',
       series: [
         line(
           'acquire p99 ms',
@@ -145,6 +145,17 @@
           CRIT,
           function (f) {
             return f.pool.timeoutsPerS;
+          },
+          { scale: 'y2' },
+        ),
+        line('queue delay ms', '#f472b6', function (f) {
+          return f.pool.queueDelayMs;
+        }),
+        line(
+          'shed/s',
+          WARN,
+          function (f) {
+            return f.pool.shedPerS;
           },
           { scale: 'y2' },
         ),

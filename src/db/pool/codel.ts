@@ -37,8 +37,9 @@ export interface Codel {
   onDequeue(waitedMs: number): void;
   /**
    * Whether a new waiter of `priority` may queue, given the age of the
-   * oldest waiter now (`headDelayMs`). Critical always; while dropping only
-   * high; otherwise low only under half the target, normal under the target.
+   * oldest waiter now (`headDelayMs`). Critical and high always; while
+   * dropping nothing else; otherwise normal (the interval is its burst
+   * allowance) and low only while the delay is under half the target.
    */
   admit(priority: Priority, headDelayMs: number): boolean;
 }
@@ -76,9 +77,10 @@ export function createCodel(options: CodelOptions): Codel {
       // An empty queue has no delay: a dropping state must not outlive it.
       if (headDelayMs === 0) observe(0);
       else observe(headDelayMs);
-      if (dropping) return rank(priority) >= rank('high');
-      if (priority === 'low') return headDelayMs < targetMs / 2;
-      return headDelayMs < targetMs || priority === 'high';
+      if (rank(priority) >= rank('high')) return true;
+      if (dropping) return false;
+      // Low is shed first, before the queue stands: a burst of reports must not delay orders.
+      return priority === 'normal' || headDelayMs < targetMs / 2;
     },
   };
 }

@@ -24,7 +24,8 @@ import { needsValidation, suspectAll, validate } from './validation.ts';
 import { PriorityWaitQueue, type Waiter } from './wait-queue.ts';
 import { boundWait, refuseLate, type AcquireRequest } from './acquire-bound.ts';
 import { deadlineExceeded } from '../../context/deadline.ts';
-import { rank } from '../../context/priority.ts';
+import { rank, type Priority } from '../../context/priority.ts';
+import { isAppError } from '../../errors/app-error.ts';
 import { highReserve, type Codel } from './codel.ts';
 
 export type { AcquireRequest } from './acquire-bound.ts';
@@ -33,9 +34,9 @@ export type { AcquireRequest } from './acquire-bound.ts';
 export type ResolvedOptions = Required<Omit<PoolOptions, 'onQuery' | 'limiter' | 'overload' | 'retryBudget' | 'hosts'>> &
   Pick<PoolOptions, 'onQuery' | 'limiter' | 'overload' | 'retryBudget' | 'hosts'>;
 
-/** Overload control of the queue: CoDel, and the share of the limit kept for `high`. */
+/** Overload control of the queue: CoDel (absent: FIFO, no shedding by delay), and the share of the limit kept for `high`. */
 export interface OverloadControl {
-  codel: Codel;
+  codel?: Codel | undefined;
   highReserveShare: number;
 }
 
@@ -102,10 +103,10 @@ export class PoolCore {
 
   acquire(request: AcquireRequest = {}): Promise<PooledConnection> {
     if (this.#closed) return Promise.reject(poolClosed());
-    const refused = refuseLate(request);
-    if (refused !== undefined) return Promise.reject(refused);
-    this.counters.acquires++;
     const priority = request.priority ?? 'normal';
+    const refused = refuseLate(request);
+    if (refused !== undefined) return Promise.reject(this.#counted(refused, priority));
+    this.counters.acquires++;
     const limit = this.limit - (rank(priority) >= rank('high') ? 0 : this.#reserve());
     // Never overtake a waiter, and never exceed the (adaptive) limit.
     // An urgent request only yields to urgent waiters: the rest wait outside the reserve it may use.
@@ -129,10 +130,16 @@ export class PoolCore {
       return Promise.reject(queueFull(this.waiters.length));
     }
     return new Promise<PooledConnection>((resolve, reject) => {
-      const bounded = boundWait(request, this.#opts.acquireTimeoutMs, resolve, reject, () => {
-        this.waiters.remove(waiter);
-        clearTimeout(waiter.timer);
-      });
+      const bounded = boundWait(
+        request,
+        this.#opts.acquireTimeoutMs,
+        resolve,
+        (err) => reject(this.#counted(err, priority)),
+        () => {
+          this.waiters.remove(waiter);
+          clearTimeout(waiter.timer);
+        },
+      );
       const waiter: Waiter<PooledConnection> = { ...bounded, timer: undefined, enqueuedAt: Date.now(), settled: false };
       waiter.timer = setTimeout(() => {
         this.waiters.remove(waiter);
@@ -234,14 +241,21 @@ export class PoolCore {
 
   /** The next waiter for a connection when `leased` are out: newest first while CoDel drops; only urgent ones inside the reserve. */
   #next(leased: number): Waiter<PooledConnection> | undefined {
-    return this.waiters.shift({ rest: leased < this.limit - this.#reserve(), lifo: this.#opts.overload?.codel.lifo ?? false });
+    return this.waiters.shift({ rest: leased < this.limit - this.#reserve(), lifo: this.#opts.overload?.codel?.lifo ?? false });
   }
 
   #serve(waiter: Waiter<PooledConnection>, conn: PooledConnection): void {
     // The oldest wait, not the served one: served newest-first, a waiter's own wait would end dropping at once.
-    const oldest = Math.min(waiter.enqueuedAt, this.waiters.oldestEnqueuedAt() ?? waiter.enqueuedAt);
-    this.#opts.overload?.codel.onDequeue(Date.now() - oldest);
+    const remaining = this.waiters.oldestEnqueuedAt();
+    // The last waiter served: no queue stands any more, so CoDel (and its gauges) stop dropping now, not at the next arrival.
+    this.#opts.overload?.codel?.onDequeue(remaining === undefined ? 0 : Date.now() - Math.min(waiter.enqueuedAt, remaining));
     serve(waiter, conn);
+  }
+
+  /** Counts a wait the request's deadline ended (holdfast_db_pool_shed_total{reason="deadline"}). */
+  #counted(err: Error, priority: Priority): Error {
+    if (isAppError(err, 'DEADLINE_EXCEEDED')) this.counters.deadlineShed[priority]++;
+    return err;
   }
 
   #takeIdle(): PooledConnection | undefined {

@@ -14,7 +14,7 @@ import { Histogram } from '../../stats/histogram.ts';
 export interface LiveState {
   readonly all: ReadonlySet<unknown>;
   readonly idle: readonly unknown[];
-  readonly waiters: { readonly length: number };
+  readonly waiters: { readonly length: number; oldestEnqueuedAt(): number | undefined };
   /** Connections being opened. */
   readonly pending: number;
   /** The adaptive limit when on, else max. */
@@ -29,6 +29,8 @@ export class PoolCounters {
 
   /** Waiters refused by CoDel (POOL_OVERLOADED), by priority. */
   readonly shed = { critical: 0, high: 0, normal: 0, low: 0 };
+  /** Waits refused or ended by the request's deadline (DEADLINE_EXCEEDED), by priority. */
+  readonly deadlineShed = { critical: 0, high: 0, normal: 0, low: 0 };
   /** Idempotent-read retries the budget allowed, and refused. */
   retriesSpent = 0;
   retriesRefused = 0;
@@ -68,6 +70,11 @@ export class PoolCounters {
   }
   get pending(): number {
     return this.#live.pending;
+  }
+  /** How long the oldest waiter has waited so far (ms), 0 with none: the delay CoDel judges new waiters by. */
+  get queueDelayMs(): number {
+    const oldest = this.#live.waiters.oldestEnqueuedAt();
+    return oldest === undefined ? 0 : Math.max(Date.now() - oldest, 0);
   }
   /** Most connections that may be leased now: the adaptive limit, or max. */
   get limit(): number {

@@ -27,6 +27,8 @@ export interface RetryBudget {
   tryRetry(): boolean;
   readonly spent: number;
   readonly refused: number;
+  /** Retries the budget would allow now (for /metrics). */
+  readonly remaining: number;
 }
 
 const BUCKETS = 10;
@@ -51,6 +53,7 @@ export function createRetryBudget(options: RetryBudgetOptions): RetryBudget {
     return current % BUCKETS;
   }
   const sum = (a: number[]): number => a.reduce((x, y) => x + y, 0);
+  const allowed = (): number => Math.max(minRetries, sum(requests) * ratio);
 
   return {
     get spent() {
@@ -59,12 +62,16 @@ export function createRetryBudget(options: RetryBudgetOptions): RetryBudget {
     get refused() {
       return refused;
     },
+    get remaining() {
+      roll();
+      return Math.max(Math.floor(allowed() - sum(retries)), 0);
+    },
     onRequest: function onRequest() {
       requests[roll()]!++;
     },
     tryRetry: function tryRetry() {
       const i = roll();
-      if (sum(retries) + 1 > Math.max(minRetries, sum(requests) * ratio)) {
+      if (sum(retries) + 1 > allowed()) {
         refused++;
         return false;
       }

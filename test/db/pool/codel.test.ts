@@ -39,13 +39,18 @@ describe('CoDel shedding and recovery', () => {
     expect(codel.dropping).toBe(false);
   });
 
-  it('admits lower priorities only while the delay is well under the target', () => {
-    const codel = createCodel({ targetMs: 10, intervalMs: 100, now: clock().now });
+  it('admits low only while the delay is well under the target, and normal through a burst shorter than the interval', () => {
+    const c = clock();
+    const codel = createCodel({ targetMs: 10, intervalMs: 100, now: c.now });
     expect(codel.admit('low', 4)).toBe(true);
     expect(codel.admit('low', 6)).toBe(false);
     expect(codel.admit('normal', 6)).toBe(true);
-    expect(codel.admit('normal', 12)).toBe(false);
-    expect(codel.admit('high', 12)).toBe(true);
+    expect(codel.admit('normal', 12)).toBe(true); // above target, but not for an interval yet
+    c.advance(99);
+    expect(codel.admit('normal', 60)).toBe(true);
+    c.advance(1);
+    expect(codel.admit('normal', 60)).toBe(false); // the wait stood above target for the interval
+    expect(codel.admit('high', 60)).toBe(true);
   });
 
   it('keeps max(1, 20% of the limit) for high', () => {
