@@ -27,15 +27,13 @@ export function cachedProductStore(store: ProductStore, cache: QueryCache, ttl: 
     get: function getCached(ctx, id) {
       const { key, tags } = productEntry(id);
       // Admitted on repeat: random reads over a large catalogue would otherwise churn the cache for nothing.
-      return cache.wrap(key, { ttlMs: ttl.productS * 1000, tags, admitOnRepeat: true, onLookup: spans?.lookup(ctx, 'product') }, () =>
+      return cache.wrap(key, { ttlMs: ttl.productS * 1000, tags, admitOnRepeat: true, ...spans?.lookup(ctx, 'product') }, () =>
         store.get(ctx, id),
       );
     },
     list: function listCached(ctx, options) {
       const { key, tags } = productListEntry(options);
-      return cache.wrap(key, { ttlMs: ttl.listS * 1000, tags, onLookup: spans?.lookup(ctx, 'product list') }, () =>
-        store.list(ctx, options),
-      );
+      return cache.wrap(key, { ttlMs: ttl.listS * 1000, tags, ...spans?.lookup(ctx, 'product list') }, () => store.list(ctx, options));
     },
   };
 }
@@ -55,8 +53,8 @@ export function cachedReportStore(store: ReportStore, cache: QueryCache, ttl: Tt
       const bucket = REPORT_LIMIT_BUCKETS.find((b) => b >= limit) ?? limit;
       const computed = { ...options, limit: bucket };
       const { key, tags } = topProductsEntry(computed);
-      const onLookup = spans?.lookup(ctx, 'top products');
-      const full = await cache.wrap(key, { ttlMs: ttl.reportS * 1000, tags, staleMs: ttl.reportS * 500, onLookup }, () =>
+      const lookup = spans?.lookup(ctx, 'top products');
+      const full = await cache.wrap(key, { ttlMs: ttl.reportS * 1000, tags, staleMs: ttl.reportS * 500, ...lookup }, () =>
         store.topProducts(ctx, computed),
       );
       return firstOf(full, limit);
@@ -84,7 +82,8 @@ export function invalidatingOrderStore(store: OrderStore, cache: QueryCache): Or
   return {
     place: async function placeAndInvalidate(ctx, input, options) {
       const placed = await store.place(ctx, input, options);
-      if (!placed.replayed) await cache.invalidateTags(orderWriteTags(placed.order.items.map((item) => item.productId)));
+      // ctx.trace: the invalidation's Redis command is a span of the order's trace.
+      if (!placed.replayed) await cache.invalidateTags(orderWriteTags(placed.order.items.map((item) => item.productId)), ctx.trace);
       return placed;
     },
   };
