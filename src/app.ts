@@ -47,6 +47,7 @@ import { checkProductSearchIndex } from './store/search-index.ts';
 import { createReportStore } from './store/reports.ts';
 import { cacheSpans } from './telemetry/cache-spans.ts';
 import { dbSpans } from './telemetry/db-spans.ts';
+import { redisSpans } from './telemetry/redis-spans.ts';
 import { startTracing, type Tracing } from './telemetry/tracer.ts';
 
 export interface Holdfast {
@@ -135,7 +136,11 @@ export async function startHoldfast(config: Config, logger: Logger, options: Sta
     profiler.attachDatabase(pool); // plans are EXPLAINed through the pool, off the request path
     cleanup.push(async () => profiler.close());
 
-    const localCache = createQueryCache(config.cache, { logger: logger.child({ component: 'cache' }), redis: config.redis });
+    const localCache = createQueryCache(config.cache, {
+      logger: logger.child({ component: 'cache' }),
+      redis: config.redis,
+      redisSpans: tracing !== undefined && config.redis.url !== undefined ? redisSpans(tracing, config.redis.url) : undefined,
+    });
     cleanup.push(() => localCache.close());
     const cache = options.decorateCache?.(localCache) ?? localCache;
     const batchReporters: ReturnType<typeof batchMetrics> = [];

@@ -29,13 +29,13 @@ export function cachedProductStore(store: ProductStore, cache: QueryCache, ttl: 
       // Admitted on repeat: random reads over a large catalogue would otherwise churn the cache for nothing.
       return cache.wrap(
         key,
-        { ttlMs: ttl.productS * 1000, tags, admitOnRepeat: true, signal: ctx.signal, onLookup: spans?.lookup(ctx, 'product') },
+        { ttlMs: ttl.productS * 1000, tags, admitOnRepeat: true, signal: ctx.signal, ...spans?.lookup(ctx, 'product') },
         () => store.get(ctx, id),
       );
     },
     list: function listCached(ctx, options) {
       const { key, tags } = productListEntry(options);
-      return cache.wrap(key, { ttlMs: ttl.listS * 1000, tags, signal: ctx.signal, onLookup: spans?.lookup(ctx, 'product list') }, () =>
+      return cache.wrap(key, { ttlMs: ttl.listS * 1000, tags, signal: ctx.signal, ...spans?.lookup(ctx, 'product list') }, () =>
         store.list(ctx, options),
       );
     },
@@ -57,10 +57,10 @@ export function cachedReportStore(store: ReportStore, cache: QueryCache, ttl: Tt
       const bucket = REPORT_LIMIT_BUCKETS.find((b) => b >= limit) ?? limit;
       const computed = { ...options, limit: bucket };
       const { key, tags } = topProductsEntry(computed);
-      const onLookup = spans?.lookup(ctx, 'top products');
+      const lookup = spans?.lookup(ctx, 'top products');
       const full = await cache.wrap(
         key,
-        { ttlMs: ttl.reportS * 1000, tags, staleMs: ttl.reportS * 500, signal: ctx.signal, onLookup },
+        { ttlMs: ttl.reportS * 1000, tags, staleMs: ttl.reportS * 500, signal: ctx.signal, ...lookup },
         () => store.topProducts(ctx, computed),
       );
       return firstOf(full, limit);
@@ -88,7 +88,8 @@ export function invalidatingOrderStore(store: OrderStore, cache: QueryCache): Or
   return {
     place: async function placeAndInvalidate(ctx, input, options) {
       const placed = await store.place(ctx, input, options);
-      if (!placed.replayed) await cache.invalidateTags(orderWriteTags(placed.order.items.map((item) => item.productId)));
+      // ctx.trace: the invalidation's Redis command is a span of the order's trace.
+      if (!placed.replayed) await cache.invalidateTags(orderWriteTags(placed.order.items.map((item) => item.productId)), ctx.trace);
       return placed;
     },
   };

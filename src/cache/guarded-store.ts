@@ -15,6 +15,7 @@
  * - Until the store first answers, the cache bypasses quietly; a connection
  *   error warns, and the first answer logs `query cache connected`.
  */
+import type { TraceRef } from '../context/context.ts';
 import type { Logger } from '../log/logger.ts';
 import type { CacheStore, NewEntry, ReadResult, Ticket } from './store.ts';
 import { withDeadline } from '../async/deadline.ts';
@@ -39,11 +40,11 @@ export interface GuardedStore {
   /** Tags whose invalidation waits for the store to come back, plus 1 if everything is to be forgotten. */
   readonly pendingInvalidations: number;
   /** Undefined when the store is not usable: the caller loads without caching. */
-  read(key: string, tags: readonly string[], lifetimeMs: number): Promise<ReadResult | undefined>;
-  write(key: string, entry: NewEntry, ticket: Ticket): Promise<void>;
+  read(key: string, tags: readonly string[], lifetimeMs: number, trace?: TraceRef): Promise<ReadResult | undefined>;
+  write(key: string, entry: NewEntry, ticket: Ticket, trace?: TraceRef): Promise<void>;
   release(ticket: Ticket): void;
   /** Invalidates now, or remembers the tags for replay on recovery. */
-  invalidate(tags: readonly string[]): Promise<void>;
+  invalidate(tags: readonly string[], trace?: TraceRef): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -134,30 +135,30 @@ export function guardStore(store: CacheStore, options: GuardOptions): GuardedSto
     get pendingInvalidations() {
       return pendingTags.size + (pendingAll ? 1 : 0);
     },
-    async read(key, tags, lifetimeMs) {
+    async read(key, tags, lifetimeMs, trace) {
       if (!usable()) return undefined;
       try {
-        return await bounded(store.read(key, tags, lifetimeMs), 'read');
+        return await bounded(store.read(key, tags, lifetimeMs, trace), 'read');
       } catch (err) {
         fail(err, 'read');
         return undefined;
       }
     },
-    async write(key, entry, ticket) {
+    async write(key, entry, ticket, trace) {
       if (!usable()) return;
       try {
-        await bounded(store.write(key, entry, ticket), 'write');
+        await bounded(store.write(key, entry, ticket, trace), 'write');
       } catch (err) {
         fail(err, 'write');
       }
     },
     release: (ticket) => store.release(ticket),
-    async invalidate(tags) {
+    async invalidate(tags, trace) {
       if (closed || tags.length === 0) return;
       // Tried even while bypassing if the client is connected: another instance may be serving the entry.
       if (breaker.healthy || store.ready) {
         try {
-          await bounded(store.invalidate(tags), 'invalidate');
+          await bounded(store.invalidate(tags, trace), 'invalidate');
           return;
         } catch (err) {
           fail(err, 'invalidate');

@@ -30,6 +30,8 @@ import { createRedisStore } from './redis-store.ts';
 import { abortedError } from '../context/deadline.ts';
 import { createSingleFlight } from './single-flight.ts';
 import type { CacheStore, Ticket } from './store.ts';
+import type { TraceRef } from '../context/context.ts';
+import type { RedisSpans } from '../telemetry/redis-spans.ts';
 
 export interface WrapOptions {
   /** How long a loaded value is served as fresh. */
@@ -44,6 +46,8 @@ export interface WrapOptions {
   staleMs?: number;
   /** Told how this lookup was answered (a trace's cache span, src/telemetry/cache-spans.ts). Must not throw. */
   onLookup?: (outcome: LookupOutcome) => void;
+  /** The span the store's commands are children of (the lookup's span, src/telemetry/cache-spans.ts); Redis store only. */
+  trace?: TraceRef | undefined;
   /**
    * Cache this key only once it is asked for again within the admission
    * window (src/cache/admission.ts); until then `load()` runs directly,
@@ -100,7 +104,7 @@ export interface QueryCache {
   /** The value for `key`: cached, or from `load()` (which must return JSON-serialisable data). */
   wrap<T>(key: string, options: WrapOptions, load: () => Promise<T>): Promise<T>;
   /** Drops every value carrying one of `tags`, on every instance sharing the store. Never throws. */
-  invalidateTags(tags: readonly string[]): Promise<void>;
+  invalidateTags(tags: readonly string[], trace?: TraceRef): Promise<void>;
   readonly stats: CacheStats;
   /** Closes the Redis connection; `wrap` then calls `load()` directly. */
   close(): Promise<void>;
@@ -118,6 +122,8 @@ export interface QueryCacheOptions {
   maxPendingTags?: number;
   /** Admission window for `admitOnRepeat` keys, in lookups. Default: about the entries CACHE_MAX_BYTES holds (2 KB each), at least 1024. */
   admissionWindow?: number;
+  /** Spans for the Redis store's commands (tracing on); see src/telemetry/redis-spans.ts. */
+  redisSpans?: RedisSpans | undefined;
 }
 
 type Source = 'hit' | 'stale' | 'miss' | 'bypass';
@@ -161,6 +167,7 @@ export function createQueryCache(
       url: redisUrl,
       commandTimeoutMs: options.redis.commandTimeoutMs,
       prefix: options.prefix ?? 'holdfast:cache:v1:',
+      spans: options.redisSpans,
     });
     logger.info({ cache: 'redis', url: redactUrl(redisUrl) }, 'query cache in redis');
   } else {
@@ -226,7 +233,7 @@ export function createQueryCache(
     load: () => Promise<T>,
   ): Promise<T> {
     const tags = normaliseTags(wrapOptions.tags);
-    const { promise, leader } = flights.run(key, tags, () => resolve(cacheStore, key, tags, policy, load));
+    const { promise, leader } = flights.run(key, tags, () => resolve(cacheStore, key, tags, policy, load, wrapOptions.trace));
     let outcome: Outcome;
     try {
       outcome = leader || wrapOptions.signal === undefined ? await promise : await untilAborted(promise, wrapOptions.signal);
@@ -267,8 +274,9 @@ export function createQueryCache(
     tags: readonly string[],
     policy: Policy,
     load: () => Promise<unknown>,
+    trace: TraceRef | undefined,
   ): Promise<Outcome> {
-    const read = await g.read(key, tags, policy.ttlMs + policy.staleMs);
+    const read = await g.read(key, tags, policy.ttlMs + policy.staleMs, trace);
     if (read === undefined) {
       counts.bypassed++;
       return { json: await loadJson(load), source: 'bypass' };
@@ -284,12 +292,12 @@ export function createQueryCache(
       if (entry !== undefined && now < entry.freshUntil + policy.staleMs) {
         counts.hits++;
         counts.staleHits++;
-        ticketHandedOff = refreshInBackground(g, key, policy, load, read.ticket);
+        ticketHandedOff = refreshInBackground(g, key, policy, load, read.ticket, trace);
         return { json: entry.json, source: 'stale' };
       }
       counts.misses++;
       const json = await loadJson(load);
-      if (json !== undefined) await g.write(key, entryFor(json, policy), read.ticket);
+      if (json !== undefined) await g.write(key, entryFor(json, policy), read.ticket, trace);
       return { json, source: 'miss' };
     } finally {
       if (!ticketHandedOff) g.release(read.ticket);
@@ -297,13 +305,20 @@ export function createQueryCache(
   }
 
   /** Starts one refresh per key; takes over the ticket (read before the refresh's load) when it starts one. */
-  function refreshInBackground(g: GuardedStore, key: string, policy: Policy, load: () => Promise<unknown>, ticket: Ticket): boolean {
+  function refreshInBackground(
+    g: GuardedStore,
+    key: string,
+    policy: Policy,
+    load: () => Promise<unknown>,
+    ticket: Ticket,
+    trace: TraceRef | undefined,
+  ): boolean {
     if (refreshing.has(key)) return false;
     refreshing.add(key);
     void (async () => {
       try {
         const json = await loadJson(load);
-        if (json !== undefined) await g.write(key, entryFor(json, policy), ticket);
+        if (json !== undefined) await g.write(key, entryFor(json, policy), ticket, trace);
       } catch (err) {
         counts.refreshErrors++;
         logger.warn(
@@ -318,12 +333,12 @@ export function createQueryCache(
     return true;
   }
 
-  async function invalidateTags(tags: readonly string[]): Promise<void> {
+  async function invalidateTags(tags: readonly string[], trace?: TraceRef): Promise<void> {
     if (guarded === undefined) return;
     const normal = normaliseTags(tags);
     if (normal.length === 0) return;
     flights.detach(normal);
-    await guarded.invalidate(normal);
+    await guarded.invalidate(normal, trace);
     // A flight that started while the invalidation travelled may have read the old entry: detach it too.
     flights.detach(normal);
   }

@@ -31,6 +31,8 @@ import { decodeEntry, encodeEntry } from './entry-codec.ts';
 import { createRedisClient } from '../redis/client.ts';
 import type { CacheStore, NewEntry, ReadResult, StoreEvents, Ticket } from './store.ts';
 import { withDeadline } from '../async/deadline.ts';
+import type { TraceRef } from '../context/context.ts';
+import type { RedisSpans } from '../telemetry/redis-spans.ts';
 
 /** Shortest life of a tag version key; a write extends it to its entry's lifetime. */
 const TAG_VERSION_TTL_MS = 60 * 60 * 1000;
@@ -85,6 +87,8 @@ export interface RedisStoreOptions {
   commandTimeoutMs: number;
   /** Prepended to every key, e.g. `holdfast:cache:v1:`. */
   prefix: string;
+  /** A span per command of a sampled trace (tracing on); undefined: none, at no cost. */
+  spans?: RedisSpans | undefined;
 }
 
 /**
@@ -111,11 +115,18 @@ export function createRedisStore(options: RedisStoreOptions): CacheStore {
   const versionKey = (tag: string): string => `${options.prefix}t:${tag}`;
   const epochKey = `${options.prefix}epoch`;
   const versionKeysOf = (tags: readonly string[]): string[] => [epochKey, ...tags.map(versionKey)];
+  const { spans } = options;
+  // ioredis runs a defined command as EVALSHA (EVAL once after a NOSCRIPT); the span is named for the former.
+  const traced = <T>(trace: TraceRef | undefined, script: string, keys: number, run: () => Promise<T>): Promise<T> =>
+    spans === undefined || trace === undefined ? run() : spans.command(trace, 'EVALSHA', script, keys, run);
 
-  async function read(key: string, tags: readonly string[], lifetimeMs: number): Promise<ReadResult> {
+  async function read(key: string, tags: readonly string[], lifetimeMs: number, trace?: TraceRef): Promise<ReadResult> {
     const versionKeys = versionKeysOf(tags);
     const ttl = Math.max(TAG_VERSION_TTL_MS, Math.ceil(lifetimeMs));
-    const [raw, ...versions] = await scripts.holdfastCacheRead(1 + versionKeys.length, entryKey(key), ...versionKeys, randomUUID(), ttl);
+    const keys = 1 + versionKeys.length;
+    const [raw, ...versions] = await traced(trace, 'holdfastCacheRead', keys, () =>
+      scripts.holdfastCacheRead(keys, entryKey(key), ...versionKeys, randomUUID(), ttl),
+    );
     const ticket: RedisTicket = { versionKeys, versions: versions.map(String) };
     const decoded = typeof raw === 'string' ? decodeEntry(raw) : undefined;
     // Loaded under versions that are no longer current: invalidated since, so never served.
@@ -123,24 +134,22 @@ export function createRedisStore(options: RedisStoreOptions): CacheStore {
     return { entry: valid ? { json: decoded.json, freshUntil: decoded.freshUntil } : undefined, ticket };
   }
 
-  async function write(key: string, entry: NewEntry, ticket: Ticket): Promise<boolean> {
+  async function write(key: string, entry: NewEntry, ticket: Ticket, trace?: TraceRef): Promise<boolean> {
     const t = ticket as RedisTicket;
     const payload = encodeEntry({ freshUntil: entry.freshUntil, versions: t.versions.join(' '), json: entry.json });
     const lifetime = Math.max(1, Math.ceil(entry.lifetimeMs));
-    const stored = await scripts.holdfastCacheWrite(
-      1 + t.versionKeys.length,
-      entryKey(key),
-      ...t.versionKeys,
-      payload,
-      lifetime,
-      ...t.versions,
+    const keys = 1 + t.versionKeys.length;
+    const stored = await traced(trace, 'holdfastCacheWrite', keys, () =>
+      scripts.holdfastCacheWrite(keys, entryKey(key), ...t.versionKeys, payload, lifetime, ...t.versions),
     );
     return stored === 1;
   }
 
-  async function bump(versionKeys: string[]): Promise<void> {
+  async function bump(versionKeys: string[], trace?: TraceRef): Promise<void> {
     if (versionKeys.length === 0) return;
-    await scripts.holdfastCacheInvalidate(versionKeys.length, ...versionKeys, randomUUID(), TAG_VERSION_TTL_MS);
+    await traced(trace, 'holdfastCacheInvalidate', versionKeys.length, () =>
+      scripts.holdfastCacheInvalidate(versionKeys.length, ...versionKeys, randomUUID(), TAG_VERSION_TTL_MS),
+    );
   }
 
   async function close(): Promise<void> {
@@ -160,7 +169,7 @@ export function createRedisStore(options: RedisStoreOptions): CacheStore {
     read,
     write,
     release: () => undefined,
-    invalidate: (tags) => bump(tags.map(versionKey)),
+    invalidate: (tags, trace) => bump(tags.map(versionKey), trace),
     invalidateAll: () => bump([epochKey]),
     ping: async () => {
       await client.ping();

@@ -9,6 +9,8 @@
  * read before a write back into the cache after that write's invalidation.
  */
 
+import type { TraceRef } from '../context/context.ts';
+
 /** An entry as read back: its serialised value and when it stops being fresh (epoch ms). */
 export interface StoredEntry {
   json: string;
@@ -44,19 +46,22 @@ export interface StoreEvents {
  * const { entry, ticket } = await store.read('product:7', ['product:7'], 30_000);
  * try { if (!entry) await store.write('product:7', { json, freshUntil, lifetimeMs }, ticket); }
  * finally { store.release(ticket); }
+ *
+ * `trace` (optional everywhere) is the span a remote store's commands are
+ * children of (src/telemetry/redis-spans.ts); the memory store ignores it.
  */
 export interface CacheStore {
   readonly kind: 'memory' | 'redis';
   /** Whether the store can take commands now (always true for memory). */
   readonly ready: boolean;
   /** `tags` sorted and unique; `lifetimeMs` sizes the bookkeeping a read may create. */
-  read(key: string, tags: readonly string[], lifetimeMs: number): Promise<ReadResult>;
+  read(key: string, tags: readonly string[], lifetimeMs: number, trace?: TraceRef): Promise<ReadResult>;
   /** Stores unless a tag of the ticket was invalidated since its read; true when stored. */
-  write(key: string, entry: NewEntry, ticket: Ticket): Promise<boolean>;
+  write(key: string, entry: NewEntry, ticket: Ticket, trace?: TraceRef): Promise<boolean>;
   /** Ends a ticket's life; idempotent. */
   release(ticket: Ticket): void;
   /** Makes every entry carrying one of `tags` unreadable, and every open ticket on them unwritable. */
-  invalidate(tags: readonly string[]): Promise<void>;
+  invalidate(tags: readonly string[], trace?: TraceRef): Promise<void>;
   /** Makes every entry unreadable. */
   invalidateAll(): Promise<void>;
   /** Resolves when the store answers. */

@@ -39,9 +39,9 @@ export function relayInvalidations(cache: QueryCache, rpc: Rpc, logger: Logger):
     wrap: (key, options, load) => cache.wrap(key, options, load),
     stats: cache.stats,
     close: () => cache.close(),
-    async invalidateTags(tags) {
+    async invalidateTags(tags, trace) {
       await Promise.all([
-        cache.invalidateTags(tags),
+        cache.invalidateTags(tags, trace),
         rpc.call('cache.invalidate', { tags }, RELAY_TIMEOUT_MS * 2).catch((err: unknown) => {
           // Never thrown: the order has committed; the caller must still get its answer.
           logger.warn(

@@ -46,7 +46,7 @@ export interface Context {
    * none for background work, one per request served for a batch.
    */
   readonly accounts: readonly QueryAccount[];
-  /** The W3C trace this request belongs to: the server span while tracing is on (OTEL_EXPORTER_OTLP_*), else the incoming sampled `traceparent`; a batch has none (its members are linked). */
+  /** The W3C trace this request belongs to: the server span while tracing is on (OTEL_EXPORTER_OTLP_*), else none; a batch has none (its members are linked). */
   readonly trace?: TraceRef;
   /** When the work stops being wanted (performance.now() ms); Infinity for none. See deadline.ts. */
   readonly deadline: number;

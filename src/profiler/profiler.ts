@@ -103,13 +103,8 @@ export function createQueryProfiler(options: QueryProfilerOptions): QueryProfile
       const fingerprint = fingerprints.of(event.statement.text);
       const failed = event.error !== undefined;
       const trace = event.ctx.trace;
-      stats.record(fingerprint, {
-        durationMs: event.durationMs,
-        waitMs: event.waitMs,
-        rows: event.rowCount,
-        failed,
-        traceId: trace?.sampled === true ? trace.traceId : undefined,
-      });
+      const traceId = trace?.sampled === true ? trace.traceId : undefined;
+      stats.record(fingerprint, { durationMs: event.durationMs, waitMs: event.waitMs, rows: event.rowCount, failed, traceId });
       const charged = event.ctx.accounts;
       for (const account of charged) {
         account.queries++;
@@ -132,6 +127,7 @@ export function createQueryProfiler(options: QueryProfilerOptions): QueryProfile
           rows: event.rowCount,
           error: event.error,
           request: account,
+          traceId,
         });
         const capture = failed ? undefined : plans.offer(fingerprint, event.statement, event.durationMs);
         if (capture !== undefined) {

@@ -59,6 +59,8 @@ export interface SlowQuery {
   error?: unknown;
   /** The account of the request charged first, if any. */
   request: QueryAccount | undefined;
+  /** The sampled trace the statement ran in (ctx.trace): the slow line leads to the trace, as its `traceparent` comment does in pg_stat_activity. */
+  traceId?: string | undefined;
 }
 
 export interface SlowQueryLog {
@@ -103,6 +105,8 @@ export function createSlowQueryLog(options: { logger: Logger; thresholdMs: numbe
         },
         requestId: slow.request?.requestId,
         route: slow.request?.route,
+        // Named as on the request's own log lines (src/telemetry/http-spans.ts).
+        ...(slow.traceId === undefined ? {} : { trace_id: slow.traceId }),
       };
       if (suppressed > 0) {
         line.suppressedSlowQueries = suppressed;

@@ -3,21 +3,23 @@
  * answered: hit, stale, miss (the load's statement spans follow as
  * siblings), coalesced (single flight: it waited on another request's
  * load), bypass (the cache was down or off) or error. The cache reports the
- * outcome through `WrapOptions.onLookup`; with tracing off or the trace not
- * sampled, no span and no callback exist.
+ * outcome through `WrapOptions.onLookup`, and the Redis store's commands
+ * are children of this span (`WrapOptions.trace`, src/telemetry/
+ * redis-spans.ts); with tracing off or the trace not sampled, no span and no
+ * options exist.
  *
  * @example
  * const spans = cacheSpans(tracing, cache);
- * cache.wrap(key, { ttlMs, tags, onLookup: spans?.lookup(ctx, 'product') }, load);
+ * cache.wrap(key, { ttlMs, tags, ...spans?.lookup(ctx, 'product') }, load);
  */
 import { SpanKind } from '@opentelemetry/api';
-import type { LookupOutcome, QueryCache } from '../cache/query-cache.ts';
+import type { QueryCache, WrapOptions } from '../cache/query-cache.ts';
 import type { Context } from '../context/context.ts';
-import { parentOf, type Tracing } from './tracer.ts';
+import { parentOf, refOf, type Tracing } from './tracer.ts';
 
 export interface CacheSpans {
-  /** A callback that ends the lookup's span, or undefined when `ctx` is not sampled. */
-  lookup(ctx: Context, entry: string): ((outcome: LookupOutcome) => void) | undefined;
+  /** Wrap options that end the lookup's span and parent the store's commands under it; undefined when `ctx` is not sampled. */
+  lookup(ctx: Context, entry: string): Pick<WrapOptions, 'onLookup' | 'trace'> | undefined;
 }
 
 /**
@@ -33,9 +35,12 @@ export function cacheSpans(tracing: Tracing, cache: Pick<QueryCache, 'stats'>): 
         { kind: SpanKind.INTERNAL, attributes: { 'holdfast.cache.entry': entry, 'holdfast.cache.store': cache.stats.mode } },
         parentOf(ctx.trace),
       );
-      return (outcome) => {
-        span.setAttribute('holdfast.cache.outcome', outcome);
-        span.end();
+      return {
+        trace: refOf(span),
+        onLookup: (outcome) => {
+          span.setAttribute('holdfast.cache.outcome', outcome);
+          span.end();
+        },
       };
     },
   };

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { startOtlpReceiver } from '../telemetry/otlp-receiver.ts';
 import { prometheusFor, startPrometheus, type RunningPrometheus } from '../helpers/prometheus.ts';
 
 const havePrometheus = prometheusFor('the real-Prometheus scrape test');
@@ -25,7 +26,10 @@ async function eventually<T>(read: () => Promise<T | undefined>): Promise<T> {
 
 describe.skipIf(!havePrometheus)('a real Prometheus scraping Holdfast', () => {
   it('stores a pool gauge, evaluates a recording rule and keeps the exemplar of a sampled request', async () => {
-    const app: TestApp = await startTestApp();
+    // Exemplars name traces, so tracing is on (exported to a local receiver); the incoming sampled traceparent is continued.
+    const receiver = await startOtlpReceiver();
+    cleanup.push(() => receiver.close());
+    const app: TestApp = await startTestApp({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url } });
     cleanup.push(() => app.close());
     const res = await fetch(`${app.baseUrl}/api/products/1`, { headers: { traceparent: `00-${TRACE}-b7ad6b7169203331-01` } });
     expect([200, 404]).toContain(res.status); // an empty catalogue: the request is what counts

@@ -3,13 +3,13 @@ import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { registerHttpMetrics } from '../../src/metrics/http-metrics.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
-import { startOtlpReceiver, type OtlpReceiver } from '../telemetry/otlp-receiver.ts';
+import { startOtlpReceiver } from '../telemetry/otlp-receiver.ts';
 
 const apps: TestApp[] = [];
-const receivers: OtlpReceiver[] = [];
+const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {
   await Promise.all(apps.splice(0).map((a) => a.close()));
-  await Promise.all(receivers.splice(0).map((r) => r.close()));
+  await Promise.all(closers.splice(0).map((close) => close()));
 });
 
 const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
@@ -17,11 +17,11 @@ const OPENMETRICS = 'application/openmetrics-text;version=1.0.0,text/plain;versi
 
 describe('GET /metrics as OpenMetrics', () => {
   it('carries the sampled trace id as an exemplar on the latency histogram; Prometheus text stays the default', async () => {
-    // Exemplars come from traced requests: tracing on, continuing the caller's sampled traceparent.
+    // Exemplars name traces: tracing on (to a local receiver), continuing the caller's traceparent.
     const receiver = await startOtlpReceiver();
-    receivers.push(receiver);
     const app = await startTestApp({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url } });
     apps.push(app);
+    closers.push(() => receiver.close());
     await fetch(`${app.baseUrl}/api/products/1`, { headers: { traceparent: `00-${TRACE}-00f067aa0ba902b7-01` } });
     // An unsampled request leaves no exemplar.
     await fetch(`${app.baseUrl}/api/products/2`, { headers: { traceparent: `00-${'1'.repeat(32)}-00f067aa0ba902b7-00` } });

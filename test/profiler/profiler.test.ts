@@ -6,6 +6,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createFingerprinter } from '../../src/profiler/fingerprint.ts';
 import { startProfiledPool, type ProfiledPool } from './harness.ts';
 import { TEST } from '../helpers/context.ts';
+import { requestContext } from '../../src/context/context.ts';
 
 const SECRET = 'hunter2-do-not-log@example.com';
 const fingerprints = createFingerprinter();
@@ -36,6 +37,19 @@ describe('statistics', () => {
 });
 
 describe('slow-query log', () => {
+  it("names the statement's sampled trace, and no trace when it was not sampled", async () => {
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const before = slowLines().length;
+    for (const sampled of [true, false]) {
+      const ctx = requestContext(`traced-${sampled}`, 'GET /traced', { trace: { traceId, spanId: '00f067aa0ba902b7', sampled } });
+      await h.pool.query(ctx, { text: 'SELECT pg_sleep(0.05) AS traced' });
+    }
+    const [sampledLine, unsampledLine] = slowLines().slice(before);
+    expect(sampledLine).toMatchObject({ requestId: 'traced-true', trace_id: traceId });
+    expect(unsampledLine).toMatchObject({ requestId: 'traced-false' });
+    expect(unsampledLine).not.toHaveProperty('trace_id');
+  });
+
   it('logs one structured warning above the threshold, and nothing for fast statements', async () => {
     const before = slowLines().length;
     await h.pool.query(TEST, { text: 'SELECT 1 AS fast' });

@@ -1,8 +1,9 @@
 /**
  * The traces Holdfast exports, received over OTLP/HTTP and decoded with the
  * official protobuf definitions (otlp-receiver.ts): the span tree of a
- * product read through the whole service, and, at the store level, a
- * batched read (links), a transaction and a pool timeout. Also: with no
+ * product read, a cache hit and an order (a transaction) through the whole
+ * service, and, at the store level, a batched read (links), a transaction
+ * and a pool timeout. Also: with no
  * endpoint set, no SDK is started.
  */
 import pg from 'pg';
@@ -13,8 +14,8 @@ import { createProductStore } from '../../src/store/products.ts';
 import { dbSpans } from '../../src/telemetry/db-spans.ts';
 import { refOf, startTracing, type Tracing } from '../../src/telemetry/tracer.ts';
 import { startTestApp, startTestPool, type TestApp } from '../helpers/app.ts';
-import { expectProblem, request } from '../helpers/http.ts';
-import { insertProduct } from '../helpers/store-fixtures.ts';
+import { expectProblem, postJson, request } from '../helpers/http.ts';
+import { insertCustomer, insertProduct } from '../helpers/store-fixtures.ts';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './otlp-receiver.ts';
 
 const INCOMING_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
@@ -85,6 +86,25 @@ describe('traces through the service', () => {
     const second = servers.find((s) => childrenOf(receiver.spans, s).some((c) => c.attributes['holdfast.cache.outcome'] === 'hit'));
     expect(second, JSON.stringify(servers.map((s) => childrenOf(receiver.spans, s).map((c) => c.name)))).toBeDefined();
     expect(childrenOf(receiver.spans, second!).map((s) => s.name)).toEqual(['cache lookup']);
+  });
+
+  it('exports an order as a transaction under its server span, with its acquire and every statement', async () => {
+    const productId = await insertProduct(app.pool, { stock: 5 });
+    const customerId = await insertCustomer(app.pool);
+    const answer = await postJson(`${app.baseUrl}/api/orders`, { customerId, items: [{ productId, quantity: 2 }] });
+    expect(answer.status).toBe(201);
+    await app.tracing!.flush();
+
+    const server = receiver.spans.find((s) => s.name === 'POST /api/orders');
+    expect(server, JSON.stringify(receiver.spans.map((s) => s.name))).toBeDefined();
+    const tx = childrenOf(receiver.spans, server!).filter((s) => s.name === 'transaction');
+    expect(tx).toHaveLength(1);
+    expect(tx[0]!.status).toBe('STATUS_CODE_UNSET');
+    const inside = childrenOf(receiver.spans, tx[0]!).sort((a, b) => (a.startNs < b.startNs ? -1 : 1));
+    const names = inside.map((s) => s.name);
+    // Acquire, then the order's statements (customer check, stock update, order insert) between BEGIN and COMMIT.
+    expect(names).toEqual(['pool acquire', 'BEGIN', 'SELECT', 'UPDATE', 'WITH', 'COMMIT']);
+    for (const s of inside.slice(1)) expect(s).toMatchObject({ kind: 'SPAN_KIND_CLIENT', attributes: { 'db.system.name': 'postgresql' } });
   });
 
   it('puts the trace id in problem+json bodies', async () => {
@@ -185,9 +205,12 @@ describe('database spans', () => {
       const holder = traced('holder');
       const held = db.query(holder.ctx, { name: 'count-products', text: 'SELECT count(*) FROM products' });
       // From the database back to the trace: the blocked statement names its trace in pg_stat_activity.
+      // The backend may show its previous statement's text (COMMIT) for a moment after it starts waiting: poll until it is ours.
       let running: string[] = [];
-      while (running.length === 0) {
-        const { rows } = await locker.query<{ query: string }>("SELECT query FROM pg_stat_activity WHERE wait_event_type = 'Lock'");
+      while (!running.some((q) => q.startsWith('SELECT count(*) FROM products'))) {
+        const { rows } = await locker.query<{ query: string }>(
+          "SELECT query FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()",
+        );
         running = rows.map((r) => r.query);
       }
       expect(running).toEqual([`SELECT count(*) FROM products /*traceparent='00-${holder.traceId}-${holder.spanId}-01'*/`]);
