@@ -221,7 +221,7 @@ describe('the settings table', () => {
         preparedStatements: true,
         connectionHeadroom: 10,
         batchReads: { enabled: true, max: 64 },
-        replicas: { urls: [], poolMax: 20, maxLagMs: 5000, sampleMs: 1000 },
+        replicas: { urls: [], poolMax: 20, maxLagMs: 5000, sampleMs: 1000, tokenWaitMs: 100 },
       },
       pool: {
         min: 5,
