@@ -20,6 +20,9 @@ import { batchMetrics } from './store/batch/metrics.ts';
 import { createVegasLimit } from './db/pool/adaptive-limit.ts';
 import { createPool, type ConnectionPool, type QueryEvent } from './db/pool/pool.ts';
 import { createHostsFromUrl } from './db/hosts/selector.ts';
+import { createConsistencyTokens } from './db/replicas/consistency-token.ts';
+import { createReplicaSet, type ReplicaSet } from './db/replicas/replica-set.ts';
+import { createCursorCodec } from './http/cursor.ts';
 import { backgroundContext } from './context/context.ts';
 import { READ } from './db/types.ts';
 import { createPressureMonitor, type PressureMonitor } from './guards/pressure/monitor.ts';
@@ -94,6 +97,13 @@ export async function startHoldfast(config: Config, logger: Logger, options: Sta
     const spans = tracing === undefined ? undefined : dbSpans(tracing, { comments: config.telemetry.sqlComments });
     const onQuery = composeOnQuery(spans?.onQuery, options.onQuery);
     const { adaptive, adaptiveMin, ...poolSettings } = config.pool;
+    const everyQuery =
+      onQuery === undefined
+        ? profiler.onQuery
+        : (event: QueryEvent) => {
+            profiler.onQuery(event);
+            onQuery(event);
+          };
     const hosts = createHostsFromUrl(databaseUrl, logger.child({ component: 'hosts' }));
     if (hosts !== undefined) cleanup.push(async () => hosts.stop());
     const pool = createPool({
@@ -107,13 +117,7 @@ export async function startHoldfast(config: Config, logger: Logger, options: Sta
       limiter: adaptive
         ? createVegasLimit({ initial: Math.min(poolSettings.max, 10), min: adaptiveMin, max: poolSettings.max })
         : undefined,
-      onQuery:
-        onQuery === undefined
-          ? profiler.onQuery
-          : (event) => {
-              profiler.onQuery(event);
-              onQuery(event);
-            },
+      onQuery: everyQuery,
     });
     await pool.start();
     cleanup.push(() => pool.end(config.server.shutdownTimeoutMs));
@@ -138,8 +142,11 @@ export async function startHoldfast(config: Config, logger: Logger, options: Sta
           onLoader: (loader: Parameters<typeof batchMetrics>[1]) => batchReporters.push(...batchMetrics('product', loader)),
         }
       : undefined;
+    const replicas = await startReplicas(config, pool, everyQuery, logger, cleanup);
+    // Reads to a replica in rotation, writes and transactions to the primary; no replicas: the pool itself.
+    const routed = replicas?.db ?? pool;
     // With tracing on, the stores see the pool through transaction and failed-acquire spans.
-    const db = spans?.database(pool) ?? pool;
+    const db = spans?.database(routed) ?? routed;
     const lookups = tracing === undefined ? undefined : cacheSpans(tracing, cache);
     const stores = {
       products: cachedProductStore(createProductStore(db, { batching: productBatching }), cache, config.cache.ttl, lookups),
@@ -162,11 +169,32 @@ export async function startHoldfast(config: Config, logger: Logger, options: Sta
         ...profilerMetrics(profiler),
         ...cacheMetrics(cache),
         ...batchReporters,
+        ...(replicas?.metrics() ?? []),
       ],
     });
 
     const lifecycle = createLifecycle();
-    const server = await buildServer({ config, pool, logger, lifecycle, pressure, rateLimiter, metrics, profiler, stores, tracing });
+    const consistency =
+      replicas === undefined
+        ? undefined
+        : {
+            tokens: createConsistencyTokens(createCursorCodec(config.cursorSecret)),
+            currentLsn: replicas.currentLsn,
+            replicas: replicas.states,
+          };
+    const server = await buildServer({
+      config,
+      pool,
+      logger,
+      lifecycle,
+      pressure,
+      rateLimiter,
+      metrics,
+      profiler,
+      stores,
+      tracing,
+      consistency,
+    });
     // Outside /api: never rate limited (but for failed authentication) or shed. Registers nothing without ADMIN_TOKEN.
     await server.register(
       dashboardRoutes({
@@ -201,6 +229,42 @@ export async function startHoldfast(config: Config, logger: Logger, options: Sta
     await unwind();
     throw err;
   }
+}
+
+/**
+ * The read replicas of DATABASE_REPLICA_URLS, started, with their stop in
+ * `cleanup`; undefined when none are configured (every statement then goes
+ * to `primary`, as before).
+ */
+async function startReplicas(
+  config: Config,
+  primary: ConnectionPool,
+  onQuery: (event: QueryEvent) => void,
+  logger: Logger,
+  cleanup: (() => Promise<void>)[],
+): Promise<ReplicaSet | undefined> {
+  const settings = config.database.replicas;
+  if (settings.urls.length === 0) return undefined;
+  const { adaptive: _adaptive, adaptiveMin: _adaptiveMin, ...poolSettings } = config.pool;
+  const replicas = createReplicaSet({
+    urls: settings.urls,
+    primary,
+    pool: {
+      ...poolSettings,
+      max: settings.poolMax,
+      statementTimeoutMs: config.database.statementTimeoutMs,
+      preparedStatements: config.database.preparedStatements,
+      logger: logger.child({ component: 'replica-pool' }),
+      onQuery,
+    },
+    maxLagMs: settings.maxLagMs,
+    sampleMs: settings.sampleMs,
+    tokenWaitMs: settings.tokenWaitMs,
+    logger: logger.child({ component: 'replicas' }),
+  });
+  cleanup.push(() => replicas.stop(config.server.shutdownTimeoutMs));
+  await replicas.start();
+  return replicas;
 }
 
 /** The hooks told of every statement after the profiler, as one (none: undefined, so the profiler's runs alone). */

@@ -24,6 +24,7 @@
 import type { FastifyPluginCallback, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { declareRequestContext, openRequestContext, openedContext } from '../http/context.ts';
+import type { ConsistencyTokens } from '../db/replicas/consistency-token.ts';
 import type { QueryProfiler } from './profiler.ts';
 import type { QueryAccount } from './query-account.ts';
 
@@ -32,6 +33,8 @@ export interface QueryProfilerPluginOptions {
   timingPrefix?: string;
   /** Each request's budget in ms (REQUEST_TIMEOUT_MS); default none. See src/context/deadline.ts. */
   requestBudgetMs?: number;
+  /** Verifies a request's Consistency-Token into its Context (read replicas configured). */
+  consistency?: Pick<ConsistencyTokens, 'verify'> | undefined;
 }
 
 /**
@@ -58,9 +61,9 @@ export function queryProfilerPlugin(
       declareRequestContext(app);
       app.addHook('onRequest', function openQueryContext(request, reply, done) {
         try {
-          openRequestContext(request, { budgetMs: options.requestBudgetMs, reply });
+          openRequestContext(request, { budgetMs: options.requestBudgetMs, reply, consistency: options.consistency });
         } catch (err) {
-          done(err as Error); // a malformed Request-Timeout: 400
+          done(err as Error); // a malformed Request-Timeout or Consistency-Token: 400
           return;
         }
         done();
