@@ -57,7 +57,8 @@ describe.skipIf(binaries === undefined)('read replicas in the app, on real serve
     app = await startTestApp({
       env: {
         DATABASE_URL: pair.primary.url,
-        DATABASE_REPLICA_URLS: pair.standby.url,
+        // Trust authentication ignores the password: it is there to prove it is never logged.
+        DATABASE_REPLICA_URLS: pair.standby.url.replace('postgres@', 'postgres:s3cret-replica@'),
         // Paused replay must not take the replica out of rotation in this suite: the last suite bounds it.
         DB_REPLICA_MAX_LAG_MS: '3600000',
         DB_REPLICA_LAG_SAMPLE_MS: '100',
@@ -152,6 +153,13 @@ describe.skipIf(binaries === undefined)('read replicas in the app, on real serve
       const body = expectProblem(await product(bad), 400, 'BAD_CONSISTENCY_TOKEN');
       expect(body.field).toBe('header.consistency-token');
     }
+  });
+
+  it('never logs the replica URL’s password, and names the replica by host:port', () => {
+    expect(app.logs.raw()).not.toContain('s3cret-replica');
+    expect(app.logs.lines.some((l) => l.msg === 'replica joined read rotation' && l.replica === `127.0.0.1:${pair.standby.port}`)).toBe(
+      true,
+    );
   });
 });
 
