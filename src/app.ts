@@ -24,6 +24,9 @@ import type { OverloadControl } from './db/pool/core.ts';
 import { createRetryBudget, type RetryBudget } from './db/pool/retry-budget.ts';
 import { overloadMetrics } from './metrics/overload-metrics.ts';
 import { createHostsFromUrl } from './db/hosts/selector.ts';
+import { createConsistencyTokens } from './db/replicas/consistency-token.ts';
+import { createReplicaSet, type ReplicaSet } from './db/replicas/replica-set.ts';
+import { createCursorCodec } from './http/cursor.ts';
 import { backgroundContext } from './context/context.ts';
 import { READ } from './db/types.ts';
 import { createPressureMonitor, type PressureMonitor } from './guards/pressure/monitor.ts';
@@ -100,6 +103,13 @@ export async function startHoldfast(config: Config, logger: Logger, options: Sta
     const onQuery = composeOnQuery(spans?.onQuery, options.onQuery);
     const { adaptive, adaptiveMin, ...poolSettings } = config.pool;
     const { overload, retryBudget } = overloadControl(config);
+    const everyQuery =
+      onQuery === undefined
+        ? profiler.onQuery
+        : (event: QueryEvent) => {
+            profiler.onQuery(event);
+            onQuery(event);
+          };
     const hosts = createHostsFromUrl(databaseUrl, logger.child({ component: 'hosts' }));
     if (hosts !== undefined) cleanup.push(async () => hosts.stop());
     const pool = createPool({
@@ -115,13 +125,7 @@ export async function startHoldfast(config: Config, logger: Logger, options: Sta
         : undefined,
       overload,
       retryBudget,
-      onQuery:
-        onQuery === undefined
-          ? profiler.onQuery
-          : (event) => {
-              profiler.onQuery(event);
-              onQuery(event);
-            },
+      onQuery: everyQuery,
     });
     await pool.start();
     cleanup.push(() => pool.end(config.server.shutdownTimeoutMs));
@@ -150,8 +154,11 @@ export async function startHoldfast(config: Config, logger: Logger, options: Sta
           onLoader: (loader: Parameters<typeof batchMetrics>[1]) => batchReporters.push(...batchMetrics('product', loader)),
         }
       : undefined;
+    const replicas = await startReplicas(config, pool, everyQuery, logger, cleanup);
+    // Reads to a replica in rotation, writes and transactions to the primary; no replicas: the pool itself.
+    const routed = replicas?.db ?? pool;
     // With tracing on, the stores see the pool through transaction and failed-acquire spans.
-    const db = spans?.database(pool) ?? pool;
+    const db = spans?.database(routed) ?? routed;
     const lookups = tracing === undefined ? undefined : cacheSpans(tracing, cache);
     const stores = {
       products: cachedProductStore(createProductStore(db, { batching: productBatching }), cache, config.cache.ttl, lookups),
@@ -175,11 +182,32 @@ export async function startHoldfast(config: Config, logger: Logger, options: Sta
         ...cacheMetrics(cache),
         ...overloadMetrics(pool.counters, { codel: overload.codel, targetMs: config.overload.codel.targetMs, retryBudget }),
         ...batchReporters,
+        ...(replicas?.metrics() ?? []),
       ],
     });
 
     const lifecycle = createLifecycle();
-    const server = await buildServer({ config, pool, logger, lifecycle, pressure, rateLimiter, metrics, profiler, stores, tracing });
+    const consistency =
+      replicas === undefined
+        ? undefined
+        : {
+            tokens: createConsistencyTokens(createCursorCodec(config.cursorSecret)),
+            currentLsn: replicas.currentLsn,
+            replicas: replicas.states,
+          };
+    const server = await buildServer({
+      config,
+      pool,
+      logger,
+      lifecycle,
+      pressure,
+      rateLimiter,
+      metrics,
+      profiler,
+      stores,
+      tracing,
+      consistency,
+    });
     // Outside /api: never rate limited (but for failed authentication) or shed. Registers nothing without ADMIN_TOKEN.
     await server.register(
       dashboardRoutes({
@@ -229,6 +257,42 @@ function overloadControl(config: Config): { overload: OverloadControl; retryBudg
     },
     retryBudget: createRetryBudget({ ratio: retryBudget.ratio, windowMs: retryBudget.windowMs }),
   };
+}
+
+/**
+ * The read replicas of DATABASE_REPLICA_URLS, started, with their stop in
+ * `cleanup`; undefined when none are configured (every statement then goes
+ * to `primary`, as before).
+ */
+async function startReplicas(
+  config: Config,
+  primary: ConnectionPool,
+  onQuery: (event: QueryEvent) => void,
+  logger: Logger,
+  cleanup: (() => Promise<void>)[],
+): Promise<ReplicaSet | undefined> {
+  const settings = config.database.replicas;
+  if (settings.urls.length === 0) return undefined;
+  const { adaptive: _adaptive, adaptiveMin: _adaptiveMin, ...poolSettings } = config.pool;
+  const replicas = createReplicaSet({
+    urls: settings.urls,
+    primary,
+    pool: {
+      ...poolSettings,
+      max: settings.poolMax,
+      statementTimeoutMs: config.database.statementTimeoutMs,
+      preparedStatements: config.database.preparedStatements,
+      logger: logger.child({ component: 'replica-pool' }),
+      onQuery,
+    },
+    maxLagMs: settings.maxLagMs,
+    sampleMs: settings.sampleMs,
+    tokenWaitMs: settings.tokenWaitMs,
+    logger: logger.child({ component: 'replicas' }),
+  });
+  cleanup.push(() => replicas.stop(config.server.shutdownTimeoutMs));
+  await replicas.start();
+  return replicas;
 }
 
 /** The hooks told of every statement after the profiler, as one (none: undefined, so the profiler's runs alone). */

@@ -5,6 +5,11 @@
  * Decorators rather than cache calls in the routes, so a route cannot forget
  * either side, and the same stores run uncached when CACHE_ENABLED=false.
  *
+ * A read carrying a Consistency-Token (ctx.consistency) skips the cache, in
+ * both directions: an entry may have been filled, on this instance or
+ * another, from a lagging replica or before the token's write, and nothing
+ * stamps entries with a WAL position (docs/FAILOVER.md, "Replica lag").
+ *
  * @example
  * const products = cachedProductStore(createProductStore(pool), cache, config.cache.ttl);
  * const orders = invalidatingOrderStore(createOrderStore(pool), cache);
@@ -25,6 +30,7 @@ export function cachedProductStore(store: ProductStore, cache: QueryCache, ttl: 
     // A miss is charged to the request (ctx) that ran the query; callers
     // that joined it in flight, or hit, are charged nothing.
     get: function getCached(ctx, id) {
+      if (ctx.consistency !== undefined) return store.get(ctx, id);
       const { key, tags } = productEntry(id);
       // Admitted on repeat: random reads over a large catalogue would otherwise churn the cache for nothing.
       return cache.wrap(
@@ -34,6 +40,7 @@ export function cachedProductStore(store: ProductStore, cache: QueryCache, ttl: 
       );
     },
     list: function listCached(ctx, options) {
+      if (ctx.consistency !== undefined) return store.list(ctx, options);
       const { key, tags } = productListEntry(options);
       return cache.wrap(key, { ttlMs: ttl.listS * 1000, tags, signal: ctx.signal, ...spans?.lookup(ctx, 'product list') }, () =>
         store.list(ctx, options),
@@ -53,6 +60,7 @@ export const REPORT_LIMIT_BUCKETS = [10, 25, 50, 100] as const;
 export function cachedReportStore(store: ReportStore, cache: QueryCache, ttl: Ttl, spans?: CacheSpans): ReportStore {
   return {
     topProducts: async function topProductsCached(ctx, options) {
+      if (ctx.consistency !== undefined) return store.topProducts(ctx, options);
       const limit = options.limit;
       const bucket = REPORT_LIMIT_BUCKETS.find((b) => b >= limit) ?? limit;
       const computed = { ...options, limit: bucket };

@@ -59,6 +59,8 @@ export const WORST_WORKER: ReadonlySet<string> = new Set([
   'holdfast_pressure_heap_floor_slope_mb_per_minute',
   'holdfast_db_fingerprints',
   'holdfast_process_max_fds',
+  // Each worker samples its replicas itself: the cluster's lag is the worst one seen.
+  'holdfast_db_replica_lag_seconds',
 ]);
 
 /** A ready worker, as the aggregation needs it. */

@@ -244,6 +244,14 @@ export const SETTINGS = [
     help: "How often each replica's replay lag is sampled; a lagging replica leaves rotation within one period.",
   },
   {
+    env: 'DB_REPLICA_TOKEN_WAIT_MS',
+    path: 'database.replicas.tokenWaitMs',
+    kind: int({ min: 0 }),
+    default: '100',
+    group: 'database',
+    help: 'How long a read carrying a Consistency-Token waits for a replica to replay that far before it reads from the primary (capped by the request deadline).',
+  },
+  {
     env: 'SEED_DEMO',
     path: 'seedDemo',
     kind: bool(),

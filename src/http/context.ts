@@ -18,6 +18,7 @@ import { requestContext, type Context } from '../context/context.ts';
 import { requestTraceOf } from '../telemetry/http-spans.ts';
 import { requestBudgetMs, requestSignal } from '../context/deadline.ts';
 import { DEFAULT_PRIORITY, effectivePriority, routePriority, type Priority, type PriorityRule } from '../context/priority.ts';
+import { CONSISTENCY_HEADER, type ConsistencyTokens } from '../db/replicas/consistency-token.ts';
 
 const CONTEXT = Symbol('holdfast.context');
 
@@ -44,16 +45,26 @@ export function declareRequestContext(app: FastifyInstance): void {
  * owns accounting. The deadline is `budgetMs` from now, shortened by the
  * request's timeout headers (malformed: throws 400 BAD_REQUEST_TIMEOUT);
  * with `reply`, the signal aborts when the client closes the connection
- * before the answer is written.
+ * before the answer is written. With `consistency` (read replicas
+ * configured), a `Consistency-Token` header is verified into the context's
+ * `consistency` (forged or malformed: throws 400 BAD_CONSISTENCY_TOKEN);
+ * without, the header is ignored.
  *
  * @example
  * app.addHook('onRequest', (request, reply, done) => { openRequestContext(request, { budgetMs: 10_000, reply }); done(); });
  */
 export function openRequestContext(
   request: FastifyRequest,
-  options: { budgetMs?: number; reply?: FastifyReply; priorities?: readonly PriorityRule[] } = {},
+  options: {
+    budgetMs?: number;
+    reply?: FastifyReply;
+    priorities?: readonly PriorityRule[];
+    consistency?: Pick<ConsistencyTokens, 'verify'> | undefined;
+  } = {},
 ): Context {
   const budgetMs = requestBudgetMs(request.headers, options.budgetMs ?? Infinity);
+  const token = options.consistency === undefined ? undefined : request.headers[CONSISTENCY_HEADER];
+  const consistency = token === undefined ? undefined : options.consistency!.verify(String(token));
   const { signal, leave, done } = requestSignal(budgetMs);
   const raw = options.reply?.raw;
   // 'close' comes after the answer is written, or when the socket goes first: only the latter is a client leaving.
@@ -66,8 +77,9 @@ export function openRequestContext(
     // The server span when tracing (src/telemetry/http-spans.ts) opened one; with tracing off, nothing (no cost).
     trace: requestTraceOf(request),
   });
-  request[CONTEXT] = ctx;
-  return ctx;
+  const opened = consistency === undefined ? ctx : { ...ctx, consistency };
+  request[CONTEXT] = opened;
+  return opened;
 }
 
 /** The context the hook opened, or undefined; never opens one. */

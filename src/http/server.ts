@@ -39,6 +39,7 @@ import { corsOptions, securityHeaders, unmatchableOrigins } from './hardening.ts
 import { useStrictJsonBodies } from './json-body.ts';
 import { lingerAfterEarlyAnswers } from './lingering-close.ts';
 import { openApiOptions, swagger } from './openapi.ts';
+import type { ReadConsistency } from './consistency.ts';
 import { createReadinessCheck } from './readiness.ts';
 import { REQUEST_ID_HEADER, requestIdOf } from './request-id.ts';
 import { customerRoutes } from './routes/customers.ts';
@@ -70,6 +71,8 @@ export interface ServerDeps {
   stores: { products: ProductStore; customers: CustomerStore; orders: OrderStore; reports: ReportStore };
   /** Opens a server span per /api request when set (src/telemetry/http-spans.ts). */
   tracing?: Tracing | undefined;
+  /** Read replicas configured: Consistency-Token on writes and reads, replicas in /api/health. */
+  consistency?: ReadConsistency | undefined;
 }
 
 /**
@@ -116,7 +119,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   useStrictJsonBodies(app);
 
   await app.register(swagger, openApiOptions());
-  await app.register(healthRoutes({ pool, pressure }), { prefix: '/api' });
+  await app.register(healthRoutes({ pool, pressure, replicas: deps.consistency?.replicas }), { prefix: '/api' });
 
   const auth = apiKeyAuth({ keys: config.apiKeys, logger: httpLogger });
   for (const origin of unmatchableOrigins(config.corsOrigins)) {
@@ -142,7 +145,11 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
         if (deps.tracing !== undefined) await api.register(httpSpans(deps.tracing));
         // Then accounting, so every later hook's and the handler's queries are counted.
         await api.register(
-          queryProfilerPlugin(profiler, { requestBudgetMs: config.server.deadlineMs, priorities: config.overload.priorities }),
+          queryProfilerPlugin(profiler, {
+            requestBudgetMs: config.server.deadlineMs,
+            priorities: config.overload.priorities,
+            consistency: deps.consistency?.tokens,
+          }),
         );
         registerHttpMetrics(api, metrics);
         // CORS before any refusal, so an allowed browser origin can read a 401, 429 or 503 too.
@@ -159,7 +166,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
         await api.register(readyRoutes({ readiness }));
         await api.register(productRoutes({ products: stores.products, cursors }));
         await api.register(customerRoutes({ customers: stores.customers, cursors }));
-        await api.register(orderRoutes({ orders: stores.orders }));
+        await api.register(orderRoutes({ orders: stores.orders, consistency: deps.consistency }));
         await api.register(reportRoutes({ reports: stores.reports, cursors }));
         await api.register(docsRoutes());
       },

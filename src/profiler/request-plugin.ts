@@ -24,6 +24,7 @@
 import type { FastifyPluginCallback, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { declareRequestContext, openRequestContext, openedContext } from '../http/context.ts';
+import type { ConsistencyTokens } from '../db/replicas/consistency-token.ts';
 import type { QueryProfiler } from './profiler.ts';
 import type { QueryAccount } from './query-account.ts';
 import type { PriorityRule } from '../context/priority.ts';
@@ -35,6 +36,8 @@ export interface QueryProfilerPluginOptions {
   requestBudgetMs?: number;
   /** The route priority table (ROUTE_PRIORITIES); absent: every request is `normal`. See src/context/priority.ts. */
   priorities?: readonly PriorityRule[];
+  /** Verifies a request's Consistency-Token into its Context (read replicas configured). */
+  consistency?: Pick<ConsistencyTokens, 'verify'> | undefined;
 }
 
 /**
@@ -61,9 +64,14 @@ export function queryProfilerPlugin(
       declareRequestContext(app);
       app.addHook('onRequest', function openQueryContext(request, reply, done) {
         try {
-          openRequestContext(request, { budgetMs: options.requestBudgetMs, reply, priorities: options.priorities });
+          openRequestContext(request, {
+            budgetMs: options.requestBudgetMs,
+            reply,
+            priorities: options.priorities,
+            consistency: options.consistency,
+          });
         } catch (err) {
-          done(err as Error); // a malformed Request-Timeout: 400
+          done(err as Error); // a malformed Request-Timeout or Consistency-Token: 400
           return;
         }
         done();

@@ -75,6 +75,7 @@ const ADDED_DEFAULTS: Record<string, string | undefined> = {
   DB_REPLICA_POOL_MAX: '20',
   DB_REPLICA_MAX_LAG_MS: '5000',
   DB_REPLICA_LAG_SAMPLE_MS: '1000',
+  DB_REPLICA_TOKEN_WAIT_MS: '100',
   HTTP_REQUEST_TIMEOUT_MS: '30000',
   REQUEST_TIMEOUT_MS: '10000',
   HTTP_HEADERS_TIMEOUT_MS: '10000',
@@ -230,7 +231,7 @@ describe('the settings table', () => {
         preparedStatements: true,
         connectionHeadroom: 10,
         batchReads: { enabled: true, max: 64 },
-        replicas: { urls: [], poolMax: 20, maxLagMs: 5000, sampleMs: 1000 },
+        replicas: { urls: [], poolMax: 20, maxLagMs: 5000, sampleMs: 1000, tokenWaitMs: 100 },
       },
       pool: {
         min: 5,

@@ -21,7 +21,7 @@ interface Dashboard {
 
 const dashboard = JSON.parse(readFileSync(new URL('../../deploy/grafana/holdfast.json', import.meta.url), 'utf8')) as Dashboard;
 const recorded = new Set([...readFileSync(RULES, 'utf8').matchAll(/record: (\S+)/g)].map((m) => m[1]!));
-// Named by the dashboard before the work that exports them lands (issue 14's read replicas).
+// Exported only with DATABASE_REPLICA_URLS set, which this app has not (test/db/replicas/replica-set.test.ts sees it).
 const PENDING = new Set(['holdfast_db_replica_lag_seconds']);
 
 /** Every metric or recorded series a PromQL expression names. */

@@ -8,6 +8,8 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Context } from '../../src/context/context.ts';
 import { contextOf } from '../../src/http/context.ts';
+import { createCursorCodec } from '../../src/http/cursor.ts';
+import { createConsistencyTokens, parseLsn } from '../../src/db/replicas/consistency-token.ts';
 import { queryProfilerPlugin } from '../../src/profiler/request-plugin.ts';
 
 let app: FastifyInstance;
@@ -59,5 +61,37 @@ describe('contextOf', () => {
     const body = (await (await fetch(`${baseUrl}/admin/outside`)).json()) as Seen;
     expect(body).toMatchObject({ route: 'GET /admin/outside', accounts: 0, same: true });
     expect(body.id).toBe(body.requestId);
+  });
+});
+
+describe('the Consistency-Token on the context', () => {
+  const tokens = createConsistencyTokens(createCursorCodec('c'.repeat(32)));
+  let withReplicas: FastifyInstance;
+  let replicasUrl: string;
+
+  beforeAll(async () => {
+    withReplicas = Fastify();
+    await withReplicas.register(queryProfilerPlugin({ requestFinished: () => undefined }, { consistency: tokens }));
+    withReplicas.get('/lsn', async (request) => ({ consistency: String(contextOf(request).consistency) }));
+    await withReplicas.listen({ host: '127.0.0.1', port: 0 });
+    const address = withReplicas.server.address();
+    replicasUrl = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`;
+  });
+  afterAll(() => withReplicas?.close());
+
+  it('with replicas, carries the verified LSN; a forged token is refused 400; no header, no LSN', async () => {
+    const token = tokens.issue(parseLsn('1/A0'));
+    const read = async (headers: Record<string, string>) => fetch(`${replicasUrl}/lsn`, { headers });
+    expect(await (await read({ 'consistency-token': token })).json()).toEqual({ consistency: String(parseLsn('1/A0')) });
+    expect(await (await read({})).json()).toEqual({ consistency: 'undefined' });
+    const forged = createConsistencyTokens(createCursorCodec('f'.repeat(32))).issue(parseLsn('1/A0'));
+    expect((await read({ 'consistency-token': forged })).status).toBe(400);
+  });
+
+  it('without replicas, the header is ignored', async () => {
+    const token = tokens.issue(parseLsn('1/A0'));
+    await fetch(`${baseUrl}/api/items/8`, { headers: { 'consistency-token': token } });
+    expect(seen.at(-1)!.consistency).toBeUndefined();
+    expect((await fetch(`${baseUrl}/api/items/9`, { headers: { 'consistency-token': 'forged' } })).status).toBe(200);
   });
 });

@@ -5,9 +5,11 @@
  * Why not just now() - pg_last_xact_replay_timestamp(): on an idle primary
  * that "lag" grows for ever while the replica has replayed everything. So a
  * replica whose replay LSN has reached the primary's current LSN has lag 0;
- * otherwise its lag is the age of the OLDEST primary position sampled that
- * it has not replayed yet (it lacks data the primary had at that time), capped
- * by the replay-timestamp age (it has replayed a commit made at that time).
+ * otherwise its lag is the time since the NEWEST sampled primary position it
+ * has replayed (all it lacks was written after that), capped by the
+ * replay-timestamp age (all it lacks was committed after that commit). Both
+ * over-estimate, never under: a replica leaves rotation at the first sample
+ * after it truly passes the bound.
  * Rotation changes (and failures to reach a replica) are logged once each.
  */
 import type { Logger } from 'pino';
@@ -82,10 +84,17 @@ export function createLagSampler(options: LagSamplerOptions): LagSampler {
   function lagOf(replay: bigint, tsLag: number | null, at: number): number {
     const newest = history.at(-1);
     if (newest !== undefined && replay >= newest.lsn) return 0;
-    const oldestMissing = history.find((h) => h.lsn > replay);
-    const sinceMissing = oldestMissing === undefined ? Number.POSITIVE_INFINITY : (at - oldestMissing.at) / 1000;
-    const lag = Math.min(sinceMissing, tsLag ?? Number.POSITIVE_INFINITY);
-    return Number.isFinite(lag) ? Math.max(0, lag) : 0;
+    // Everything it lacks was written after the newest sample it has replayed, so the time since that
+    // sample bounds its lag from above (by under one period too much): it leaves rotation at the
+    // first sample after its true lag passes the bound, never later.
+    let caughtUpAt: number | undefined;
+    for (const h of history) if (h.lsn <= replay) caughtUpAt = h.at;
+    const sinceCaughtUp = caughtUpAt === undefined ? Number.POSITIVE_INFINITY : (at - caughtUpAt) / 1000;
+    const lag = Math.min(sinceCaughtUp, tsLag ?? Number.POSITIVE_INFINITY);
+    if (Number.isFinite(lag)) return Math.max(0, lag);
+    // Behind every sample kept, with no replay timestamp: at least as old as the oldest sample.
+    const oldest = history[0];
+    return oldest === undefined ? 0 : Math.max(0, (at - oldest.at) / 1000);
   }
 
   async function sampleReplica(name: string, db: Database): Promise<void> {

@@ -61,8 +61,9 @@ export function createReplicaRouter(options: ReplicaRouterOptions): ReplicaRoute
   }
 
   /** A replica that has replayed `lsn`, asking the servers themselves when the samples are not enough. */
-  async function caughtUp(lsn: bigint): Promise<ReplicaState | undefined> {
-    const deadline = Date.now() + tokenWaitMs;
+  async function caughtUp(lsn: bigint, ctx: Context): Promise<ReplicaState | undefined> {
+    // Never past the request's own deadline (performance.now() based): the primary read still needs time.
+    const deadline = Date.now() + Math.max(0, Math.min(tokenWaitMs, (ctx.deadline - performance.now()) / 2));
     for (;;) {
       const candidates = rotation();
       if (candidates.length === 0) return undefined;
@@ -100,7 +101,7 @@ export function createReplicaRouter(options: ReplicaRouterOptions): ReplicaRoute
     if (queryOptions?.idempotent !== true) return primary.query<R>(ctx, statement, queryOptions);
     let chosen: ReplicaState | undefined;
     if (ctx.consistency !== undefined) {
-      chosen = await caughtUp(ctx.consistency);
+      chosen = await caughtUp(ctx.consistency, ctx);
       if (chosen === undefined) return onPrimary<R>(ctx, statement, queryOptions, rotation().length === 0 ? noReplicaReason() : 'token');
     } else {
       const candidates = rotation();

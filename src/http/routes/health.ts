@@ -11,6 +11,7 @@ import { Type, type FastifyPluginAsyncTypebox, type Static } from '@fastify/type
 import type { ConnectionPool } from '../../db/pool/pool.ts';
 import type { PressureMonitor } from '../../guards/pressure/monitor.ts';
 import { PressureSnapshotSchema } from '../../guards/pressure/schema.ts';
+import type { ReplicaState } from '../../db/replicas/lag-sampler.ts';
 import { REQUEST_ID_HEADER } from '../request-id.ts';
 import { StringEnum, problems } from '../schemas.ts';
 
@@ -34,14 +35,32 @@ const HealthSchema = Type.Object({
     waiting: Count,
   }),
   pressure: PressureSnapshotSchema,
+  replicas: Type.Optional(
+    Type.Array(
+      Type.Object({
+        host: Type.String({ description: '`host:port` of the replica (DATABASE_REPLICA_URLS).' }),
+        inRotation: Type.Boolean({ description: 'Serves reads now: reachable, a standby, and within DB_REPLICA_MAX_LAG_MS.' }),
+        reachable: Type.Boolean(),
+        lagSeconds: Type.Union([Type.Number({ minimum: 0 }), Type.Null()], {
+          description: 'Replay lag at the last sample; null before it.',
+        }),
+        reason: Type.Optional(StringEnum(['lag', 'unreachable'], { description: 'Why it is out of rotation.' })),
+      }),
+      { description: 'Only with read replicas configured; as of the last lag sample (DB_REPLICA_LAG_SAMPLE_MS).' },
+    ),
+  ),
 });
 
 /**
  * @example
  * app.register(healthRoutes({ pool }), { prefix: '/api' });
  */
-export function healthRoutes(deps: { pool: PoolGauges; pressure: Pick<PressureMonitor, 'snapshot'> }): FastifyPluginAsyncTypebox {
-  const { pool, pressure } = deps;
+export function healthRoutes(deps: {
+  pool: PoolGauges;
+  pressure: Pick<PressureMonitor, 'snapshot'>;
+  replicas?: (() => readonly ReplicaState[]) | undefined;
+}): FastifyPluginAsyncTypebox {
+  const { pool, pressure, replicas } = deps;
   return async function health(app) {
     app.get(
       '/health',
@@ -58,7 +77,8 @@ export function healthRoutes(deps: { pool: PoolGauges; pressure: Pick<PressureMo
       },
       function getHealth(request, reply) {
         reply.header(REQUEST_ID_HEADER, request.id);
-        void reply.send(healthNow(pool, pressure));
+        const health = healthNow(pool, pressure);
+        void reply.send(replicas === undefined ? health : { ...health, replicas: replicas().map(replicaHealth) });
       },
     );
   };
@@ -76,5 +96,15 @@ function healthNow(pool: PoolGauges, pressure: Pick<PressureMonitor, 'snapshot'>
     uptimeSeconds: Math.floor(process.uptime()),
     pool: { min: pool.min, max: pool.max, limit: pool.limit, size, idle: pool.idle, active: pool.active, waiting },
     pressure: pressureNow,
+  };
+}
+
+function replicaHealth(state: ReplicaState): NonNullable<Health['replicas']>[number] {
+  return {
+    host: state.name,
+    inRotation: state.inRotation,
+    reachable: state.reachable,
+    lagSeconds: Number.isNaN(state.lagSeconds) ? null : state.lagSeconds,
+    ...(state.reason === undefined ? {} : { reason: state.reason }),
   };
 }

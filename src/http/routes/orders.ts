@@ -6,6 +6,7 @@
  * Refusals: 400 (invalid body, a product listed twice), 409 OUT_OF_STOCK,
  * 422 UNKNOWN_REFERENCE (no such customer or product, with `field`),
  * 422 IDEMPOTENCY_MISMATCH (key reused with another body by the same caller);
+ * with read replicas, a `Consistency-Token` for reading this order's effects;
  * 401/403 without a key with scope `write`, which may order for any customer.
  *
  * Idempotency keys are scoped to the caller: the API key's name, or with
@@ -16,6 +17,7 @@ import type { OrderStore } from '../../store/orders.ts';
 import { OrderSchema } from '../models.ts';
 import { Id, problems } from '../schemas.ts';
 import { contextOf } from '../context.ts';
+import { sendConsistencyToken, type ReadConsistency } from '../consistency.ts';
 import { requireKey } from '../auth/security.ts';
 import type { FastifyRequest } from 'fastify';
 
@@ -54,8 +56,8 @@ const OrderHeaders = Type.Object({
  * @example
  * api.register(orderRoutes({ orders: createOrderStore(pool) }));
  */
-export function orderRoutes(deps: { orders: OrderStore }): FastifyPluginAsyncTypebox {
-  const { orders } = deps;
+export function orderRoutes(deps: { orders: OrderStore; consistency?: ReadConsistency | undefined }): FastifyPluginAsyncTypebox {
+  const { orders, consistency } = deps;
   return async function ordersPlugin(app) {
     app.post(
       '/orders',
@@ -74,8 +76,11 @@ export function orderRoutes(deps: { orders: OrderStore }): FastifyPluginAsyncTyp
       async function placeOrder(request, reply) {
         const key = request.headers['idempotency-key'];
         const idempotencyKey = key === undefined ? undefined : { caller: idempotencyCaller(request), key };
-        const { order, replayed } = await orders.place(contextOf(request), request.body, { idempotencyKey });
+        const ctx = contextOf(request);
+        const { order, replayed } = await orders.place(ctx, request.body, { idempotencyKey });
         if (replayed) reply.header('idempotent-replayed', 'true');
+        // After the commit: a read sending it back never sees older than this order (docs/FAILOVER.md).
+        await sendConsistencyToken(reply, ctx, consistency, request.log);
         return reply.code(201).send(order);
       },
     );
