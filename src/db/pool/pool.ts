@@ -255,6 +255,7 @@ export class ConnectionPool implements Database {
           ? { error: abortedError(ctx.signal, 'running a statement'), connectionLost: false }
           : translate(err);
       if (verdict.connectionLost || conn.broken) this.#core.connectionLost(conn);
+      else if (verdict.hostDemoted === true) this.#core.hostDemoted(conn);
       throw verdict.error;
     } finally {
       disarm();
