@@ -30,6 +30,7 @@ import { buildServer } from './http/server.ts';
 import { createLifecycle, type Lifecycle } from './lifecycle/lifecycle.ts';
 import type { Logger } from './log/logger.ts';
 import { createMetricsRegistry } from './metrics/registry.ts';
+import { dbHostMetrics } from './metrics/db-host-metrics.ts';
 import { profilerMetrics } from './profiler/metrics.ts';
 import { createQueryProfiler, type QueryProfiler } from './profiler/profiler.ts';
 import { dashboardRoutes } from './dashboard/index.ts';
@@ -162,6 +163,7 @@ export async function startHoldfast(config: Config, logger: Logger, options: Sta
         ...profilerMetrics(profiler),
         ...cacheMetrics(cache),
         ...batchReporters,
+        ...(hosts === undefined ? [] : dbHostMetrics(hosts, pool.counters)),
       ],
     });
 
