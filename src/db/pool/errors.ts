@@ -20,7 +20,14 @@ export function databaseUnreachable(cause: unknown): AppError {
 
 /** Several hosts and none selected (the primary was lost, no other found yet) within the acquire's bound. */
 export function noHostYet(): AppError {
-  return new AppError('DB_UNAVAILABLE', 'no primary database host is available yet (failover in progress)', RETRY);
+  return new AppError('DB_UNAVAILABLE', 'no primary database host is available yet (failover in progress)', RETRY, { cause: NO_HOST });
+}
+
+const NO_HOST = Symbol('no host selected');
+
+/** True for {@link noHostYet}'s error: the acquire was held for its whole bound already. */
+export function isNoHostYet(err: unknown): boolean {
+  return isAppError(err, 'DB_UNAVAILABLE') && err.cause === NO_HOST;
 }
 
 export function poolTimeout(acquireTimeoutMs: number): AppError {
