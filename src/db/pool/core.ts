@@ -11,6 +11,8 @@
  *   in `nowait` mode a request that would have to wait is refused at once.
  * A connection is recycled when returned after its (jittered) lifetime,
  * discarded when broken, and closed after `idleTimeoutMs` above `min`.
+ * With several hosts (src/db/hosts) a connection of a lost host's generation
+ * is never handed out again, and waiters are held while no host is selected.
  */
 import { withDeadline } from '../../async/deadline.ts';
 import type { Logger } from '../../log/logger.ts';
