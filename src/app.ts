@@ -37,6 +37,7 @@ import { buildServer } from './http/server.ts';
 import { createLifecycle, type Lifecycle } from './lifecycle/lifecycle.ts';
 import type { Logger } from './log/logger.ts';
 import { createMetricsRegistry } from './metrics/registry.ts';
+import { dbHostMetrics } from './metrics/db-host-metrics.ts';
 import { profilerMetrics } from './profiler/metrics.ts';
 import { createQueryProfiler, type QueryProfiler } from './profiler/profiler.ts';
 import { dashboardRoutes } from './dashboard/index.ts';
@@ -183,6 +184,7 @@ export async function startHoldfast(config: Config, logger: Logger, options: Sta
         ...overloadMetrics(pool.counters, { codel: overload.codel, targetMs: config.overload.codel.targetMs, retryBudget }),
         ...batchReporters,
         ...(replicas?.metrics() ?? []),
+        ...(hosts === undefined ? [] : dbHostMetrics(hosts, pool.counters)),
       ],
     });
 

@@ -21,6 +21,7 @@
  */
 import pg from 'pg';
 import { prepareConfiguredDatabase } from '../app.ts';
+import { resolveTargetUrl } from '../db/hosts/resolve.ts';
 import type { Config } from '../config/index.ts';
 import type { Logger } from '../log/logger.ts';
 import { relayFrom, type RelayStats } from './cache-relay.ts';
@@ -141,7 +142,8 @@ async function checkBudget(url: string, config: Config, log: Logger): Promise<vo
     );
     return;
   }
-  const client = new pg.Client({ connectionString: url });
+  // Several hosts: the budget that matters is the primary's.
+  const client = new pg.Client({ connectionString: await resolveTargetUrl(url, log) });
   client.on('error', () => undefined); // surfaced through the awaited query instead
   await client.connect();
   try {

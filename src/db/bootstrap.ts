@@ -19,6 +19,7 @@ import type { Logger } from '../log/logger.ts';
 import { freePort } from '../net/free-port.ts';
 import { startEmbeddedPostgres } from './embedded/postgres.ts';
 import { runMigrations } from './migrations/migrate.ts';
+import { resolveTargetUrl } from './hosts/resolve.ts';
 import { seedDemoIfEmpty, seedStore, type SeedCounts, type SeedProgress } from './seed/seed.ts';
 
 /** Where the database comes from. */
@@ -85,7 +86,8 @@ export async function prepareDatabase(options: PrepareOptions): Promise<ReadyDat
   const server = await openServer(options.source, logger);
   options.onServer?.(server);
   try {
-    await withClient(server.url, async (client) => {
+    // Several hosts: migrate the one the pool will write to (the primary), never a standby.
+    await withClient(await resolveTargetUrl(server.url, logger), async (client) => {
       await runMigrations(client, logger);
       await seed(client, options.seed, logger);
     });

@@ -95,6 +95,9 @@ function fromPostgres(err: InstanceType<typeof pg.DatabaseError>): AppError | un
     case '23514':
     case '23P01':
       return new AppError('CONFLICT', 'the request conflicts with the current state of a resource', {}, cause);
+    case '25006':
+      // read_only_sql_transaction: a write reached a read-only host (a demoted primary, a standby).
+      return new AppError('DB_UNAVAILABLE', 'the database host is read-only; retry', { retryAfterSeconds: 1 }, cause);
     case '40001':
     case '40P01':
     case '55P03':

@@ -26,6 +26,7 @@ describe('toAppError', () => {
     ['40001', 'TRANSACTION_CONFLICT', 503],
     ['40P01', 'TRANSACTION_CONFLICT', 503],
     ['53300', 'DB_UNAVAILABLE', 503],
+    ['25006', 'DB_UNAVAILABLE', 503],
   ])('maps SQLSTATE %s to %s', (sqlstate, code, status) => {
     const mapped = toAppError(pgError(sqlstate, 'Key (email)=(secret@example.com) already exists'));
     expect(mapped.code).toBe(code);

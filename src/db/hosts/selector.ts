@@ -54,6 +54,10 @@ export interface HostSelector {
   view(): HostView[];
   /** Held callers waiting for a host now (a gauge). */
   held(): number;
+  /** Selections that moved to another host after a loss (holdfast_db_failovers_total). */
+  failovers(): number;
+  /** Told of each loss (after the generation went up) and each selection; returns the unsubscribe. */
+  subscribe(listener: (event: 'lost' | 'selected') => void): () => void;
   stop(): void;
 }
 
@@ -81,9 +85,14 @@ export function createHostSelector(options: HostSelectorOptions): HostSelector {
   let probing: Promise<void> | undefined;
   let backoff = 0;
   let retryTimer: NodeJS.Timeout | undefined;
-  let everSelected = false;
-  let lostSinceSelect = false;
+  // The host lost last, until another selection: re-selecting it is no failover.
+  let lostHost: string | undefined;
+  let failovers = 0;
   let stopped = false;
+  const listeners = new Set<(event: 'lost' | 'selected') => void>();
+  const tell = (event: 'lost' | 'selected'): void => {
+    for (const l of listeners) l(event);
+  };
 
   function setRole(label: string, role: HostView['role']): void {
     const before = roles.get(label);
@@ -115,15 +124,18 @@ export function createHostSelector(options: HostSelectorOptions): HostSelector {
   function select(host: HostConfig): void {
     selected = host;
     backoff = 0;
-    if (everSelected && lostSinceSelect) options.onFailover?.();
-    everSelected = true;
-    lostSinceSelect = false;
+    if (lostHost !== undefined && lostHost !== host.label) {
+      failovers++;
+      options.onFailover?.();
+    }
+    lostHost = undefined;
     logger.info({ host: host.label, target }, 'database host selected');
     for (const w of waiters) {
       clearTimeout(w.timer);
       w.resolve(host);
     }
     waiters.clear();
+    tell('selected');
   }
 
   function scheduleRetry(): void {
@@ -138,10 +150,14 @@ export function createHostSelector(options: HostSelectorOptions): HostSelector {
 
   function startProbe(): void {
     if (stopped || probing !== undefined || selected !== undefined) return;
-    probing = probeAll(gen).finally(() => {
+    const round = gen;
+    probing = probeAll(round).finally(() => {
       probing = undefined;
-      // Nothing matched, or a loss came in meanwhile: try again after a backoff while someone waits.
-      if (selected === undefined) scheduleRetry();
+      if (selected !== undefined) return;
+      // A loss came in while this round ran (its answers are stale): probe again now.
+      if (gen !== round) startProbe();
+      // Nothing matched: try again after a backoff while someone waits.
+      else scheduleRetry();
     });
   }
 
@@ -149,6 +165,11 @@ export function createHostSelector(options: HostSelectorOptions): HostSelector {
     current: () => selected,
     generation: () => gen,
     held: () => waiters.size,
+    failovers: () => failovers,
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
     waitForHost(deadline) {
       if (selected !== undefined) return Promise.resolve(selected);
       return new Promise<HostConfig>((resolve, reject) => {
@@ -174,13 +195,16 @@ export function createHostSelector(options: HostSelectorOptions): HostSelector {
       logger.warn({ host: host.label, target }, 'database host lost; probing the hosts again');
       selected = undefined;
       gen++;
-      lostSinceSelect = true;
+      lostHost = host.label;
       setRole(host.label, 'unknown');
+      tell('lost');
+      // Probe now even with nobody held yet: the pool's next acquire should find the new host waiting.
       startProbe();
     },
     view: () => hosts.map((h) => ({ label: h.label, role: roles.get(h.label) ?? 'unknown', selected: selected?.label === h.label })),
     stop() {
       stopped = true;
+      listeners.clear();
       clearTimeout(retryTimer);
       for (const w of waiters) {
         clearTimeout(w.timer);

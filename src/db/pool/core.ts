@@ -11,12 +11,24 @@
  *   in `nowait` mode a request that would have to wait is refused at once.
  * A connection is recycled when returned after its (jittered) lifetime,
  * discarded when broken, and closed after `idleTimeoutMs` above `min`.
+ * With several hosts (src/db/hosts) a connection of a lost host's generation
+ * is never handed out again, and waiters are held while no host is selected.
  */
 import { withDeadline } from '../../async/deadline.ts';
 import type { Logger } from '../../log/logger.ts';
 import type { PooledConnection } from './connection.ts';
 import { PoolCounters } from './counters.ts';
-import { cannotStart, databaseUnreachable, poolClosed, poolExhausted, poolOverloaded, poolTimeout, queueFull } from './errors.ts';
+import { HostUnavailableError } from '../hosts/selector.ts';
+import {
+  cannotStart,
+  databaseUnreachable,
+  noHostYet,
+  poolClosed,
+  poolExhausted,
+  poolOverloaded,
+  poolTimeout,
+  queueFull,
+} from './errors.ts';
 import { startHousekeeping } from './housekeeping.ts';
 import { Opener } from './opener.ts';
 import type { PoolOptions } from './pool.ts';
@@ -55,6 +67,7 @@ export class PoolCore {
   #closed = false;
   #stopHousekeeping: (() => void) | undefined;
   #drained: (() => void) | undefined;
+  #unsubscribe: (() => void) | undefined;
 
   constructor(options: ResolvedOptions) {
     this.min = options.min;
@@ -63,6 +76,14 @@ export class PoolCore {
     this.#log = options.logger;
     this.counters = new PoolCounters(options.min, options.max, this);
     this.#opener = new Opener(options, this.counters, this.all, (conn) => this.#onBroken(conn));
+    // Several hosts: a loss evicts the idle connections to the lost host at once (leased ones go on
+    // release); a new selection opens connections for the held waiters without waiting out a backoff.
+    this.#unsubscribe = options.hosts?.subscribe((event) => {
+      if (this.#closed) return;
+      if (event === 'lost') for (const conn of this.idle.filter((c) => this.#stale(c))) void this.destroy(conn);
+      else this.#opener.stop(); // a backoff scheduled against the lost host is moot
+      this.replenish();
+    });
   }
 
   get closed(): boolean {
@@ -129,22 +150,19 @@ export class PoolCore {
       this.counters.queueFull++;
       return Promise.reject(queueFull(this.waiters.length));
     }
-    return new Promise<PooledConnection>((resolve, reject) => {
-      const bounded = boundWait(
-        request,
-        this.#opts.acquireTimeoutMs,
-        resolve,
-        (err) => reject(this.#counted(err, priority)),
-        () => {
-          this.waiters.remove(waiter);
-          clearTimeout(waiter.timer);
-        },
-      );
+    return new Promise<PooledConnection>((resolveRaw, rejectRaw) => {
+      const { resolve, reject } = this.#holdAccounting(resolveRaw, (err) => rejectRaw(this.#counted(err, priority)));
+      const bounded = boundWait(request, this.#opts.acquireTimeoutMs, resolve, reject, () => {
+        this.waiters.remove(waiter);
+        clearTimeout(waiter.timer);
+      });
       const waiter: Waiter<PooledConnection> = { ...bounded, timer: undefined, enqueuedAt: Date.now(), settled: false };
       waiter.timer = setTimeout(() => {
         this.waiters.remove(waiter);
         this.counters.timeouts++;
-        bounded.reject(bounded.byDeadline ? deadlineExceeded('waiting for a connection') : poolTimeout(this.#opts.acquireTimeoutMs));
+        // Held for a primary that never came: the database, not the pool, is what is missing.
+        if (this.#opts.hosts !== undefined && this.#opts.hosts.current() === undefined) bounded.reject(noHostYet());
+        else bounded.reject(bounded.byDeadline ? deadlineExceeded('waiting for a connection') : poolTimeout(this.#opts.acquireTimeoutMs));
       }, bounded.waitMs);
       this.waiters.push(waiter, priority);
       // Open only as many new connections as there are waiters to serve.
@@ -157,7 +175,7 @@ export class PoolCore {
     conn.leaseSite = undefined;
     if (err !== undefined && err !== null) conn.broken = true;
     const expired = !conn.broken && !this.#closed && Date.now() >= conn.expiresAt;
-    if (conn.broken || this.#closed || expired) {
+    if (conn.broken || this.#closed || expired || this.#stale(conn)) {
       if (expired) this.counters.recycled++;
       void this.destroy(conn);
       this.replenish();
@@ -180,6 +198,15 @@ export class PoolCore {
   connectionLost(conn: PooledConnection): void {
     conn.broken = true;
     suspectAll(this.idle);
+    // Several hosts: the selected one may be gone; the selector re-probes and the generation evicts the rest.
+    if (conn.host !== undefined) this.#opts.hosts?.lost(conn.host);
+  }
+
+  /** A write was refused as read-only (25006): the host was demoted. Multi-host only; one host keeps its connection. */
+  hostDemoted(conn: PooledConnection): void {
+    if (conn.host === undefined) return;
+    conn.broken = true;
+    this.#opts.hosts?.lost(conn.host);
   }
 
   /** Hands a free connection to the oldest waiter, or parks it as idle. */
@@ -220,6 +247,7 @@ export class PoolCore {
   async close(timeoutMs: number): Promise<void> {
     if (this.#closed && this.all.size === 0) return;
     this.#closed = true;
+    this.#unsubscribe?.();
     this.#stopHousekeeping?.();
     this.#opener.stop();
     this.#rejectWaiters(poolClosed);
@@ -260,7 +288,7 @@ export class PoolCore {
 
   #takeIdle(): PooledConnection | undefined {
     for (let conn = this.idle.pop(); conn !== undefined; conn = this.idle.pop()) {
-      if (!conn.broken) return conn;
+      if (!conn.broken && !this.#stale(conn)) return conn;
       void this.destroy(conn);
     }
     return undefined;
@@ -301,6 +329,13 @@ export class PoolCore {
       },
       (err: unknown) => {
         if (this.#closed) return;
+        if (this.#opts.hosts !== undefined) {
+          // Several hosts: the selector is probing for another; waiters stay held until their own deadline.
+          // Waiting for a host paced this attempt already (it waited the connect timeout): try again now.
+          if (err instanceof HostUnavailableError) this.replenish();
+          else this.scheduleReplenish();
+          return;
+        }
         // With nothing alive, no release will ever serve the waiters: tell
         // them now rather than let them sit out the full timeout.
         if (this.all.size === 0 && this.pending === 0) this.#rejectWaiters(() => databaseUnreachable(err));
@@ -309,11 +344,37 @@ export class PoolCore {
     );
   }
 
+  /** Opened to a host the selector has since lost (an older generation): never handed out again. */
+  #stale(conn: PooledConnection): boolean {
+    const hosts = this.#opts.hosts;
+    return hosts !== undefined && conn.host !== undefined && conn.hostGeneration !== hosts.generation();
+  }
+
+  /** Counts an acquire that waits while no host is selected (held), and its hold time once settled. */
+  #holdAccounting<T>(resolve: (v: T) => void, reject: (e: Error) => void): { resolve: (v: T) => void; reject: (e: Error) => void } {
+    const hosts = this.#opts.hosts;
+    if (hosts === undefined || hosts.current() !== undefined) return { resolve, reject };
+    this.counters.held++;
+    const heldAt = performance.now();
+    const done = () => this.counters.holdWait.record(performance.now() - heldAt);
+    return {
+      resolve: (v) => {
+        done();
+        resolve(v);
+      },
+      reject: (e) => {
+        done();
+        reject(e);
+      },
+    };
+  }
+
   /** A connection's socket died. Idle ones go now; leased ones go on release. */
   #onBroken(conn: PooledConnection): void {
     // Our own close (recycle, idle timeout) ends the client too: that is no news about the server.
     if (this.#closed || !this.all.has(conn)) return;
     suspectAll(this.idle);
+    if (conn.host !== undefined) this.#opts.hosts?.lost(conn.host);
     if (!this.idle.includes(conn)) return;
     void this.destroy(conn);
     this.replenish();

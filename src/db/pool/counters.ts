@@ -27,6 +27,10 @@ export class PoolCounters {
   /** Time each acquire waited for a connection. */
   readonly acquireWait = new Histogram();
 
+  /** Acquires that waited while no database host was selected (multi-host failover), and how long. */
+  held = 0;
+  readonly holdWait = new Histogram();
+
   /** Waiters refused by CoDel (POOL_OVERLOADED), by priority. */
   readonly shed = { critical: 0, high: 0, normal: 0, low: 0 };
   /** Waits refused or ended by the request's deadline (DEADLINE_EXCEEDED), by priority. */

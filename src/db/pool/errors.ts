@@ -18,6 +18,18 @@ export function databaseUnreachable(cause: unknown): AppError {
   return new AppError('DB_UNAVAILABLE', 'the database is unreachable', RETRY, { cause });
 }
 
+/** Several hosts and none selected (the primary was lost, no other found yet) within the acquire's bound. */
+export function noHostYet(): AppError {
+  return new AppError('DB_UNAVAILABLE', 'no primary database host is available yet (failover in progress)', RETRY, { cause: NO_HOST });
+}
+
+const NO_HOST = Symbol('no host selected');
+
+/** True for {@link noHostYet}'s error: the acquire was held for its whole bound already. */
+export function isNoHostYet(err: unknown): boolean {
+  return isAppError(err, 'DB_UNAVAILABLE') && err.cause === NO_HOST;
+}
+
 export function poolTimeout(acquireTimeoutMs: number): AppError {
   return new AppError('POOL_TIMEOUT', `no connection became free within ${acquireTimeoutMs} ms`, RETRY);
 }
@@ -35,10 +47,12 @@ export function poolExhausted(limit: number): AppError {
   return new AppError('POOL_EXHAUSTED', `all ${limit} connections are busy`, RETRY);
 }
 
-/** What a statement's failure means: the error to throw, and whether its connection is gone. */
+/** What a statement's failure means: the error to throw, and whether its connection (or its host's role) is gone. */
 export interface Verdict {
   error: unknown;
   connectionLost: boolean;
+  /** 25006 read_only_sql_transaction: a write reached a host that is (now) read-only, e.g. a demoted primary. */
+  hostDemoted?: boolean;
 }
 
 /** Maps driver errors to catalogue errors where the client should see a 503; passes the rest through. */
@@ -46,6 +60,10 @@ export function translate(err: unknown): Verdict {
   if ((err as { code?: unknown } | undefined)?.code === '57014') {
     const error = new AppError('QUERY_TIMEOUT', 'the query exceeded the statement timeout and was cancelled', RETRY, { cause: err });
     return { error, connectionLost: false };
+  }
+  if ((err as { code?: unknown } | undefined)?.code === '25006') {
+    const error = new AppError('DB_UNAVAILABLE', 'the database host is read-only (failover in progress)', RETRY, { cause: err });
+    return { error, connectionLost: false, hostDemoted: true };
   }
   if (isConnectionError(err)) {
     return { error: new AppError('DB_UNAVAILABLE', 'the database connection was lost', RETRY, { cause: err }), connectionLost: true };

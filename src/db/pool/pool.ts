@@ -25,7 +25,7 @@ import type { ConcurrencyLimit } from './adaptive-limit.ts';
 import type { PooledConnection } from './connection.ts';
 import { PoolCore, type OverloadControl } from './core.ts';
 import type { RetryBudget } from './retry-budget.ts';
-import type { HostSelector } from '../hosts/selector.ts';
+import type { HostSelector, HostView } from '../hosts/selector.ts';
 import type { PoolStats } from './counters.ts';
 import { isConnectionLevel, translate } from './errors.ts';
 import { withFreshRetry } from './retry.ts';
@@ -87,6 +87,7 @@ export class ConnectionPool implements Database {
   #leakMs: number;
   #retryBudget: RetryBudget | undefined;
   #silenceMs: number;
+  #hosts: HostSelector | undefined;
 
   constructor(options: PoolOptions) {
     this.min = options.min;
@@ -104,6 +105,7 @@ export class ConnectionPool implements Database {
     this.#leakMs = options.leakMs;
     this.#retryBudget = options.retryBudget;
     this.#silenceMs = silenceDeadlineMs(options.statementTimeoutMs);
+    this.#hosts = options.hosts;
   }
 
   // pg-pool's totalCount, idleCount and waitingCount, under our names.
@@ -125,6 +127,10 @@ export class ConnectionPool implements Database {
   }
   get closed(): boolean {
     return this.#core.closed;
+  }
+  /** Several hosts: each with its last known role and whether it is selected; undefined for one host. */
+  get hosts(): HostView[] | undefined {
+    return this.#hosts?.view();
   }
 
   /**
@@ -255,6 +261,7 @@ export class ConnectionPool implements Database {
           ? { error: abortedError(ctx.signal, 'running a statement'), connectionLost: false }
           : translate(err);
       if (verdict.connectionLost || conn.broken) this.#core.connectionLost(conn);
+      else if (verdict.hostDemoted === true) this.#core.hostDemoted(conn);
       throw verdict.error;
     } finally {
       disarm();

@@ -13,7 +13,7 @@ import { isAppError } from '../../errors/app-error.ts';
 import type { PooledConnection } from './connection.ts';
 import type { PoolCounters } from './counters.ts';
 import type { RetryBudget } from './retry-budget.ts';
-import { databaseUnreachable, poolClosed } from './errors.ts';
+import { databaseUnreachable, isNoHostYet, poolClosed } from './errors.ts';
 
 /** The parts of the pool a retry works with. */
 export interface RetryablePool {
@@ -48,6 +48,8 @@ export async function withFreshRetry<T>(
     return await attempt(() => pool.acquire(request));
   } catch (err) {
     if (idempotent !== true || !isAppError(err, 'DB_UNAVAILABLE') || pool.closed) throw err;
+    // Already held for a primary up to its bound: a retry would only hold it as long again.
+    if (isNoHostYet(err)) throw err;
     // A failover fails every in-flight read at once: retries may not double the load.
     if (budget !== undefined && !budget.tryRetry()) {
       pool.counters.retriesRefused++;

@@ -15,14 +15,15 @@ import type { ReplicaState } from '../../db/replicas/lag-sampler.ts';
 import { REQUEST_ID_HEADER } from '../request-id.ts';
 import { StringEnum, problems } from '../schemas.ts';
 
-export type PoolGauges = Pick<ConnectionPool, 'min' | 'max' | 'limit' | 'size' | 'idle' | 'active' | 'waiting'>;
+export type PoolGauges = Pick<ConnectionPool, 'min' | 'max' | 'limit' | 'size' | 'idle' | 'active' | 'waiting'> &
+  Partial<Pick<ConnectionPool, 'hosts'>>;
 
 const Count = Type.Integer({ minimum: 0 });
 
 const HealthSchema = Type.Object({
   status: StringEnum(['ok', 'degraded'], {
     description:
-      '`degraded`: fewer live connections than the pool minimum, requests waiting for one, or memory/event-loop pressure (see `pressure.reasons`).',
+      '`degraded`: fewer live connections than the pool minimum, requests waiting for one, memory/event-loop pressure (see `pressure.reasons`), or no database host selected (failover).',
   }),
   uptimeSeconds: Type.Integer({ minimum: 0 }),
   pool: Type.Object({
@@ -47,6 +48,16 @@ const HealthSchema = Type.Object({
         reason: Type.Optional(StringEnum(['lag', 'unreachable'], { description: 'Why it is out of rotation.' })),
       }),
       { description: 'Only with read replicas configured; as of the last lag sample (DB_REPLICA_LAG_SAMPLE_MS).' },
+    ),
+  ),
+  hosts: Type.Optional(
+    Type.Array(
+      Type.Object({
+        host: Type.String({ description: '`host:port` from DATABASE_URL.' }),
+        role: StringEnum(['primary', 'standby', 'unreachable', 'unknown'], { description: 'As last probed.' }),
+        selected: Type.Boolean({ description: 'The host the pool connects to now.' }),
+      }),
+      { description: 'Only when DATABASE_URL names several hosts. None selected: a failover is in progress (`degraded`).' },
     ),
   ),
 });
@@ -90,12 +101,15 @@ function healthNow(pool: PoolGauges, pressure: Pick<PressureMonitor, 'snapshot'>
   const size = pool.size;
   const waiting = pool.waiting;
   const pressureNow = pressure.snapshot();
-  const degraded = size < pool.min || waiting > 0 || pressureNow.state !== 'ok';
+  const hosts = pool.hosts?.map((h) => ({ host: h.label, role: h.role, selected: h.selected }));
+  const noHost = hosts !== undefined && !hosts.some((h) => h.selected);
+  const degraded = size < pool.min || waiting > 0 || pressureNow.state !== 'ok' || noHost;
   return {
     status: degraded ? 'degraded' : 'ok',
     uptimeSeconds: Math.floor(process.uptime()),
     pool: { min: pool.min, max: pool.max, limit: pool.limit, size, idle: pool.idle, active: pool.active, waiting },
     pressure: pressureNow,
+    ...(hosts === undefined ? {} : { hosts }),
   };
 }
 

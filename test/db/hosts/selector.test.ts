@@ -116,4 +116,26 @@ describe('host selector', () => {
     expect(selector.current()).toBe(h1);
     expect(selector.generation()).toBe(0);
   });
+
+  it('re-selecting the lost host is no failover; subscribers hear the loss after the generation went up, then the selection', async () => {
+    const states = new Map<string, HostState | 'down'>([
+      ['h1:5432', PRIMARY],
+      ['h2:5432', STANDBY],
+    ]);
+    const onFailover = vi.fn();
+    const selector = createHostSelector({ hosts: [h1, h2], target: 'read-write', probe: stubProbe(states), logger: logger(), onFailover });
+    await selector.waitForHost(Date.now() + 1000);
+    const events: [string, number][] = [];
+    selector.subscribe((event) => events.push([event, selector.generation()]));
+    selector.lost(h1); // a killed backend, say: h1 is still the primary
+    await vi.advanceTimersByTimeAsync(0);
+    expect(selector.current()).toBe(h1);
+    expect(events).toEqual([
+      ['lost', 1],
+      ['selected', 1],
+    ]);
+    expect(selector.failovers()).toBe(0);
+    expect(onFailover).not.toHaveBeenCalled();
+    selector.stop();
+  });
 });

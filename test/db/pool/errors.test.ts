@@ -24,6 +24,12 @@ describe('translate', () => {
     }
   });
 
+  it('turns a write refused as read-only (25006, a demoted primary) into a retryable DB_UNAVAILABLE that names the host', () => {
+    const verdict = translate(pgError('25006', 'cannot execute INSERT in a read-only transaction'));
+    expect(isAppError(verdict.error, 'DB_UNAVAILABLE')).toBe(true);
+    expect(verdict).toMatchObject({ connectionLost: false, hostDemoted: true });
+  });
+
   it('passes a statement error through as it is, the connection kept', () => {
     const err = pgError('23505', 'duplicate key');
     expect(translate(err)).toEqual({ error: err, connectionLost: false });

@@ -85,4 +85,28 @@ describe('GET /api/health', () => {
       await server.close();
     }
   });
+
+  it('shows each database host with its role, and is degraded while none is selected (failover)', async () => {
+    const server = Fastify();
+    const pressure = createPressureMonitor(loadConfig({}).pressure, { logger: createLogger('silent') });
+    const hosts = [
+      { label: 'h1:5432', role: 'unreachable' as const, selected: false },
+      { label: 'h2:5432', role: 'standby' as const, selected: false },
+    ];
+    const pool = { min: 1, max: 5, limit: 5, size: 1, idle: 1, active: 0, waiting: 0, hosts };
+    await server.register(healthRoutes({ pool, pressure }), { prefix: '/api' });
+    try {
+      expect((await server.inject({ url: '/api/health' })).json()).toMatchObject({
+        status: 'degraded',
+        hosts: [
+          { host: 'h1:5432', role: 'unreachable', selected: false },
+          { host: 'h2:5432', role: 'standby', selected: false },
+        ],
+      });
+      hosts[1] = { label: 'h2:5432', role: 'primary' as never, selected: true };
+      expect((await server.inject({ url: '/api/health' })).json()).toMatchObject({ status: 'ok' });
+    } finally {
+      await server.close();
+    }
+  });
 });
