@@ -43,6 +43,8 @@ describe.skipIf(bouncer === undefined)('through PgBouncer (transaction mode)', (
       RATE_LIMIT_ENABLED: 'false',
       // Every read goes to the database, through PgBouncer, rather than to the cache.
       CACHE_ENABLED: 'false',
+      // Queueing through PgBouncer, not shedding, is under test (test/http/overload.test.ts sheds).
+      POOL_CODEL_ENABLED: 'false',
       ...env,
     });
     const app = await startHoldfast(config, captured.logger);

@@ -53,6 +53,11 @@ export function baseEnvironment(databaseUrl: string, overrides: Record<string, s
     // scheduling stall must not turn a database-fault test into 503 OVERLOADED.
     EVENT_LOOP_DELAY_WARN_MS: '60000',
     EVENT_LOOP_DELAY_MAX_MS: '60000',
+    // Likewise CoDel and the high reserve (test/http/overload.test.ts): these suites
+    // assert how a database fault is answered, and a queue standing behind the
+    // fault would otherwise shed the low and normal reads they count.
+    POOL_CODEL_ENABLED: 'false',
+    POOL_HIGH_RESERVE: '0',
     ...overrides,
   };
 }
