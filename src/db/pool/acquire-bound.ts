@@ -24,13 +24,43 @@ export interface AcquireRequest {
   priority?: Priority;
 }
 
-/** The error to refuse `request` with before it waits at all, or undefined. */
-export function refuseLate(request: AcquireRequest): AppError | undefined {
+/**
+ * The error to refuse `request` with before it waits at all, or undefined:
+ * already abandoned, or its remaining budget is below `expectedWaitMs` (the
+ * wait the queue ahead of it is likely to cost; 0 when nobody is queued),
+ * so that work which cannot finish in time never takes a place in line.
+ */
+export function refuseLate(request: AcquireRequest, expectedWaitMs = 0): AppError | undefined {
   if (request.signal?.aborted === true) return abortedError(request.signal, 'waiting for a connection');
-  if (request.deadline !== undefined && remainingMs({ deadline: request.deadline }) <= 0) {
-    return deadlineExceeded('waiting for a connection');
+  if (request.deadline !== undefined && remainingMs({ deadline: request.deadline }) <= expectedWaitMs) {
+    return deadlineExceeded(
+      expectedWaitMs > 0 ? 'waiting for a connection (the queue is slower than its budget)' : 'waiting for a connection',
+    );
   }
   return undefined;
+}
+
+/**
+ * The expected wait for a connection: an exponentially weighted mean of the
+ * waits of served waiters (weight 1/4 to the newest), forgotten when the
+ * queue empties, so that a past burst never refuses requests once the queue
+ * is gone.
+ *
+ * @example
+ * const wait = createWaitEstimate();
+ * wait.observe(40, 3); // served after 40 ms, 3 still queued
+ * wait.ms;             // 10
+ */
+export function createWaitEstimate(): { observe(waitedMs: number, stillQueued: number): void; readonly ms: number } {
+  let ms = 0;
+  return {
+    observe(waitedMs, stillQueued) {
+      ms = stillQueued === 0 ? 0 : ms + (waitedMs - ms) / 4;
+    },
+    get ms() {
+      return ms;
+    },
+  };
 }
 
 /**

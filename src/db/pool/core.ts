@@ -34,7 +34,7 @@ import { Opener } from './opener.ts';
 import type { PoolOptions } from './pool.ts';
 import { needsValidation, suspectAll, validate } from './validation.ts';
 import { PriorityWaitQueue, type Waiter } from './wait-queue.ts';
-import { boundWait, refuseLate, type AcquireRequest } from './acquire-bound.ts';
+import { boundWait, createWaitEstimate, refuseLate, type AcquireRequest } from './acquire-bound.ts';
 import { deadlineExceeded } from '../../context/deadline.ts';
 import { rank, type Priority } from '../../context/priority.ts';
 import { isAppError } from '../../errors/app-error.ts';
@@ -65,6 +65,7 @@ export class PoolCore {
   #log: Logger;
   #opener: Opener;
   #closed = false;
+  #expectedWait = createWaitEstimate();
   #stopHousekeeping: (() => void) | undefined;
   #drained: (() => void) | undefined;
   #unsubscribe: (() => void) | undefined;
@@ -125,7 +126,7 @@ export class PoolCore {
   acquire(request: AcquireRequest = {}): Promise<PooledConnection> {
     if (this.#closed) return Promise.reject(poolClosed());
     const priority = request.priority ?? 'normal';
-    const refused = refuseLate(request);
+    const refused = refuseLate(request, this.waiters.length > 0 ? this.#expectedWait.ms : 0);
     if (refused !== undefined) return Promise.reject(this.#counted(refused, priority));
     this.counters.acquires++;
     const limit = this.limit - (rank(priority) >= rank('high') ? 0 : this.#reserve());
@@ -277,6 +278,7 @@ export class PoolCore {
     const remaining = this.waiters.oldestEnqueuedAt();
     // The last waiter served: no queue stands any more, so CoDel (and its gauges) stop dropping now, not at the next arrival.
     this.#opts.overload?.codel?.onDequeue(remaining === undefined ? 0 : Date.now() - Math.min(waiter.enqueuedAt, remaining));
+    this.#expectedWait.observe(Date.now() - waiter.enqueuedAt, this.waiters.length);
     serve(waiter, conn);
   }
 

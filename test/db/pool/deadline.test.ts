@@ -102,6 +102,25 @@ describe('deadline propagation', () => {
     expect(isAppError(err, 'DEADLINE_EXCEEDED')).toBe(true);
     expect(pool.counters.acquires).toBe(acquiresBefore);
   });
+
+  it('refuses at once a request whose budget is below the wait the queue ahead of it costs', async () => {
+    await lockTable();
+    // The holder's 300 ms deadline frees the only connection; the first waiter has then waited about that long.
+    const holder = pool.query(request(300).ctx, BLOCKED).catch((e: unknown) => e);
+    await until(async () => (await waitingStatements()) === 1);
+    const first = pool.query(TEST, BLOCKED); // served after the holder's deadline, then blocked on the lock itself
+    const second = pool.query(TEST, { text: 'select 1' }); // keeps a queue standing
+    await until(async () => isAppError(await holder, 'DEADLINE_EXCEEDED') && (await waitingStatements()) === 1 && pool.waiting === 1);
+    const acquiresBefore = pool.counters.acquires;
+    const hurried = await pool.query(request(20).ctx, { text: 'select 1' }).catch((e: unknown) => e);
+    expect(isAppError(hurried, 'DEADLINE_EXCEEDED')).toBe(true);
+    expect((hurried as Error).message).toMatch(/slower than its budget/);
+    expect(pool.counters.acquires).toBe(acquiresBefore); // never queued
+    await locker!.query('rollback');
+    await Promise.all([first, second]);
+    // The queue gone, the estimate is forgotten: a short budget waits its turn again.
+    await expect(pool.query(request(20).ctx, { text: 'select 1' })).resolves.toBeDefined();
+  });
 });
 
 describe('cancel on disconnect', () => {
