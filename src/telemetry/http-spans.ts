@@ -21,6 +21,7 @@ import { ROOT_CONTEXT, defaultTextMapGetter } from '@opentelemetry/api';
 import type { FastifyPluginCallback, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { TraceRef } from '../context/context.ts';
+import { lazyChild } from '../log/lazy-child.ts';
 import { SpanKind, refOf, type Tracing } from './tracer.ts';
 
 const SPAN = Symbol('holdfast.span');
@@ -78,7 +79,7 @@ export function httpSpans(tracing: Tracing): FastifyPluginCallback {
         const ref = refOf(span);
         request[SPAN] = span;
         request[TRACE] = ref;
-        request.log = request.log.child({ trace_id: ref.traceId, span_id: ref.spanId });
+        request.log = lazyChild(request.log, { trace_id: ref.traceId, span_id: ref.spanId });
         done();
       });
       app.addHook('onResponse', function closeServerSpan(request, reply, done) {

@@ -196,24 +196,28 @@ describe('database spans', () => {
   });
 
   it('exports a pool timeout as a failed acquire span', async () => {
-    // Another session holds the table; the pool's one connection waits on it.
+    // Another session holds a product's row; the pool's one connection waits on it. A row lock, not a table
+    // lock: the statement then waits while it executes, with its text (and comment) in pg_stat_activity,
+    // rather than while it is parsed, when the server may show no text yet.
+    const id = await insertProduct(stack.pool);
     const locker = new pg.Client({ connectionString: stack.database.url });
     await locker.connect();
     try {
       await locker.query('BEGIN');
-      await locker.query('LOCK TABLE products IN ACCESS EXCLUSIVE MODE');
+      await locker.query('SELECT id FROM products WHERE id = $1 FOR UPDATE', [id]);
       const holder = traced('holder');
-      const held = db.query(holder.ctx, { name: 'count-products', text: 'SELECT count(*) FROM products' });
+      const held = db.query(holder.ctx, { name: 'lock-product', text: 'SELECT id FROM products WHERE id = $1 FOR UPDATE', values: [id] });
       // From the database back to the trace: the blocked statement names its trace in pg_stat_activity.
-      // The backend may show its previous statement's text (COMMIT) for a moment after it starts waiting: poll until it is ours.
       let running: string[] = [];
-      while (!running.some((q) => q.startsWith('SELECT count(*) FROM products'))) {
+      while (!running.some((q) => q.startsWith('SELECT id FROM products WHERE id = $1 FOR UPDATE'))) {
         const { rows } = await locker.query<{ query: string }>(
           "SELECT query FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()",
         );
         running = rows.map((r) => r.query);
       }
-      expect(running).toEqual([`SELECT count(*) FROM products /*traceparent='00-${holder.traceId}-${holder.spanId}-01'*/`]);
+      expect(running).toEqual([
+        `SELECT id FROM products WHERE id = $1 FOR UPDATE /*traceparent='00-${holder.traceId}-${holder.spanId}-01'*/`,
+      ]);
       const starved = traced('starved');
       await expect(db.query(starved.ctx, { text: 'SELECT 1' })).rejects.toMatchObject({ code: 'POOL_TIMEOUT' });
       await locker.query('ROLLBACK');
