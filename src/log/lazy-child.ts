@@ -73,5 +73,5 @@ class LazyChild {
 
 /** `parent.child(bindings)`, made on first use. */
 export function lazyChild(parent: FastifyBaseLogger, bindings: Bindings): FastifyBaseLogger {
-  return new LazyChild(parent, bindings) as unknown as FastifyBaseLogger;
+  return new LazyChild(parent, bindings);
 }
