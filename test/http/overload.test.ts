@@ -167,8 +167,12 @@ describe('priority order at the pool, over HTTP', () => {
     expect(await servedOrder([['list'], ['list'], ['order', 'u=7']])).toEqual(['list', 'list', 'list', 'order']);
   });
 
-  it('`Priority: u=0` does not raise a point read above the lists queued before it', async () => {
-    expect(await servedOrder([['list'], ['get', 'u=0']])).toEqual(['list', 'list', 'get']);
+  it('serves a queued normal request (a point read) before low ones (lists) queued earlier', async () => {
+    expect(await servedOrder([['list'], ['get']])).toEqual(['list', 'get', 'list']);
+  });
+
+  it('`Priority: u=0` does not raise a list above the point read queued before it', async () => {
+    expect(await servedOrder([['get'], ['list', 'u=0']])).toEqual(['list', 'get', 'list']);
   });
 
   it('ignores a malformed Priority header: the order keeps its class', async () => {

@@ -39,9 +39,11 @@ export interface Codel {
    * Whether a new waiter of `priority` may queue, given the age of the
    * oldest waiter now (`headDelayMs`). Critical and high always; while
    * dropping nothing else; otherwise normal (the interval is its burst
-   * allowance) and low only while the delay is under half the target.
+   * allowance) and low only while the delay is under half the target or
+   * nothing more important waits (`aboveLowWaiting` 0: shedding it would
+   * protect no one; the dropping state still bounds its wait).
    */
-  admit(priority: Priority, headDelayMs: number): boolean;
+  admit(priority: Priority, headDelayMs: number, aboveLowWaiting?: number): boolean;
 }
 
 export function createCodel(options: CodelOptions): Codel {
@@ -72,7 +74,7 @@ export function createCodel(options: CodelOptions): Codel {
     onDequeue: function onDequeue(waitedMs: number) {
       observe(waitedMs);
     },
-    admit: function admit(priority: Priority, headDelayMs: number) {
+    admit: function admit(priority: Priority, headDelayMs: number, aboveLowWaiting = 1) {
       if (priority === 'critical') return true;
       // An empty queue has no delay: a dropping state must not outlive it.
       if (headDelayMs === 0) observe(0);
@@ -80,7 +82,7 @@ export function createCodel(options: CodelOptions): Codel {
       if (rank(priority) >= rank('high')) return true;
       if (dropping) return false;
       // Low is shed first, before the queue stands: a burst of reports must not delay orders.
-      return priority === 'normal' || headDelayMs < targetMs / 2;
+      return priority === 'normal' || headDelayMs < targetMs / 2 || aboveLowWaiting === 0;
     },
   };
 }

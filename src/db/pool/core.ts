@@ -143,7 +143,7 @@ export class PoolCore {
     }
     const oldest = this.waiters.oldestEnqueuedAt();
     const codel = this.#opts.overload?.codel;
-    if (codel !== undefined && !codel.admit(priority, oldest === undefined ? 0 : Date.now() - oldest)) {
+    if (codel !== undefined && !codel.admit(priority, oldest === undefined ? 0 : Date.now() - oldest, this.waiters.aboveLow)) {
       this.counters.shed[priority]++;
       return Promise.reject(poolOverloaded(priority));
     }

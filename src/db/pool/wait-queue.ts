@@ -107,10 +107,16 @@ export class WaitQueue<T> {
  */
 export class PriorityWaitQueue<T> {
   readonly #urgent = new WaitQueue<T>();
-  readonly #rest = new WaitQueue<T>();
+  readonly #normal = new WaitQueue<T>();
+  readonly #low = new WaitQueue<T>();
 
   get length(): number {
-    return this.#urgent.length + this.#rest.length;
+    return this.#urgent.length + this.#normal.length + this.#low.length;
+  }
+
+  /** Waiters more important than `low`: what shedding a low request would protect. */
+  get aboveLow(): number {
+    return this.#urgent.length + this.#normal.length;
   }
 
   /** `high` and `critical` waiters. */
@@ -119,27 +125,31 @@ export class PriorityWaitQueue<T> {
   }
 
   push(waiter: Waiter<T>, priority: 'critical' | 'high' | 'normal' | 'low' = 'normal'): void {
-    (priority === 'critical' || priority === 'high' ? this.#urgent : this.#rest).push(waiter);
+    (priority === 'critical' || priority === 'high' ? this.#urgent : priority === 'low' ? this.#low : this.#normal).push(waiter);
   }
 
   remove(waiter: Waiter<T>): void {
     // `settled` is shared, so marking through either queue is the same; only the owner's count moves.
     if (waiter.settled) return;
     if (this.#urgent.owns(waiter)) this.#urgent.remove(waiter);
-    else this.#rest.remove(waiter);
+    else if (this.#normal.owns(waiter)) this.#normal.remove(waiter);
+    else this.#low.remove(waiter);
   }
 
-  /** Urgent waiters first; the rest only when `rest` (outside the high reserve). */
+  /** Urgent waiters first, then normal, then low; the last two only when `rest` (outside the high reserve). */
   shift(options: { rest?: boolean; lifo?: boolean } = {}): Waiter<T> | undefined {
     const { rest = true, lifo = false } = options;
     const take = (q: WaitQueue<T>): Waiter<T> | undefined => (lifo ? q.pop() : q.shift());
-    return take(this.#urgent) ?? (rest ? take(this.#rest) : undefined);
+    return take(this.#urgent) ?? (rest ? (take(this.#normal) ?? take(this.#low)) : undefined);
   }
 
   /** When the oldest live waiter queued, or undefined when none waits. */
   oldestEnqueuedAt(): number | undefined {
-    const a = this.#urgent.oldest()?.enqueuedAt;
-    const b = this.#rest.oldest()?.enqueuedAt;
-    return a === undefined ? b : b === undefined ? a : Math.min(a, b);
+    let oldest: number | undefined;
+    for (const q of [this.#urgent, this.#normal, this.#low]) {
+      const at = q.oldest()?.enqueuedAt;
+      if (at !== undefined && (oldest === undefined || at < oldest)) oldest = at;
+    }
+    return oldest;
   }
 }

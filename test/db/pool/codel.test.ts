@@ -53,6 +53,16 @@ describe('CoDel shedding and recovery', () => {
     expect(codel.admit('high', 60)).toBe(true);
   });
 
+  it('admits low above half the target while nothing more important waits, since shedding it would protect no one', () => {
+    const c = clock();
+    const codel = createCodel({ targetMs: 10, intervalMs: 100, now: c.now });
+    expect(codel.admit('low', 6, 0)).toBe(true);
+    expect(codel.admit('low', 6, 1)).toBe(false);
+    expect(codel.admit('low', 12, 0)).toBe(true); // above target, not yet for an interval
+    c.advance(100);
+    expect(codel.admit('low', 12, 0)).toBe(false); // a standing queue of lows is still bounded by dropping
+  });
+
   it('keeps max(1, 20% of the limit) for high', () => {
     expect(highReserve(3, 0.2)).toBe(1);
     expect(highReserve(10, 0.2)).toBe(2);
