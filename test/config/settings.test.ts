@@ -96,8 +96,8 @@ const ADDED_DEFAULTS: Record<string, string | undefined> = {
   CACHE_ADMISSION_THRESHOLD: '2',
   // issue 15: overload control
   POOL_CODEL_ENABLED: 'true',
-  POOL_CODEL_TARGET_MS: '10',
-  POOL_CODEL_INTERVAL_MS: '100',
+  POOL_CODEL_TARGET_MS: '50',
+  POOL_CODEL_INTERVAL_MS: '500',
   POOL_HIGH_RESERVE: '0.2',
   ROUTE_PRIORITIES: DEFAULT_PRIORITY_TABLE,
   DB_RETRY_BUDGET_RATIO: '0.1',
@@ -249,7 +249,7 @@ describe('the settings table', () => {
       seedDemo: true,
       idempotencyTtlSeconds: 86_400,
       overload: {
-        codel: { enabled: true, targetMs: 10, intervalMs: 100 },
+        codel: { enabled: true, targetMs: 50, intervalMs: 500 },
         highReserve: 0.2,
         priorities: expect.arrayContaining([{ route: 'POST /api/orders', priority: 'high' }]),
         retryBudget: { ratio: 0.1, windowMs: 10_000 },
