@@ -208,8 +208,13 @@ describe('database spans', () => {
       const holder = traced('holder');
       const held = db.query(holder.ctx, { name: 'lock-product', text: 'SELECT id FROM products WHERE id = $1 FOR UPDATE', values: [id] });
       // From the database back to the trace: the blocked statement names its trace in pg_stat_activity.
+      // The locker is inside a transaction, where pg_stat_activity is one snapshot for the whole transaction
+      // (stats_fetch_consistency = cache): clear it before each look, or the poll never sees the wait begin.
       let running: string[] = [];
+      const giveUp = performance.now() + 10_000;
       while (!running.some((q) => q.startsWith('SELECT id FROM products WHERE id = $1 FOR UPDATE'))) {
+        if (performance.now() > giveUp) throw new Error(`the held statement never showed as waiting: ${JSON.stringify(running)}`);
+        await locker.query('SELECT pg_stat_clear_snapshot()');
         const { rows } = await locker.query<{ query: string }>(
           "SELECT query FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()",
         );
