@@ -96,9 +96,10 @@ export class WaitQueue<T> {
 }
 
 /**
- * Two queues: `high` and `critical` waiters apart from the rest, so a
- * connection inside the high reserve goes to them first, and so the queue
- * can be served newest-first (adaptive LIFO, codel.ts) while CoDel drops.
+ * Three queues: `high` and `critical` waiters, then `normal`, then `low`,
+ * so a connection inside the high reserve goes to the first only, a free
+ * connection to the most important waiter, and each class can be served
+ * newest-first (adaptive LIFO, codel.ts) while CoDel drops.
  *
  * @example
  * const q = new PriorityWaitQueue<Conn>();
