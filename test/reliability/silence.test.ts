@@ -46,6 +46,8 @@ beforeAll(async () => {
       DB_POOL_MAX: '8',
       // Reads must reach the database for the silence to touch them.
       CACHE_ENABLED: 'false',
+      // For measuring (docs/FAILOVER.md): a request deadline below the silence's own bounds.
+      ...(process.env.SILENCE_REQUEST_TIMEOUT_MS === undefined ? {} : { REQUEST_TIMEOUT_MS: process.env.SILENCE_REQUEST_TIMEOUT_MS }),
     }),
   );
   app = await startHoldfast(config, captureLogs('info').logger);
