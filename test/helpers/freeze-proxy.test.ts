@@ -98,6 +98,21 @@ describe('freeze proxy', () => {
     s.socket.destroy();
   });
 
+  it('holds only new connections after holdNew(), until releaseNew()', async () => {
+    const proxy = await setup();
+    const old = await connect(proxy.port);
+    proxy.holdNew();
+    const fresh = await connect(proxy.port);
+    fresh.socket.write('new');
+    old.socket.write('old');
+    await until(() => old.received === 'old');
+    expect(fresh.received).toBe('');
+    proxy.releaseNew();
+    await until(() => fresh.received === 'new');
+    old.socket.destroy();
+    fresh.socket.destroy();
+  });
+
   it('close() ends every connection', async () => {
     const proxy = await setup();
     const s = await connect(proxy.port);

@@ -5,7 +5,9 @@
  * resumes. Bytes sent during a freeze are held (sockets paused, so they wait
  * in the kernel's buffers) and delivered on thaw, as TCP retransmission
  * would after a partition heals. Connections accepted while frozen are not
- * forwarded upstream until the thaw. No root, no packet filter.
+ * forwarded upstream until the thaw. `holdNew()` does that to new
+ * connections only (existing ones flow on) until `releaseNew()`: a slow
+ * path for, say, a CancelRequest. No root, no packet filter.
  *
  * @example
  * const proxy = await startFreezeProxy({ host: '127.0.0.1', port: 5432 });
@@ -20,6 +22,9 @@ export interface FreezeProxy {
   readonly connections: number;
   freeze(): void;
   thaw(): void;
+  /** New connections wait, unforwarded, until `releaseNew()`; existing ones are untouched. */
+  holdNew(): void;
+  releaseNew(): void;
   close(): Promise<void>;
 }
 
@@ -31,6 +36,7 @@ interface Pair {
 export async function startFreezeProxy(target: { host: string; port: number }): Promise<FreezeProxy> {
   const pairs = new Set<Pair>();
   let frozen = false;
+  let holding = false;
 
   function link(pair: Pair): void {
     const upstream = net.connect(target.port, target.host);
@@ -55,7 +61,7 @@ export async function startFreezeProxy(target: { host: string; port: number }): 
   const server = net.createServer((client) => {
     const pair: Pair = { client };
     pairs.add(pair);
-    if (frozen) {
+    if (frozen || holding) {
       client.pause();
       client.on('error', () => client.destroy());
     } else link(pair);
@@ -90,6 +96,14 @@ export async function startFreezeProxy(target: { host: string; port: number }): 
         pair.client.resume();
         pair.upstream.resume();
       }
+    },
+    holdNew() {
+      holding = true;
+    },
+    releaseNew() {
+      holding = false;
+      if (frozen) return;
+      for (const pair of pairs) if (pair.upstream === undefined) link(pair);
     },
     async close() {
       for (const pair of pairs) {

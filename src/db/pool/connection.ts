@@ -50,6 +50,12 @@ export class PooledConnection {
   /** The host it was opened to and the selector's generation then (multi-host only), so a lost host's connections can be told apart. */
   host: HostConfig | undefined;
   hostGeneration = 0;
+  /**
+   * A CancelRequest still in flight (cancel.ts): the connection is not reused
+   * until it has reached the server, or it could cancel the next statement.
+   * Resolves `false` when that is unknown: the connection is then discarded.
+   */
+  cancelling: Promise<boolean> | undefined;
 
   constructor(id: number, client: pg.Client, now: number, lifetimeMs: number, onBroken: (conn: PooledConnection) => void) {
     this.id = id;

@@ -173,6 +173,16 @@ export class PoolCore {
 
   /** Takes a connection back; an error (or a broken, closed or expired state) discards it. */
   release(conn: PooledConnection, err?: unknown): void {
+    const cancelling = conn.cancelling;
+    if (cancelling !== undefined) {
+      // Busy until its CancelRequest has reached the server (cancel.ts); never rejects.
+      conn.cancelling = undefined;
+      void cancelling.then((reusable) => {
+        if (!reusable) conn.broken = true;
+        this.release(conn, err);
+      });
+      return;
+    }
     conn.leaseSite = undefined;
     if (err !== undefined && err !== null) conn.broken = true;
     const expired = !conn.broken && !this.#closed && Date.now() >= conn.expiresAt;

@@ -29,7 +29,7 @@ import type { HostSelector, HostView } from '../hosts/selector.ts';
 import type { PoolStats } from './counters.ts';
 import { isConnectionLevel, translate } from './errors.ts';
 import { withFreshRetry } from './retry.ts';
-import { armCancel } from './cancel.ts';
+import { armCancel, CANCEL_TIMEOUT_MS } from './cancel.ts';
 import { abortedError, clientGone } from '../../context/deadline.ts';
 import { guardSilence, silenceDeadlineMs } from './silence.ts';
 
@@ -45,6 +45,8 @@ export interface PoolOptions extends Omit<PoolSettings, 'adaptive' | 'adaptiveMi
   applicationName?: string;
   /** Upper bound on one connection attempt. */
   connectTimeoutMs?: number;
+  /** How long a CancelRequest may take to land before its connection is discarded (default 1 s). */
+  cancelTimeoutMs?: number;
   /** Fraction of the lifetime taken off at random, so connections don't all recycle together. */
   recycleJitter?: number;
   /** Adaptive cap on leased connections (≤ max); absent means the cap is max. */
@@ -87,6 +89,7 @@ export class ConnectionPool implements Database {
   #leakMs: number;
   #retryBudget: RetryBudget | undefined;
   #silenceMs: number;
+  #cancelTimeoutMs: number;
   #hosts: HostSelector | undefined;
 
   constructor(options: PoolOptions) {
@@ -97,6 +100,7 @@ export class ConnectionPool implements Database {
       applicationName: 'holdfast',
       connectTimeoutMs: Math.min(5000, Math.max(1000, options.acquireTimeoutMs)),
       recycleJitter: 0.1,
+      cancelTimeoutMs: CANCEL_TIMEOUT_MS,
       ...options,
     });
     this.counters = this.#core.counters;
@@ -105,6 +109,7 @@ export class ConnectionPool implements Database {
     this.#leakMs = options.leakMs;
     this.#retryBudget = options.retryBudget;
     this.#silenceMs = silenceDeadlineMs(options.statementTimeoutMs);
+    this.#cancelTimeoutMs = options.cancelTimeoutMs ?? CANCEL_TIMEOUT_MS;
     this.#hosts = options.hosts;
   }
 
@@ -246,7 +251,7 @@ export class ConnectionPool implements Database {
         ? { name: statement.name, text: statement.text, values }
         : { text: statement.text, values };
     // Cancelled on the server at the request's deadline or when its client leaves (cancel.ts).
-    const disarm = armCancel(conn.client, ctx.signal, clientGone);
+    const disarm = armCancel(conn.client, ctx.signal, clientGone, this.#cancelTimeoutMs);
     try {
       // Silence: past statement_timeout + margin the connection is severed (silence.ts).
       const result = await guardSilence(conn, conn.client.query<R>(config), this.#silenceMs, () => this.#core.connectionLost(conn));
@@ -264,7 +269,8 @@ export class ConnectionPool implements Database {
       else if (verdict.hostDemoted === true) this.#core.hostDemoted(conn);
       throw verdict.error;
     } finally {
-      disarm();
+      // A cancel still in flight holds the connection back from reuse (core.release).
+      conn.cancelling = disarm();
     }
   }
 }
