@@ -79,21 +79,31 @@ const NO_ACCOUNTS: readonly QueryAccount[] = Object.freeze([]);
 export function requestContext(
   id: string,
   route: string,
-  options: { accounted?: boolean; deadline?: number; signal?: AbortSignal; priority?: Priority; trace?: TraceRef | undefined } = {},
+  options: {
+    accounted?: boolean;
+    deadline?: number;
+    signal?: AbortSignal;
+    priority?: Priority;
+    trace?: TraceRef | undefined;
+    consistency?: bigint | undefined;
+  } = {},
 ): Context {
   const accounts = options.accounted === false ? NO_ACCOUNTS : [createQueryAccount(id, route)];
-  const ctx: Context = {
+  // Every Context has every field, in this order (undefined when absent): one hidden class, so the
+  // many sites that read a Context stay monomorphic.
+  return {
     id,
     route,
     accounts,
+    trace: options.trace,
     deadline: options.deadline ?? Infinity,
     signal: options.signal ?? NEVER,
     priority: options.priority ?? 'normal',
+    consistency: options.consistency,
   };
-  return options.trace === undefined ? ctx : { ...ctx, trace: options.trace };
 }
 
-/** The members of a batch context whose members are traced (for span links), else undefined. */
+/** The members of a batch context with a sampled member (for span links), else undefined. */
 export function tracedMembersOf(ctx: Context): readonly Context[] | undefined {
   return TRACED_BATCHES.get(ctx);
 }
@@ -109,7 +119,16 @@ const TRACED_BATCHES = new WeakMap<Context, readonly Context[]>();
  * await pool.query(PLAN_SAMPLING, explain, READ);
  */
 export function backgroundContext(name: string): Context {
-  return Object.freeze({ id: name, route: name, accounts: NO_ACCOUNTS, deadline: Infinity, signal: NEVER, priority: 'low' });
+  return Object.freeze({
+    id: name,
+    route: name,
+    accounts: NO_ACCOUNTS,
+    trace: undefined,
+    deadline: Infinity,
+    signal: NEVER,
+    priority: 'low',
+    consistency: undefined,
+  });
 }
 
 /**
@@ -132,17 +151,21 @@ export function batchContext(ctxs: readonly Context[]): Context {
   const deadline = members.length === 0 ? Infinity : Math.max(...members.map((ctx) => ctx.deadline));
   const signal = members.length === 0 ? NEVER : allAborted(members.map((ctx) => ctx.signal));
   const priority = members.reduce<Priority>((p, ctx) => highest(p, ctx.priority), 'low');
-  const batch = {
+  // The newest token: the batch's one statement must satisfy every member.
+  let consistency: bigint | undefined;
+  for (const ctx of members)
+    if (ctx.consistency !== undefined && (consistency === undefined || ctx.consistency > consistency)) consistency = ctx.consistency;
+  const batch: Context = {
     id: members.length === 0 ? 'batch' : members.map((ctx) => ctx.id).join(','),
     route,
     accounts,
+    trace: undefined,
     deadline,
     signal,
     priority,
+    consistency,
   };
-  // The newest token: the batch's one statement must satisfy every member.
-  const tokens = members.flatMap((ctx) => (ctx.consistency === undefined ? [] : [ctx.consistency]));
-  const combined = tokens.length === 0 ? batch : { ...batch, consistency: tokens.reduce((x, y) => (x > y ? x : y)) };
-  if (members.some((ctx) => ctx.trace !== undefined)) TRACED_BATCHES.set(combined, members);
-  return combined;
+  // Only sampled members get spans (src/telemetry/db-spans.ts): an unsampled trace costs no bookkeeping.
+  if (members.some((ctx) => ctx.trace?.sampled === true)) TRACED_BATCHES.set(batch, members);
+  return batch;
 }

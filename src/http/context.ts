@@ -76,10 +76,10 @@ export function openRequestContext(
     priority: priorityOf(request, route, options.priorities),
     // The server span when tracing (src/telemetry/http-spans.ts) opened one; with tracing off, nothing (no cost).
     trace: requestTraceOf(request),
+    consistency,
   });
-  const opened = consistency === undefined ? ctx : { ...ctx, consistency };
-  request[CONTEXT] = opened;
-  return opened;
+  request[CONTEXT] = ctx;
+  return ctx;
 }
 
 /** The context the hook opened, or undefined; never opens one. */

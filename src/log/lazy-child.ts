@@ -11,10 +11,10 @@
  *
  * @example
  * request.log = lazyChild(request.log, { trace_id, span_id }); // no child made yet
- * request.log.info('hello');                                  // made now, then reused
+ * request.log.info('hello');                                  // made now (if info is on), then reused
  */
 import type { FastifyBaseLogger } from 'fastify';
-import type { Bindings, ChildLoggerOptions, LevelWithSilentOrString } from 'pino';
+import type { Bindings, ChildLoggerOptions, Level, LevelWithSilentOrString, Logger } from 'pino';
 
 class LazyChild {
   #parent: FastifyBaseLogger;
@@ -24,6 +24,12 @@ class LazyChild {
   constructor(parent: FastifyBaseLogger, bindings: Bindings) {
     this.#parent = parent;
     this.#bindings = bindings;
+  }
+
+  /** A line below the level makes no child (Fastify logs every request at info, and production often runs at warn). */
+  #enabled(level: Level): boolean {
+    const logger = this.#child ?? this.#parent;
+    return (logger as Partial<Pick<Logger, 'isLevelEnabled'>>).isLevelEnabled?.(level) ?? true;
   }
 
   #real(): FastifyBaseLogger {
@@ -43,27 +49,27 @@ class LazyChild {
   }
 
   fatal(...args: Parameters<FastifyBaseLogger['fatal']>): void {
-    this.#real().fatal(...args);
+    if (this.#enabled('fatal')) this.#real().fatal(...args);
   }
 
   error(...args: Parameters<FastifyBaseLogger['error']>): void {
-    this.#real().error(...args);
+    if (this.#enabled('error')) this.#real().error(...args);
   }
 
   warn(...args: Parameters<FastifyBaseLogger['warn']>): void {
-    this.#real().warn(...args);
+    if (this.#enabled('warn')) this.#real().warn(...args);
   }
 
   info(...args: Parameters<FastifyBaseLogger['info']>): void {
-    this.#real().info(...args);
+    if (this.#enabled('info')) this.#real().info(...args);
   }
 
   debug(...args: Parameters<FastifyBaseLogger['debug']>): void {
-    this.#real().debug(...args);
+    if (this.#enabled('debug')) this.#real().debug(...args);
   }
 
   trace(...args: Parameters<FastifyBaseLogger['trace']>): void {
-    this.#real().trace(...args);
+    if (this.#enabled('trace')) this.#real().trace(...args);
   }
 
   silent(...args: Parameters<FastifyBaseLogger['silent']>): void {

@@ -22,7 +22,7 @@ import type { FastifyPluginCallback, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { TraceRef } from '../context/context.ts';
 import { lazyChild } from '../log/lazy-child.ts';
-import { SpanKind, refOf, type Tracing } from './tracer.ts';
+import { SpanKind, type Tracing } from './tracer.ts';
 
 const SPAN = Symbol('holdfast.span');
 const TRACE = Symbol('holdfast.trace');
@@ -62,22 +62,24 @@ export function httpSpans(tracing: Tracing): FastifyPluginCallback {
       if (!app.hasRequestDecorator(TRACE)) app.decorateRequest(TRACE, null);
       app.addHook('onRequest', function openServerSpan(request, _reply, done) {
         const parent = propagator.extract(ROOT_CONTEXT, request.headers, defaultTextMapGetter);
-        const route = request.routeOptions.url ?? '(no route)';
-        const span = tracer.startSpan(
-          `${request.method} ${route}`,
-          {
-            kind: SpanKind.SERVER,
-            attributes: {
-              'http.request.method': request.method,
-              'http.route': route,
-              'url.scheme': request.protocol,
-              'holdfast.request_id': request.id,
+        // Sampled first: an unsampled request builds no span, name or attributes (tracer.ts, root).
+        const { span, ref } = tracing.root(parent, () => {
+          const route = request.routeOptions.url ?? '(no route)';
+          return tracer.startSpan(
+            `${request.method} ${route}`,
+            {
+              kind: SpanKind.SERVER,
+              attributes: {
+                'http.request.method': request.method,
+                'http.route': route,
+                'url.scheme': request.protocol,
+                'holdfast.request_id': request.id,
+              },
             },
-          },
-          parent,
-        );
-        const ref = refOf(span);
-        request[SPAN] = span;
+            parent,
+          );
+        });
+        request[SPAN] = span ?? null;
         request[TRACE] = ref;
         request.log = lazyChild(request.log, { trace_id: ref.traceId, span_id: ref.spanId });
         done();

@@ -15,7 +15,16 @@
  * // … on stop:
  * await tracing?.shutdown();
  */
-import { SpanKind, TraceFlags, ROOT_CONTEXT, trace, type Context as OtelContext, type Span, type Tracer } from '@opentelemetry/api';
+import {
+  SpanKind,
+  TraceFlags,
+  ROOT_CONTEXT,
+  isSpanContextValid,
+  trace,
+  type Context as OtelContext,
+  type Span,
+  type Tracer,
+} from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
@@ -24,7 +33,10 @@ import {
   BasicTracerProvider,
   BatchSpanProcessor,
   ParentBasedSampler,
+  RandomIdGenerator,
+  SamplingDecision,
   TraceIdRatioBasedSampler,
+  type IdGenerator,
   type Sampler,
   type SpanExporter,
 } from '@opentelemetry/sdk-trace-base';
@@ -37,6 +49,14 @@ export type TelemetrySettings = Config['telemetry'];
 /** A running tracer; see {@link startTracing}. */
 export interface Tracing {
   readonly tracer: Tracer;
+  /**
+   * A request's root position under `parent` (an extracted traceparent, or
+   * ROOT_CONTEXT). The configured sampler decides first, on the trace id
+   * the span will have: an unsampled request gets its ids and nothing else
+   * (no span object, name or attributes: most requests, at a low ratio);
+   * a sampled one gets the span `open` starts.
+   */
+  root(parent: OtelContext, open: () => Span): { span: Span | undefined; ref: TraceRef };
   /** Exports what is buffered. */
   flush(): Promise<void>;
   /** Exports what is buffered and stops. */
@@ -54,13 +74,33 @@ export function startTracing(settings: TelemetrySettings, options: { exporter?: 
   const url = tracesUrl(settings);
   if (url === undefined && options.exporter === undefined) return undefined;
   const exporter = options.exporter ?? new OTLPTraceExporter({ url, headers: parseHeaders(settings.otlpHeaders) });
+  const sampler = samplerOf(settings.sampler, settings.samplerArg);
+  const ids = new PinnedIds();
   const provider = new BasicTracerProvider({
     resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: settings.serviceName }),
-    sampler: samplerOf(settings.sampler, settings.samplerArg),
+    sampler,
+    idGenerator: ids,
     spanProcessors: [new BatchSpanProcessor(exporter)],
   });
+  const tracer = provider.getTracer('holdfast');
   return {
-    tracer: provider.getTracer('holdfast'),
+    tracer,
+    root(parent, open) {
+      const remote = trace.getSpanContext(parent);
+      const valid = remote !== undefined && isSpanContextValid(remote);
+      const traceId = valid ? remote.traceId : ids.generateTraceId();
+      // The same sampler the SDK will ask, on the same trace id: every built-in one decides alike both times.
+      if (sampler.shouldSample(parent, traceId, '', SpanKind.SERVER, {}, []).decision === SamplingDecision.NOT_RECORD) {
+        return { span: undefined, ref: { traceId, spanId: ids.generateSpanId(), sampled: false } };
+      }
+      if (!valid) ids.pin(traceId);
+      try {
+        const span = open();
+        return { span, ref: refOf(span) };
+      } finally {
+        ids.pin(undefined);
+      }
+    },
     flush: () => provider.forceFlush(),
     shutdown: () => provider.shutdown(),
   };
@@ -82,6 +122,29 @@ export function parseHeaders(value: string | undefined): Record<string, string> 
     headers[pair.slice(0, at).trim().toLowerCase()] = decodeURIComponent(pair.slice(at + 1).trim());
   }
   return headers;
+}
+
+/**
+ * The SDK's random ids, except that the next root trace id can be pinned:
+ * `root` samples on a trace id before the span exists, and the span must
+ * then carry that id (a ratio sampler's verdict belongs to the id).
+ */
+class PinnedIds implements IdGenerator {
+  readonly #random = new RandomIdGenerator();
+  #next: string | undefined;
+
+  pin(traceId: string | undefined): void {
+    this.#next = traceId;
+  }
+  generateTraceId(): string {
+    const pinned = this.#next;
+    if (pinned === undefined) return this.#random.generateTraceId();
+    this.#next = undefined;
+    return pinned;
+  }
+  generateSpanId(): string {
+    return this.#random.generateSpanId();
+  }
 }
 
 function samplerOf(name: TelemetrySettings['sampler'], ratio: number): Sampler {

@@ -20,7 +20,8 @@ describe('lazyChild', () => {
     const lazy = lazyChild(logger, { trace_id: 'abc' });
     expect(made).toBe(0);
     expect(lazy.level).toBe('info');
-    lazy.debug('not written'); // below the level: still goes through the child, writes nothing
+    lazy.debug('not written'); // below the level: no child made, nothing written
+    expect(made).toBe(0);
     lazy.info({ n: 1 }, 'first');
     lazy.warn('second');
     expect(made).toBe(1);
