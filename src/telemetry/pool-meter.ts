@@ -12,20 +12,21 @@
  * advise for database client durations (`db.client.operation.duration`'s:
  * they advise none for the pool's own).
  *
- * Every point carries `db.client.connection.pool.name`: `primary` for the
- * pool of DATABASE_URL, a replica's `host:port` for its own pool.
+ * Every point carries `db.client.connection.pool.name`: `holdfast` for the
+ * pool of DATABASE_URL (as on the `pool acquire` spans), a replica's
+ * `host:port` for its own pool.
  *
  * @example
  * const pools = createPoolMeter(metering.meter);
- * const pool = createPool({ …, observer: pools.observer('primary') });
- * pools.watch('primary', pool.counters);
+ * const pool = createPool({ …, observer: pools.observer(PRIMARY_POOL_NAME) });
+ * pools.watch(PRIMARY_POOL_NAME, pool.counters);
  */
 import type { Attributes, Histogram, Meter } from '@opentelemetry/api';
 import type { PoolStats } from '../db/pool/counters.ts';
 import type { PoolObserver } from '../db/pool/pool.ts';
 
-/** The name of the pool of DATABASE_URL; replicas are named by replicaName (src/db/replicas/replica-set.ts). */
-export const PRIMARY_POOL_NAME = 'primary';
+/** The name of the pool of DATABASE_URL, here and on `pool acquire` spans; replicas are named by replicaName (src/db/replicas/replica-set.ts). */
+export const PRIMARY_POOL_NAME = 'holdfast';
 
 const POOL_NAME = 'db.client.connection.pool.name';
 const STATE = 'db.client.connection.state';

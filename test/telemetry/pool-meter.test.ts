@@ -198,17 +198,17 @@ describe('the pool metrics through the composition root', () => {
     await receiver?.close();
   });
 
-  it('reports the primary pool as `primary` and a replica pool under its host:port', async () => {
+  it('reports the primary pool as `holdfast`, as its spans do, and a replica pool under its host:port', async () => {
     const replica = new URL(inject('databaseAdminUrl'));
     const replicaName = `${replica.hostname}:${replica.port === '' ? '5432' : replica.port}`;
     const countOf = (name: string) => (p: ReceivedPoint) => p.name === 'db.client.connection.count' && p.attributes[POOL_NAME] === name;
     await receiver.waitFor(
-      () => receiver.points.filter(countOf('primary')).length >= 2 && receiver.points.some(countOf(replicaName)),
+      () => receiver.points.filter(countOf('holdfast')).length >= 2 && receiver.points.some(countOf(replicaName)),
       EXPORT_WAIT_MS,
     );
-    expect(new Set(receiver.points.filter(countOf('primary')).map((p) => p.attributes[STATE]))).toEqual(new Set(['idle', 'used']));
+    expect(new Set(receiver.points.filter(countOf('holdfast')).map((p) => p.attributes[STATE]))).toEqual(new Set(['idle', 'used']));
     const limits = receiver.points.filter((p) => p.name === 'db.client.connection.limit');
-    expect(limits.find((p) => p.attributes[POOL_NAME] === 'primary')?.value).toBe(app.pool.max);
+    expect(limits.find((p) => p.attributes[POOL_NAME] === 'holdfast')?.value).toBe(app.pool.max);
     expect(limits.find((p) => p.attributes[POOL_NAME] === replicaName)?.value).toBe(app.config.database.replicas.poolMax);
     // Tracing stays off: only metrics were configured.
     expect(app.tracing).toBeUndefined();
