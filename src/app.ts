@@ -53,6 +53,8 @@ import { cacheSpans } from './telemetry/cache-spans.ts';
 import { dbSpans } from './telemetry/db-spans.ts';
 import { redisSpans } from './telemetry/redis-spans.ts';
 import { startTracing, type Tracing } from './telemetry/tracer.ts';
+import { startMetrics } from './telemetry/meter.ts';
+import { createPoolMeter, PRIMARY_POOL_NAME, type PoolMeter } from './telemetry/pool-meter.ts';
 
 export interface Holdfast {
   server: FastifyInstance;
@@ -100,6 +102,10 @@ export async function startHoldfast(config: Config, logger: Logger, options: Sta
     const profiler = createQueryProfiler({ settings: config.profiler, logger: logger.child({ component: 'profiler' }) });
     const tracing = startTracing(config.telemetry);
     if (tracing !== undefined) cleanup.push(() => tracing.shutdown());
+    // The pools under OpenTelemetry's db.client.connection.* names, when OTEL_METRICS_EXPORTER=otlp.
+    const metering = startMetrics(config.telemetry);
+    if (metering !== undefined) cleanup.push(() => metering.shutdown());
+    const poolMeter = metering === undefined ? undefined : createPoolMeter(metering.meter);
     const spans = tracing === undefined ? undefined : dbSpans(tracing, { comments: config.telemetry.sqlComments });
     const onQuery = composeOnQuery(spans?.onQuery, options.onQuery);
     const { adaptive, adaptiveMin, ...poolSettings } = config.pool;
@@ -127,7 +133,9 @@ export async function startHoldfast(config: Config, logger: Logger, options: Sta
       overload,
       retryBudget,
       onQuery: everyQuery,
+      observer: poolMeter?.observer(PRIMARY_POOL_NAME),
     });
+    poolMeter?.watch(PRIMARY_POOL_NAME, pool.counters);
     await pool.start();
     cleanup.push(() => pool.end(config.server.shutdownTimeoutMs));
     if (config.database.statementTimeoutMs > 0) await warnIfStatementTimeoutLost(pool, config.database.statementTimeoutMs, logger);
@@ -155,7 +163,7 @@ export async function startHoldfast(config: Config, logger: Logger, options: Sta
           onLoader: (loader: Parameters<typeof batchMetrics>[1]) => batchReporters.push(...batchMetrics('product', loader)),
         }
       : undefined;
-    const replicas = await startReplicas(config, pool, everyQuery, logger, cleanup);
+    const replicas = await startReplicas(config, pool, everyQuery, logger, cleanup, poolMeter);
     // Reads to a replica in rotation, writes and transactions to the primary; no replicas: the pool itself.
     const routed = replicas?.db ?? pool;
     // With tracing on, the stores see the pool through transaction and failed-acquire spans.
@@ -263,8 +271,8 @@ function overloadControl(config: Config): { overload: OverloadControl; retryBudg
 
 /**
  * The read replicas of DATABASE_REPLICA_URLS, started, with their stop in
- * `cleanup`; undefined when none are configured (every statement then goes
- * to `primary`, as before).
+ * `cleanup`, and their pools on `poolMeter` when metrics are on; undefined
+ * when none are configured (every statement then goes to `primary`, as before).
  */
 async function startReplicas(
   config: Config,
@@ -272,6 +280,7 @@ async function startReplicas(
   onQuery: (event: QueryEvent) => void,
   logger: Logger,
   cleanup: (() => Promise<void>)[],
+  poolMeter: PoolMeter | undefined,
 ): Promise<ReplicaSet | undefined> {
   const settings = config.database.replicas;
   if (settings.urls.length === 0) return undefined;
@@ -291,7 +300,10 @@ async function startReplicas(
     sampleMs: settings.sampleMs,
     tokenWaitMs: settings.tokenWaitMs,
     logger: logger.child({ component: 'replicas' }),
+    // Each replica's pool under its own name (its host:port).
+    observerFor: poolMeter === undefined ? undefined : (name) => poolMeter.observer(name),
   });
+  for (const { name, pool } of replicas.pools) poolMeter?.watch(name, pool.counters);
   cleanup.push(() => replicas.stop(config.server.shutdownTimeoutMs));
   await replicas.start();
   return replicas;

@@ -86,8 +86,10 @@ export const GROUPS = {
   profiler: { title: 'Query profiler (Phase B1) — see docs/PROFILER.md', intro: [] },
   cache: { title: 'Query cache (Phase B2) — see docs/CACHING.md', intro: [] },
   telemetry: {
-    title: 'OpenTelemetry traces — see docs/OBSERVABILITY.md',
-    intro: ['The standard OTEL_* variables. With neither endpoint set, no SDK is started and tracing costs nothing.'],
+    title: 'OpenTelemetry traces and metrics — see docs/OBSERVABILITY.md',
+    intro: [
+      'The standard OTEL_* variables. With neither endpoint set, no tracer is started and tracing costs nothing; with OTEL_METRICS_EXPORTER=none (the default), no meter is started and metrics cost nothing.',
+    ],
   },
 } as const satisfies Record<string, { title: string; intro: readonly string[] }>;
 
@@ -792,7 +794,7 @@ export const SETTINGS = [
     ),
     group: 'telemetry',
     example: 'http://otel-collector:4318',
-    help: 'OTLP/HTTP collector base URL; traces go to <this>/v1/traces. Unset (with the next unset too): tracing off.',
+    help: 'OTLP/HTTP collector base URL; traces go to <this>/v1/traces, metrics to <this>/v1/metrics. Unset (with OTEL_EXPORTER_OTLP_TRACES_ENDPOINT unset too): tracing off.',
   },
   {
     env: 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
@@ -821,7 +823,7 @@ export const SETTINGS = [
     kind: text(),
     default: 'holdfast',
     group: 'telemetry',
-    help: 'service.name of every span.',
+    help: 'service.name of every span and metric.',
   },
   {
     env: 'OTEL_TRACES_SAMPLER',
@@ -838,6 +840,34 @@ export const SETTINGS = [
     default: '1',
     group: 'telemetry',
     help: 'The ratio of the *traceidratio samplers (e.g. 0.01 for 1%).',
+  },
+  {
+    env: 'OTEL_METRICS_EXPORTER',
+    path: 'telemetry.metricsExporter',
+    kind: oneOf(['none', 'otlp']),
+    default: 'none',
+    group: 'telemetry',
+    help: 'otlp: the pool metrics under the OpenTelemetry names (db.client.connection.*) are pushed over OTLP/HTTP protobuf; none: no meter is started.',
+  },
+  {
+    env: 'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT',
+    path: 'telemetry.metricsEndpoint',
+    kind: optional(
+      url({
+        schemes: ['http', 'https'],
+        message: 'must be an http:// or https:// URL (the full metrics URL, e.g. http://otel-collector:4318/v1/metrics)',
+      }),
+    ),
+    group: 'telemetry',
+    help: 'Full OTLP/HTTP metrics URL; wins over OTEL_EXPORTER_OTLP_ENDPOINT. With neither set, http://localhost:4318/v1/metrics (the OpenTelemetry default).',
+  },
+  {
+    env: 'OTEL_METRIC_EXPORT_INTERVAL',
+    path: 'telemetry.metricExportIntervalMs',
+    kind: int({ min: 100 }),
+    default: '60000',
+    group: 'telemetry',
+    help: 'Time between two metric exports (ms); each export is bounded by the same time, at most 30 s.',
   },
   {
     env: 'DB_TRACE_COMMENTS',

@@ -42,6 +42,7 @@ import { isAppError } from '../errors/app-error.ts';
 import { createFingerprinter } from '../profiler/fingerprint.ts';
 import { isUnprofiled, unprofiled } from '../profiler/unprofiled.ts';
 import { epochMs, parentOf, refOf, type Tracing } from './tracer.ts';
+import { PRIMARY_POOL_NAME } from './pool-meter.ts';
 
 /** Codes the pool refuses an acquire with: the outcome of a failed `pool acquire` span. */
 const ACQUIRE_FAILURES = ['POOL_TIMEOUT', 'POOL_QUEUE_FULL', 'POOL_EXHAUSTED', 'POOL_CLOSED'] as const;
@@ -87,7 +88,7 @@ export function dbSpans(tracing: Tracing, options: { comments?: boolean } = {}):
         startTime: epochMs(startMs),
         attributes: {
           'db.system.name': 'postgresql',
-          'db.client.connection.pool.name': 'holdfast',
+          'db.client.connection.pool.name': PRIMARY_POOL_NAME,
           'holdfast.pool.wait_ms': endMs - startMs,
           'holdfast.pool.outcome': outcome,
         },

@@ -87,6 +87,33 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('reads the OpenTelemetry metrics settings: off by default, a 60 s interval, and their bounds', () => {
+    expect(loadConfig({}).telemetry).toMatchObject({ metricsExporter: 'none', metricsEndpoint: undefined, metricExportIntervalMs: 60_000 });
+    const set = loadConfig({
+      OTEL_METRICS_EXPORTER: 'OTLP',
+      OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'https://collector.example:4318/custom/metrics',
+      OTEL_METRIC_EXPORT_INTERVAL: '15000',
+    });
+    expect(set.telemetry).toMatchObject({
+      metricsExporter: 'otlp',
+      metricsEndpoint: 'https://collector.example:4318/custom/metrics',
+      metricExportIntervalMs: 15_000,
+    });
+    expect(
+      problemsOf({
+        OTEL_METRICS_EXPORTER: 'prometheus',
+        OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'collector:4318',
+        OTEL_METRIC_EXPORT_INTERVAL: '99',
+      })
+        .map((p) => [p.variable, p.message])
+        .sort(),
+    ).toEqual([
+      ['OTEL_EXPORTER_OTLP_METRICS_ENDPOINT', expect.stringContaining('http:// or https://')],
+      ['OTEL_METRICS_EXPORTER', 'must be one of none, otlp'],
+      ['OTEL_METRIC_EXPORT_INTERVAL', 'must be a whole number ≥ 100'],
+    ]);
+  });
+
   it('is frozen, deeply', () => {
     const config = loadConfig({});
     expect(Object.isFrozen(config)).toBe(true);

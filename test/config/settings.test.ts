@@ -102,6 +102,10 @@ const ADDED_DEFAULTS: Record<string, string | undefined> = {
   ROUTE_PRIORITIES: DEFAULT_PRIORITY_TABLE,
   DB_RETRY_BUDGET_RATIO: '0.1',
   DB_RETRY_BUDGET_WINDOW_S: '10',
+  // issue 16: the pool's metrics over OTLP
+  OTEL_METRICS_EXPORTER: 'none',
+  OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: undefined,
+  OTEL_METRIC_EXPORT_INTERVAL: '60000',
 };
 
 /** Whole-number bounds of the previous schema: [variable, min, max (undefined: 2^31 - 1)]. */
@@ -220,6 +224,9 @@ describe('the settings table', () => {
         serviceName: 'holdfast',
         sampler: 'parentbased_always_on',
         samplerArg: 1,
+        metricsExporter: 'none',
+        metricsEndpoint: undefined,
+        metricExportIntervalMs: 60_000,
         sqlComments: true,
       },
       log: { level: 'info' },

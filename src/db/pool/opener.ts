@@ -13,12 +13,15 @@ import { PooledConnection, openClient, type ConnectOptions } from './connection.
 import type { PoolCounters } from './counters.ts';
 import type { HostConfig } from '../hosts/url.ts';
 import { describe } from './errors.ts';
+import type { PoolObserver } from './pool.ts';
 
 export interface OpenerOptions extends ConnectOptions {
   recycleMs: number;
   /** Fraction of the lifetime taken off at random, so connections don't all recycle together. */
   recycleJitter: number;
   logger: Logger;
+  /** Told how long each new connection took to open. */
+  observer?: PoolObserver | undefined;
 }
 
 const FIRST_BACKOFF_MS = 100;
@@ -63,7 +66,9 @@ export class Opener {
       // Multi-host: wait (held) for a selected host, bounded by the connect timeout.
       host = hosts === undefined ? undefined : await hosts.waitForHost(Date.now() + this.#opts.connectTimeoutMs);
       const hostGeneration = hosts?.generation() ?? 0;
+      const opening = performance.now();
       const client = await openClient(host === undefined ? this.#opts : { ...this.#opts, connectionString: host.connectionString });
+      const openMs = performance.now() - opening;
       const lifetime = jitteredLifetime(this.#opts.recycleMs, this.#opts.recycleJitter);
       const conn = new PooledConnection(this.#nextId++, client, Date.now(), lifetime, this.#onBroken);
       conn.connectStartedAt = connectStartedAt;
@@ -72,6 +77,7 @@ export class Opener {
       this.#all.add(conn);
       this.#counters.created++;
       this.#backoffMs = 0;
+      this.#opts.observer?.connected(openMs);
       return conn;
     } catch (err) {
       this.#counters.connectErrors++;

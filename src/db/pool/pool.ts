@@ -57,6 +57,20 @@ export interface PoolOptions extends Omit<PoolSettings, 'adaptive' | 'adaptiveMi
   retryBudget?: RetryBudget;
   /** Called after every statement, for profiling. Must not throw. */
   onQuery?: (event: QueryEvent) => void;
+  /** Told of each lease's end and each new connection, for metrics (src/telemetry/pool-meter.ts). */
+  observer?: PoolObserver;
+}
+
+/**
+ * The pool's events that a gauge cannot show: how long each lease waited and
+ * held its connection, and how long each connection took to open. Called
+ * synchronously on the pool's path: must be cheap and must not throw.
+ */
+export interface PoolObserver {
+  /** A lease ended (released or discarded): it waited `waitMs` for its connection, then held it `useMs`. */
+  leaseEnded(event: { waitMs: number; useMs: number }): void;
+  /** A connection was opened (connect and authentication) in `ms`. */
+  connected(ms: number): void;
 }
 
 export interface QueryEvent {
@@ -91,6 +105,7 @@ export class ConnectionPool implements Database {
   #silenceMs: number;
   #cancelTimeoutMs: number;
   #hosts: HostSelector | undefined;
+  #observer: PoolObserver | undefined;
 
   constructor(options: PoolOptions) {
     this.min = options.min;
@@ -111,6 +126,7 @@ export class ConnectionPool implements Database {
     this.#silenceMs = silenceDeadlineMs(options.statementTimeoutMs);
     this.#cancelTimeoutMs = options.cancelTimeoutMs ?? CANCEL_TIMEOUT_MS;
     this.#hosts = options.hosts;
+    this.#observer = options.observer;
   }
 
   // pg-pool's totalCount, idleCount and waitingCount, under our names.
@@ -150,8 +166,9 @@ export class ConnectionPool implements Database {
   async acquire(ctx: Context): Promise<Lease> {
     const started = performance.now();
     const conn = await this.#core.acquire({ deadline: ctx.deadline, signal: ctx.signal, priority: ctx.priority });
-    this.counters.acquireWait.record(performance.now() - started);
-    return this.#lease(conn, ctx);
+    const waitMs = performance.now() - started;
+    this.counters.acquireWait.record(waitMs);
+    return this.#lease(conn, ctx, waitMs);
   }
 
   async query<R extends QueryResultRow = QueryResultRow>(ctx: Context, statement: Statement, options?: QueryOptions): Promise<Rows<R>> {
@@ -198,7 +215,8 @@ export class ConnectionPool implements Database {
     return this.#core.close(timeoutMs);
   }
 
-  #lease(conn: PooledConnection, ctx: Context): Lease {
+  #lease(conn: PooledConnection, ctx: Context, waitMs: number): Lease {
+    const leasedAt = performance.now();
     conn.leasedAt = Date.now();
     conn.leakReported = false;
     if (this.#leakMs > 0) {
@@ -216,7 +234,7 @@ export class ConnectionPool implements Database {
       release: (err?: unknown): void => {
         if (released) return;
         released = true;
-        this.#core.release(conn, err);
+        this.#returned(conn, waitMs, leasedAt, err);
       },
     };
   }
@@ -228,19 +246,27 @@ export class ConnectionPool implements Database {
   ): Promise<Rows<R>> {
     const started = performance.now();
     const conn = await acquire();
-    const waitMs = performance.now() - started;
+    const leasedAt = performance.now();
+    const waitMs = leasedAt - started;
     this.counters.acquireWait.record(waitMs);
     conn.leasedAt = Date.now();
     if (ctx.signal.aborted) {
       // Abandoned as the connection arrived: send nothing.
-      this.#core.release(conn);
+      this.#returned(conn, waitMs, leasedAt);
       throw abortedError(ctx.signal, 'waiting for a connection');
     }
     try {
       return await this.#run<R>(conn, statement, waitMs, ctx);
     } finally {
-      this.#core.release(conn);
+      this.#returned(conn, waitMs, leasedAt);
     }
+  }
+
+  /** Ends a lease: tells the observer how long it waited and held the connection, and gives the connection back. */
+  #returned(conn: PooledConnection, waitMs: number, leasedAt: number, err?: unknown): void {
+    const useMs = performance.now() - leasedAt;
+    this.#core.release(conn, err);
+    this.#observer?.leaseEnded({ waitMs, useMs });
   }
 
   async #run<R extends QueryResultRow>(conn: PooledConnection, statement: Statement, waitMs: number, ctx: Context): Promise<Rows<R>> {

@@ -10,7 +10,7 @@ import type { Context } from '../../context/context.ts';
 import type { Logger } from '../../log/logger.ts';
 import { redactUrl } from '../../config/redact.ts';
 import { observed, type ObservedMetric } from '../../metrics/observed.ts';
-import { createPool, type ConnectionPool, type PoolOptions } from '../pool/pool.ts';
+import { createPool, type ConnectionPool, type PoolObserver, type PoolOptions } from '../pool/pool.ts';
 import type { Database } from '../types.ts';
 import { createLagSampler, type LagSampler, type ReplicaState } from './lag-sampler.ts';
 import { createReplicaRouter, type ReadReason, type ReadTarget, type ReplicaRouter } from './router.ts';
@@ -19,7 +19,9 @@ export interface ReplicaSetOptions {
   urls: readonly string[];
   primary: Database;
   /** Options every replica pool shares (its connection string is added per replica). */
-  pool: Omit<PoolOptions, 'connectionString' | 'hosts' | 'limiter'>;
+  pool: Omit<PoolOptions, 'connectionString' | 'hosts' | 'limiter' | 'observer'>;
+  /** The observer of each replica's pool, by its name (src/telemetry/pool-meter.ts); absent: none. */
+  observerFor?: (name: string) => PoolObserver;
   maxLagMs: number;
   sampleMs: number;
   tokenWaitMs: number;
@@ -64,7 +66,13 @@ export function createReplicaSet(options: ReplicaSetOptions): ReplicaSet {
     // Two replicas on one host:port (different databases) still need distinct names.
     const base = replicaName(url);
     const name = options.urls.slice(0, i).some((u) => replicaName(u) === base) ? `${base}#${i}` : base;
-    const pool = createPool({ ...options.pool, min: 0, connectionString: url, logger: logger.child({ replica: name }) });
+    const pool = createPool({
+      ...options.pool,
+      min: 0,
+      connectionString: url,
+      logger: logger.child({ replica: name }),
+      observer: options.observerFor?.(name),
+    });
     return { name, pool };
   });
   const replicas = pools.map(({ name, pool }) => ({ name, db: pool }));
