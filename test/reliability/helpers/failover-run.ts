@@ -173,6 +173,8 @@ export interface FailoverFigures {
   longestReadInWindowMs: number;
   /** The longest read started after the crash (ms): reads held for the new primary show here. */
   longestReadAfterCrashMs: number;
+  /** When the last write that was refused, or held (≥ 500 ms), ended, from the end of the promotion (ms; the target is < 1000). */
+  writeOutageEndAfterPromotionMs: number;
 }
 
 /** Asserts the promises both suites share (see the header) and returns the figures. */
@@ -226,6 +228,9 @@ export async function checkFailover(stack: FailoverStack, run: FailoverRun): Pro
     readsInWindow: readsInWindow.length,
     readsInWindowServed: readsInWindow.filter((o) => o.status === 200).length,
     longestReadInWindowMs: Math.round(Math.max(0, ...readsInWindow.map(durationOf))),
+    writeOutageEndAfterPromotionMs: Math.round(
+      Math.max(...orders.filter((o) => o.endedAt >= death && (o.status === 503 || durationOf(o) >= 500)).map((o) => o.endedAt - promoted)),
+    ),
     longestReadAfterCrashMs: Math.round(
       Math.max(0, ...outcomes.filter((o) => o.label !== 'order' && o.startedAt >= death).map(durationOf)),
     ),
