@@ -23,7 +23,7 @@ import { createCodel } from './db/pool/codel.ts';
 import type { OverloadControl } from './db/pool/core.ts';
 import { createRetryBudget, type RetryBudget } from './db/pool/retry-budget.ts';
 import { overloadMetrics } from './metrics/overload-metrics.ts';
-import { createHostsFromUrl } from './db/hosts/selector.ts';
+import { createHostsFromUrl, type HostSelector } from './db/hosts/selector.ts';
 import { createConsistencyTokens } from './db/replicas/consistency-token.ts';
 import { createReplicaSet, type ReplicaSet } from './db/replicas/replica-set.ts';
 import { createCursorCodec } from './http/cursor.ts';
@@ -163,7 +163,7 @@ export async function startHoldfast(config: Config, logger: Logger, options: Sta
           onLoader: (loader: Parameters<typeof batchMetrics>[1]) => batchReporters.push(...batchMetrics('product', loader)),
         }
       : undefined;
-    const replicas = await startReplicas(config, pool, everyQuery, logger, cleanup, poolMeter);
+    const replicas = await startReplicas(config, pool, everyQuery, logger, cleanup, poolMeter, hosts);
     // Reads to a replica in rotation, writes and transactions to the primary; no replicas: the pool itself.
     const routed = replicas?.db ?? pool;
     // With tracing on, the stores see the pool through transaction and failed-acquire spans.
@@ -281,6 +281,7 @@ async function startReplicas(
   logger: Logger,
   cleanup: (() => Promise<void>)[],
   poolMeter: PoolMeter | undefined,
+  hosts: HostSelector | undefined,
 ): Promise<ReplicaSet | undefined> {
   const settings = config.database.replicas;
   if (settings.urls.length === 0) return undefined;
@@ -299,6 +300,8 @@ async function startReplicas(
     maxLagMs: settings.maxLagMs,
     sampleMs: settings.sampleMs,
     tokenWaitMs: settings.tokenWaitMs,
+    // During a failover (no host selected) replicas are not judged against a primary that is gone.
+    ...(hosts === undefined ? {} : { primaryDown: () => hosts.current() === undefined }),
     logger: logger.child({ component: 'replicas' }),
     // Each replica's pool under its own name (its host:port).
     observerFor: poolMeter === undefined ? undefined : (name) => poolMeter.observer(name),

@@ -219,7 +219,7 @@ export const SETTINGS = [
     kind: urlList({ schemes: ['postgres', 'postgresql'], message: 'must be comma-separated postgres:// or postgresql:// URLs' }),
     default: '',
     group: 'database',
-    help: 'Streaming standbys that serve reads (product, lists, customers, orders, the report); writes and transactions stay on DATABASE_URL. Unset: every statement goes to DATABASE_URL, as before. Passwords are never logged (docs/FAILOVER.md, "Replica lag").',
+    help: 'Streaming standbys that serve reads (product, lists, customers, orders, the report); writes and transactions stay on DATABASE_URL. Name the standby DATABASE_URL fails over to here too: reads then go on through a failover, and it leaves read rotation once promoted. Unset: every statement goes to DATABASE_URL, as before. Passwords are never logged (docs/FAILOVER.md, "Replica lag", "Reads through a failover").',
   },
   {
     env: 'DB_REPLICA_POOL_MAX',

@@ -6,7 +6,10 @@
  * connection error, or a write answered 25006 because it was demoted) the
  * selection is cleared, the generation goes up so that the pool can evict
  * every connection to the lost host, and the hosts are probed again with a
- * backoff that doubles from 100 ms to 2 s until one matches.
+ * backoff that doubles from 100 ms to 500 ms until one matches: a promotion
+ * is found within half a second (issue 14: writes held no longer than the
+ * promotion plus 1 s), for one short connection per host probed, only while
+ * no host is selected.
  *
  * While nothing is selected, `waitForHost` holds its callers (writes) until a
  * host is found or their own deadline passes. Role changes are logged once.
@@ -77,7 +80,7 @@ interface Waiter {
 export function createHostSelector(options: HostSelectorOptions): HostSelector {
   const { hosts, target, probe, logger } = options;
   const firstBackoff = options.firstBackoffMs ?? 100;
-  const maxBackoff = options.maxBackoffMs ?? 2000;
+  const maxBackoff = options.maxBackoffMs ?? 500;
   const roles = new Map<string, HostView['role']>(hosts.map((h) => [h.label, 'unknown']));
   const waiters = new Set<Waiter>();
   let selected: HostConfig | undefined;

@@ -10,10 +10,20 @@
  * replay-timestamp age (all it lacks was committed after that commit). Both
  * over-estimate, never under: a replica leaves rotation at the first sample
  * after it truly passes the bound.
+ *
+ * Failover. While the primary is down (no host selected, or its sample
+ * failed on the connection) there is nothing newer for a replica to lag
+ * behind: it is judged as of the last primary sample, so a replica a little
+ * behind at the crash (WAL the primary wrote but never shipped) is not
+ * dropped only because time passes, and reads go on on it. A sample that
+ * merely timed out (a busy pool) is judged at now, as before. A replica that
+ * has left recovery (promoted) still answers a replay position, frozen: it
+ * leaves rotation as `not_standby` (reads follow the primary pool to it).
  * Rotation changes (and failures to reach a replica) are logged once each.
  */
 import type { Logger } from 'pino';
 import { backgroundContext } from '../../context/context.ts';
+import { isConnectionLevel } from '../pool/errors.ts';
 import { READ, type Database } from '../types.ts';
 import { parseLsn } from './consistency-token.ts';
 
@@ -27,8 +37,8 @@ export interface ReplicaState {
   readonly replayLsn: bigint;
   /** Seconds behind the primary at the last sample (0 when caught up); NaN before it. */
   readonly lagSeconds: number;
-  /** Why it is out of rotation, when it is. */
-  readonly reason?: 'lag' | 'unreachable';
+  /** Why it is out of rotation, when it is: behind the bound, not answering, or no longer in recovery (promoted). */
+  readonly reason?: 'lag' | 'unreachable' | 'not_standby';
 }
 
 export interface LagSamplerOptions {
@@ -36,6 +46,8 @@ export interface LagSamplerOptions {
   replicas: readonly { name: string; db: Database }[];
   maxLagMs: number;
   periodMs: number;
+  /** True while the primary is known to be gone (several hosts, none selected): its sample is skipped, not held. */
+  primaryDown?: () => boolean;
   logger?: Pick<Logger, 'info' | 'warn'>;
   now?: () => number;
 }
@@ -51,7 +63,7 @@ export interface LagSampler {
 
 const REPLICA_SQL = {
   name: 'holdfast_replica_lag',
-  text: `select pg_last_wal_replay_lsn()::text as replay,
+  text: `select pg_is_in_recovery() as in_recovery, pg_last_wal_replay_lsn()::text as replay,
                 extract(epoch from now() - pg_last_xact_replay_timestamp())::float8 as ts_lag`,
 };
 const PRIMARY_SQL = { name: 'holdfast_primary_lsn', text: 'select pg_current_wal_lsn()::text as lsn' };
@@ -81,6 +93,7 @@ export function createLagSampler(options: LagSamplerOptions): LagSampler {
     else logger?.warn({ replica: next.name, reason: next.reason, lagSeconds: next.lagSeconds }, 'replica left read rotation');
   }
 
+  /** `at` is now, or the last primary sample's time while the primary is down (then `tsLag` is null). */
   function lagOf(replay: bigint, tsLag: number | null, at: number): number {
     const newest = history.at(-1);
     if (newest !== undefined && replay >= newest.lsn) return 0;
@@ -97,14 +110,25 @@ export function createLagSampler(options: LagSamplerOptions): LagSampler {
     return oldest === undefined ? 0 : Math.max(0, (at - oldest.at) / 1000);
   }
 
-  async function sampleReplica(name: string, db: Database): Promise<void> {
+  async function sampleReplica(name: string, db: Database, primaryDown: boolean): Promise<void> {
     try {
-      const { rows } = await db.query<{ replay: string | null; ts_lag: number | null }>(LAG_SAMPLING, REPLICA_SQL, READ);
+      const { rows } = await db.query<{ in_recovery: boolean; replay: string | null; ts_lag: number | null }>(
+        LAG_SAMPLING,
+        REPLICA_SQL,
+        READ,
+      );
       const row = rows[0];
-      // A server that is not in recovery has no replay position: not a replica (promoted?), keep it out.
+      // Never a standby: no replay position at all. Keep it out, as unreachable for reads.
       if (row?.replay == null) throw new Error('not a standby (pg_last_wal_replay_lsn() is null)');
       const replayLsn = parseLsn(row.replay);
-      const lagSeconds = lagOf(replayLsn, row.ts_lag, now());
+      if (!row.in_recovery) {
+        // Promoted: its replay position is frozen and it is a primary now, lagging nothing.
+        set({ name, reachable: true, replayLsn, lagSeconds: 0, inRotation: false, reason: 'not_standby' });
+        return;
+      }
+      const lastSeen = history.at(-1)?.at;
+      // The primary gone: judged as of when it was last seen (a replay timestamp only ages now).
+      const lagSeconds = primaryDown && lastSeen !== undefined ? lagOf(replayLsn, null, lastSeen) : lagOf(replayLsn, row.ts_lag, now());
       const inRotation = lagSeconds * 1000 <= maxLagMs;
       set({ name, reachable: true, replayLsn, lagSeconds, inRotation, ...(inRotation ? {} : { reason: 'lag' as const }) });
     } catch (error) {
@@ -116,15 +140,25 @@ export function createLagSampler(options: LagSamplerOptions): LagSampler {
     }
   }
 
-  async function sample(): Promise<void> {
+  /** Records the primary's position; true when the primary is down (skipped, or its connection failed). */
+  async function samplePrimary(): Promise<boolean> {
+    if (options.primaryDown?.() === true) return true;
     try {
-      const { rows } = await primary.query<{ lsn: string }>(LAG_SAMPLING, PRIMARY_SQL, READ);
-      history.push({ at: now(), lsn: parseLsn(rows[0]!.lsn) });
+      // Not READ: a read is retried on a fresh connection, which would be held while no primary is known.
+      const { rows } = await primary.query<{ lsn: string }>(LAG_SAMPLING, PRIMARY_SQL);
+      const lsn = parseLsn(rows[0]!.lsn);
+      history.push({ at: now(), lsn });
       if (history.length > keep) history.shift();
-    } catch {
-      // Primary unreachable: replicas are judged on the positions already known.
+      return false;
+    } catch (error) {
+      // Down: judged as of the last sample. Busy or slow (a pool or statement timeout): judged at now.
+      return isConnectionLevel(error);
     }
-    await Promise.all(options.replicas.map((r) => sampleReplica(r.name, r.db)));
+  }
+
+  async function sample(): Promise<void> {
+    const primaryDown = await samplePrimary();
+    await Promise.all(options.replicas.map((r) => sampleReplica(r.name, r.db, primaryDown)));
   }
 
   function sampleOnce(): Promise<void> {

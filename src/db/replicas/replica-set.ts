@@ -25,6 +25,8 @@ export interface ReplicaSetOptions {
   maxLagMs: number;
   sampleMs: number;
   tokenWaitMs: number;
+  /** True while no primary host is selected (failover): replicas are then judged as of the primary's last sample. */
+  primaryDown?: () => boolean;
   logger: Logger;
 }
 
@@ -76,7 +78,14 @@ export function createReplicaSet(options: ReplicaSetOptions): ReplicaSet {
     return { name, pool };
   });
   const replicas = pools.map(({ name, pool }) => ({ name, db: pool }));
-  const sampler = createLagSampler({ primary, replicas, maxLagMs: options.maxLagMs, periodMs: options.sampleMs, logger });
+  const sampler = createLagSampler({
+    primary,
+    replicas,
+    maxLagMs: options.maxLagMs,
+    periodMs: options.sampleMs,
+    logger,
+    ...(options.primaryDown === undefined ? {} : { primaryDown: options.primaryDown }),
+  });
   const reads = new Map<string, { target: ReadTarget; reason: ReadReason; count: number }>();
   const db = createReplicaRouter({
     primary,

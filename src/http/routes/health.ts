@@ -45,7 +45,11 @@ const HealthSchema = Type.Object({
         lagSeconds: Type.Union([Type.Number({ minimum: 0 }), Type.Null()], {
           description: 'Replay lag at the last sample; null before it.',
         }),
-        reason: Type.Optional(StringEnum(['lag', 'unreachable'], { description: 'Why it is out of rotation.' })),
+        reason: Type.Optional(
+          StringEnum(['lag', 'unreachable', 'not_standby'], {
+            description: 'Why it is out of rotation: behind the bound, not answering, or no longer in recovery (promoted: a primary now).',
+          }),
+        ),
       }),
       { description: 'Only with read replicas configured; as of the last lag sample (DB_REPLICA_LAG_SAMPLE_MS).' },
     ),

@@ -74,13 +74,13 @@ describe('host selector', () => {
     expect(selector.held()).toBe(1);
     const callsBefore = probe.calls.length;
     await vi.advanceTimersByTimeAsync(10_000);
-    // Backoff caps at 2 s: about five rounds of two probes in 10 s, not one per 100 ms.
-    expect(probe.calls.length - callsBefore).toBeLessThanOrEqual(14);
+    // Backoff caps at 500 ms: about twenty rounds of two probes in 10 s, not one per 100 ms.
+    expect(probe.calls.length - callsBefore).toBeLessThanOrEqual(44);
 
     states.set('h2:5432', PRIMARY); // promoted
-    await vi.advanceTimersByTimeAsync(2000);
-    await held;
+    await vi.advanceTimersByTimeAsync(500); // found within one capped backoff
     expect(got).toBe(h2);
+    await held;
     expect(selector.held()).toBe(0);
     expect(onFailover).toHaveBeenCalledTimes(1);
     // Each role change logged once: h1 primary→unknown→unreachable, h2 standby→primary.

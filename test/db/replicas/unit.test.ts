@@ -8,14 +8,27 @@ import { AppError } from '../../../src/errors/app-error.ts';
 import { createCursorCodec } from '../../../src/http/cursor.ts';
 
 /** A fake server: answers the lag/LSN probes from its fields, records every other statement. */
-function fakeDb(state: { lsn?: string; replay?: string | null; tsLag?: number | null; down?: boolean }) {
+function fakeDb(state: {
+  lsn?: string;
+  replay?: string | null;
+  tsLag?: number | null;
+  inRecovery?: boolean;
+  down?: boolean;
+  /** What a down server throws; a plain Error by default (not a connection-level one). */
+  error?: Error;
+}) {
   const seen: string[] = [];
+  const queried: string[] = [];
   const db: Database = {
     async query(_ctx: Context, statement: Statement) {
-      if (state.down === true) throw new Error('connection refused');
+      queried.push(statement.text);
+      if (state.down === true) throw state.error ?? new Error('connection refused');
       if (statement.text.includes('pg_current_wal')) return { rows: [{ lsn: state.lsn }], rowCount: 1 } as never;
       if (statement.text.includes('pg_last_wal_replay_lsn'))
-        return { rows: [{ replay: state.replay, ts_lag: state.tsLag ?? null }], rowCount: 1 } as never;
+        return {
+          rows: [{ in_recovery: state.inRecovery ?? true, replay: state.replay, ts_lag: state.tsLag ?? null }],
+          rowCount: 1,
+        } as never;
       seen.push(statement.text);
       return { rows: [], rowCount: 0 };
     },
@@ -24,7 +37,7 @@ function fakeDb(state: { lsn?: string; replay?: string | null; tsLag?: number | 
       return fn({ query: async () => ({ rows: [], rowCount: 0 }) });
     },
   };
-  return { db, seen, state };
+  return { db, seen, queried, state };
 }
 
 const ctx = requestContext('r1', 'GET /api/products/:id');
@@ -102,6 +115,91 @@ describe('lag sampler', () => {
       'replica unreachable',
       'replica left read rotation',
     ]);
+  });
+});
+
+describe('lag sampler through a failover', () => {
+  function setup(options: { primaryDown?: () => boolean } = {}) {
+    let clock = 0;
+    const primary = fakeDb({ lsn: '0/100' });
+    const replica = fakeDb({ replay: '0/100', tsLag: 3600 }); // an idle primary: the replay timestamp is old
+    const logs: { msg: string; reason?: unknown }[] = [];
+    const log = (o: { reason?: unknown }, msg: string) => void logs.push({ msg, reason: o.reason });
+    const sampler = createLagSampler({
+      primary: primary.db,
+      replicas: [{ name: 'r', db: replica.db }],
+      maxLagMs: 1000,
+      periodMs: 100,
+      now: () => clock,
+      logger: { info: log, warn: log } as never,
+      ...options,
+    });
+    return { primary, replica, sampler, logs, state: (): ReplicaState => sampler.states()[0]!, tick: (ms: number) => (clock += ms) };
+  }
+
+  it('a replica behind the dead primary’s last position stays in rotation however long the primary is gone', async () => {
+    const { primary, sampler, state, tick, logs } = setup();
+    await sampler.sampleOnce();
+    // The primary wrote WAL the replica never got (the crash came before it was shipped).
+    primary.state.lsn = '0/180';
+    tick(100);
+    await sampler.sampleOnce();
+    expect(state()).toMatchObject({ inRotation: true, lagSeconds: 0.1 });
+    primary.state.down = true;
+    primary.state.error = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5433'), { code: 'ECONNREFUSED' });
+    for (let i = 0; i < 50; i++) {
+      tick(1000);
+      await sampler.sampleOnce();
+    }
+    // Judged as of the primary's last sample (0.1 s behind it then), not 50 s later.
+    expect(state()).toMatchObject({ inRotation: true, reachable: true, lagSeconds: 0.1 });
+    expect(logs.map((l) => l.msg)).toEqual(['replica joined read rotation']);
+  });
+
+  it('a primary sample that fails for being busy (not on the connection) judges the replica at now, as before', async () => {
+    const { primary, sampler, state, tick } = setup();
+    await sampler.sampleOnce();
+    primary.state.lsn = '0/180';
+    tick(100);
+    await sampler.sampleOnce();
+    primary.state.down = true;
+    primary.state.error = new AppError('POOL_TIMEOUT', 'no connection became free within 3000 ms', { retryAfterSeconds: 1 });
+    tick(1000);
+    await sampler.sampleOnce();
+    expect(state()).toMatchObject({ inRotation: false, reason: 'lag', lagSeconds: 1.1 });
+  });
+
+  it('while no primary host is selected, the primary is not asked (a held query would stall the samples)', async () => {
+    let down = false;
+    const { primary, sampler, state, tick } = setup({ primaryDown: () => down });
+    await sampler.sampleOnce();
+    primary.state.lsn = '0/180';
+    tick(100);
+    await sampler.sampleOnce();
+    const asked = primary.queried.length;
+    down = true;
+    tick(5000);
+    await sampler.sampleOnce();
+    expect(primary.queried.length).toBe(asked);
+    expect(state()).toMatchObject({ inRotation: true, lagSeconds: 0.1 });
+  });
+
+  it('a promoted replica leaves rotation as not_standby, and rejoins once it is a standby again', async () => {
+    const { primary, replica, sampler, state, tick, logs } = setup();
+    await sampler.sampleOnce();
+    expect(state()).toMatchObject({ inRotation: true, lagSeconds: 0 });
+    primary.state.lsn = '0/900';
+    replica.state.inRecovery = false; // promoted: pg_last_wal_replay_lsn() still answers, frozen at 0/100
+    tick(100);
+    await sampler.sampleOnce();
+    expect(state()).toMatchObject({ inRotation: false, reachable: true, lagSeconds: 0, reason: 'not_standby' });
+    expect(logs.at(-1)).toEqual({ msg: 'replica left read rotation', reason: 'not_standby' });
+    // Rebuilt as a standby of the new primary and caught up.
+    replica.state.inRecovery = true;
+    replica.state.replay = '0/900';
+    tick(100);
+    await sampler.sampleOnce();
+    expect(state()).toMatchObject({ inRotation: true, lagSeconds: 0 });
   });
 });
 
