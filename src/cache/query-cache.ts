@@ -55,7 +55,7 @@ export interface WrapOptions {
   /**
    * Cache this key only once it is asked for again within the admission
    * window (src/cache/admission.ts); until then `load()` runs directly,
-   * bypassing the store (CACHE_ADMISSION_THRESHOLD asks, default 2; 0 or 1
+   * bypassing the store (CACHE_ADMISSION_THRESHOLD asks, default 3; 0 or 1
    * turns admission off). Lookups of keys already held are not counted. For reads spread over a large key space, such as
    * product by id. In-memory store only (with Redis every read is cached, as
    * other instances share it). Default false (cache from the first read).
@@ -164,7 +164,7 @@ export function createQueryCache(
   const burst = createHitBurst();
   const refreshing = new Set<string>();
   const counts = { hits: 0, staleHits: 0, misses: 0, coalesced: 0, bypassed: 0, notAdmitted: 0, refreshErrors: 0 };
-  const admissionThreshold = settings.admissionThreshold ?? 2;
+  const admissionThreshold = settings.admissionThreshold ?? 3;
   const admission =
     admissionThreshold > 1 && memory !== undefined
       ? createAdmission({
