@@ -36,6 +36,14 @@ export interface MemoryStore extends CacheStore {
   readonly indexedTags: number;
   /** Whether an unexpired entry for `key` is held: a synchronous peek, without a ticket or a recency update. */
   has(key: string): boolean;
+  /**
+   * The unexpired entry for `key`, synchronously and without a ticket (a
+   * use: it becomes the most recent). For serving a fresh entry, which needs
+   * no ticket: nothing is written back. Entries are only ever stored under a
+   * current ticket and invalidation deletes them at once, so what is held is
+   * never older than the last invalidation of its tags.
+   */
+  get(key: string): StoredEntry | undefined;
 }
 
 /**
@@ -164,6 +172,7 @@ export function createMemoryStore(options: { maxBytes: number }): MemoryStore {
     invalidateAll,
     ping: async () => undefined,
     has: (key) => lru.has(key),
+    get: (key) => lru.get(key),
     get bytes() {
       return lru.calculatedSize;
     },

@@ -29,9 +29,13 @@ import { createMemoryStore, type MemoryStore } from './memory-store.ts';
 import { createRedisStore } from './redis-store.ts';
 import { abortedError } from '../context/deadline.ts';
 import { createSingleFlight } from './single-flight.ts';
+import { cacheStatsView, type CacheStats } from './cache-stats.ts';
+import { createHitBurst } from './hit-burst.ts';
 import type { CacheStore, Ticket } from './store.ts';
 import type { TraceRef } from '../context/context.ts';
 import type { RedisSpans } from '../telemetry/redis-spans.ts';
+
+export type { CacheStats } from './cache-stats.ts';
 
 export interface WrapOptions {
   /** How long a loaded value is served as fresh. */
@@ -51,8 +55,8 @@ export interface WrapOptions {
   /**
    * Cache this key only once it is asked for again within the admission
    * window (src/cache/admission.ts); until then `load()` runs directly,
-   * bypassing the store (CACHE_ADMISSION_THRESHOLD asks, default 2; 0 or 1
-   * turns admission off). For reads spread over a large key space, such as
+   * bypassing the store (CACHE_ADMISSION_THRESHOLD asks, default 3; 0 or 1
+   * turns admission off). Lookups of keys already held are not counted. For reads spread over a large key space, such as
    * product by id. In-memory store only (with Redis every read is cached, as
    * other instances share it). Default false (cache from the first read).
    */
@@ -68,36 +72,6 @@ export interface WrapOptions {
 
 /** How one `wrap` was answered; `coalesced`: it waited on another caller's load (single flight). */
 export type LookupOutcome = 'hit' | 'stale' | 'miss' | 'coalesced' | 'bypass' | 'error';
-
-/** Counters since start, and the current state. */
-export interface CacheStats {
-  /** Answers from the cache, stale ones included. */
-  readonly hits: number;
-  /** Hits served after `ttlMs`, within `staleMs`, while a refresh ran. */
-  readonly staleHits: number;
-  /** Lookups that found nothing usable and ran `load()`. */
-  readonly misses: number;
-  /** Callers that shared another caller's `load()` instead of running their own. */
-  readonly coalesced: number;
-  /** Lookups that skipped the cache because it was unavailable (or disabled). */
-  readonly bypassed: number;
-  /** Lookups of `admitOnRepeat` keys not yet asked for again, which ran `load()` without the store. */
-  readonly notAdmitted: number;
-  /** Entries dropped to stay within CACHE_MAX_BYTES (memory store). */
-  readonly evictions: number;
-  /** Bytes of keys and values held in this process (memory store; 0 with Redis). */
-  readonly bytes: number;
-  /** Entries held in this process (memory store; 0 with Redis). */
-  readonly entries: number;
-  /** Failed or timed-out store calls and lost connections. */
-  readonly errors: number;
-  /** Background refreshes whose `load()` failed. */
-  readonly refreshErrors: number;
-  /** Invalidations waiting for the store to come back (tags, +1 for "everything"). */
-  readonly pendingInvalidations: number;
-  /** Where values are kept now: 'bypass' while the store is unavailable or the cache is disabled. */
-  readonly mode: 'memory' | 'redis' | 'bypass';
-}
 
 /** See {@link createQueryCache}. */
 export interface QueryCache {
@@ -144,7 +118,9 @@ interface Policy {
  * is set, a plain pass-through when `settings.enabled` is false.
  *
  * Values come back as `JSON.parse(JSON.stringify(value))` on hits and misses
- * alike, and each caller gets its own copy.
+ * alike, and each caller gets its own copy. In memory, a fresh hit is
+ * answered synchronously from the store but resolved in the check phase of
+ * the current event-loop turn, with the turn's other hits (hit-burst.ts).
  *
  * @example
  * const cache = createQueryCache(config.cache, { logger, redis: config.redis });
@@ -185,9 +161,10 @@ export function createQueryCache(
         });
 
   const flights = createSingleFlight<Outcome>();
+  const burst = createHitBurst();
   const refreshing = new Set<string>();
   const counts = { hits: 0, staleHits: 0, misses: 0, coalesced: 0, bypassed: 0, notAdmitted: 0, refreshErrors: 0 };
-  const admissionThreshold = settings.admissionThreshold ?? 2;
+  const admissionThreshold = settings.admissionThreshold ?? 3;
   const admission =
     admissionThreshold > 1 && memory !== undefined
       ? createAdmission({
@@ -214,9 +191,18 @@ export function createQueryCache(
       wrapOptions.onLookup?.('bypass');
       return load();
     }
+    // The in-memory hit path: no flight, ticket or await chain, and answered with the turn's other hits (hit-burst.ts).
+    // Stale entries take the full path below, which starts their refresh.
+    const held = memory === undefined || guarded.mode !== 'memory' ? undefined : memory.get(key);
+    if (held !== undefined && Date.now() < held.freshUntil) {
+      counts.hits++;
+      wrapOptions.onLookup?.('hit');
+      return burst.answer<T>(held.json);
+    }
     // Memory store only: a shared Redis store serves a key another instance has seen, which this process's sketch cannot know.
-    // A key already held is served whatever the sketch says (it may have been halved away since).
-    if (wrapOptions.admitOnRepeat === true && admission !== undefined && !admission.admit(key) && memory?.has(key) !== true) {
+    // Only keys not held are recorded: a held key (a stale one, here) is served whatever the sketch says, and hits
+    // never reach this line, so the sketch counts the lookups that could store something.
+    if (wrapOptions.admitOnRepeat === true && admission !== undefined && held === undefined && !admission.admit(key)) {
       // First sight: nothing to serve and likely nothing to gain by storing it.
       counts.notAdmitted++;
       wrapOptions.onLookup?.('bypass');
@@ -343,47 +329,7 @@ export function createQueryCache(
     flights.detach(normal);
   }
 
-  const stats: CacheStats = {
-    get hits() {
-      return counts.hits;
-    },
-    get staleHits() {
-      return counts.staleHits;
-    },
-    get misses() {
-      return counts.misses;
-    },
-    get coalesced() {
-      return counts.coalesced;
-    },
-    get bypassed() {
-      return counts.bypassed;
-    },
-    get evictions() {
-      return store?.evictions ?? 0;
-    },
-    get bytes() {
-      return store?.bytes ?? 0;
-    },
-    get entries() {
-      return store?.entries ?? 0;
-    },
-    get errors() {
-      return guarded?.errors ?? 0;
-    },
-    get notAdmitted() {
-      return counts.notAdmitted;
-    },
-    get refreshErrors() {
-      return counts.refreshErrors;
-    },
-    get pendingInvalidations() {
-      return guarded?.pendingInvalidations ?? 0;
-    },
-    get mode() {
-      return guarded?.mode ?? 'bypass';
-    },
-  };
+  const stats = cacheStatsView(counts, store, guarded);
 
   return {
     wrap,

@@ -757,7 +757,7 @@ export const SETTINGS = [
     env: 'CACHE_ADMISSION_THRESHOLD',
     path: 'cache.admissionThreshold',
     kind: int({ min: 0, max: 15 }),
-    default: '2',
+    default: '3',
     group: 'cache',
     help: 'Product by id is cached once asked for this many times within the recent window (TinyLFU-style admission, in-memory store); 0 or 1 caches every read.',
   },

@@ -46,11 +46,11 @@ describe('createAdmission', () => {
   });
 });
 
-describe('query cache with admitOnRepeat', () => {
+describe('query cache with admitOnRepeat (threshold 2: admitted when asked for again)', () => {
   const options = { ttlMs: 60_000, tags: ['product:1'], admitOnRepeat: true };
 
   it('a one-hit key never reaches the store; a repeated key is stored and then served from the cache', async () => {
-    const cache = createQueryCache({ enabled: true, maxBytes: 1024 * 1024 }, { logger: captureLogs().logger });
+    const cache = createQueryCache({ enabled: true, maxBytes: 1024 * 1024, admissionThreshold: 2 }, { logger: captureLogs().logger });
     try {
       const once = fakeRow({ id: 2 });
       expect(await cache.wrap('product:2', { ...options, tags: ['product:2'] }, once.load)).toEqual({ id: 2 });
@@ -69,7 +69,10 @@ describe('query cache with admitOnRepeat', () => {
   });
 
   it('a key already cached is served from the cache even after the sketch has forgotten it', async () => {
-    const cache = createQueryCache({ enabled: true, maxBytes: 1024 * 1024 }, { logger: captureLogs().logger, admissionWindow: 16 });
+    const cache = createQueryCache(
+      { enabled: true, maxBytes: 1024 * 1024, admissionThreshold: 2 },
+      { logger: captureLogs().logger, admissionWindow: 16 },
+    );
     try {
       const hot = fakeRow({ id: 1 });
       await cache.wrap('product:1', options, hot.load);

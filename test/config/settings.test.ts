@@ -93,7 +93,7 @@ const ADDED_DEFAULTS: Record<string, string | undefined> = {
   OTEL_TRACES_SAMPLER_ARG: '1',
   DB_TRACE_COMMENTS: 'true',
   // issue 15: cache admission
-  CACHE_ADMISSION_THRESHOLD: '2',
+  CACHE_ADMISSION_THRESHOLD: '3',
   // issue 15: overload control
   POOL_CODEL_ENABLED: 'true',
   POOL_CODEL_TARGET_MS: '50',
@@ -210,7 +210,7 @@ describe('the settings table', () => {
         heapSnapshotMinIntervalS: 3600,
       },
       profiler: { slowQueryMs: 100, nPlusOneThreshold: 5, maxFingerprints: 500, explainIntervalS: 60 },
-      cache: { enabled: true, maxBytes: 67_108_864, admissionThreshold: 2, ttl: { productS: 30, listS: 10, reportS: 60 } },
+      cache: { enabled: true, maxBytes: 67_108_864, admissionThreshold: 3, ttl: { productS: 30, listS: 10, reportS: 60 } },
       metrics: { token: undefined },
       apiKeys: [],
       corsOrigins: [],
