@@ -7,10 +7,15 @@
  * LSN (ctx.consistency, from a Consistency-Token) is served only by a replica
  * that has replayed at least that far: it waits briefly for one, then reads
  * from the primary, so a client never reads older than its own write.
- * A read that fails on a replica is retried once on the primary.
+ * A read that fails on a replica is retried once on the primary; only a
+ * lost or refused connection (DB_UNAVAILABLE) takes the replica out of
+ * rotation (a busy replica pool or a statement error says nothing about its
+ * health), and a read whose own request is past its deadline or abandoned
+ * is not retried at all.
  */
 import type { QueryResultRow } from 'pg';
 import { backgroundContext, type Context } from '../../context/context.ts';
+import { isAppError } from '../../errors/app-error.ts';
 import { READ, type Database, type QueryOptions, type Rows, type Statement, type Transaction } from '../types.ts';
 import { parseLsn } from './consistency-token.ts';
 import type { LagSampler, ReplicaState } from './lag-sampler.ts';
@@ -74,8 +79,8 @@ export function createReplicaRouter(options: ReplicaRouterOptions): ReplicaRoute
           const { rows } = await byName.get(state.name)!.query<{ replay: string | null }>(CONSISTENCY_PROBE, REPLAY_SQL, READ);
           const replay = rows[0]?.replay;
           if (replay != null && parseLsn(replay) >= lsn) return state;
-        } catch {
-          sampler.markUnreachable(state.name);
+        } catch (err) {
+          if (isAppError(err, 'DB_UNAVAILABLE')) sampler.markUnreachable(state.name);
         }
       }
       if (Date.now() + POLL_MS > deadline) return undefined;
@@ -112,8 +117,9 @@ export function createReplicaRouter(options: ReplicaRouterOptions): ReplicaRoute
       const rows = await byName.get(chosen.name)!.query<R>(ctx, statement, queryOptions);
       onRead?.('replica', 'ok', chosen.name);
       return rows;
-    } catch {
-      sampler.markUnreachable(chosen.name);
+    } catch (err) {
+      if (isAppError(err, 'DEADLINE_EXCEEDED')) throw err; // the client is gone or out of time: nothing to retry for
+      if (isAppError(err, 'DB_UNAVAILABLE')) sampler.markUnreachable(chosen.name);
       return onPrimary<R>(ctx, statement, queryOptions, 'no_replica');
     }
   }

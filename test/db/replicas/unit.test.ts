@@ -246,10 +246,32 @@ describe('replica router', () => {
   it('with no replica in rotation, or a failing one, reads go to the primary', async () => {
     const { primary, replica, router, reads, states } = setup('0/500');
     replica.state.down = true;
+    replica.state.error = new AppError('DB_UNAVAILABLE', 'the database connection was lost');
     await router.query(ctx, SELECT, READ);
     await router.query(backgroundContext('x'), SELECT, READ);
     expect(primary.seen).toEqual(['select 1', 'select 1']);
     expect(states[0]!.inRotation).toBe(false);
     expect(reads).toEqual(['primary/no_replica', 'primary/no_replica']);
+  });
+
+  it('a busy replica pool or a failed statement falls back to the primary and keeps the replica in rotation', async () => {
+    const { primary, replica, router, reads, states } = setup('0/500');
+    replica.state.down = true;
+    replica.state.error = new AppError('POOL_TIMEOUT', 'timed out waiting for a connection');
+    await router.query(ctx, SELECT, READ);
+    replica.state.error = new Error('relation "x" does not exist');
+    await router.query(ctx, SELECT, READ);
+    expect(primary.seen).toEqual(['select 1', 'select 1']);
+    expect(states[0]!.inRotation).toBe(true);
+    expect(reads).toEqual(['primary/no_replica', 'primary/no_replica']);
+  });
+
+  it('a read past its deadline or abandoned is not retried, and the replica stays', async () => {
+    const { primary, replica, router, states } = setup('0/500');
+    replica.state.down = true;
+    replica.state.error = new AppError('DEADLINE_EXCEEDED', 'the client closed the connection');
+    await expect(router.query(ctx, SELECT, READ)).rejects.toMatchObject({ code: 'DEADLINE_EXCEEDED' });
+    expect(primary.seen).toEqual([]);
+    expect(states[0]!.inRotation).toBe(true);
   });
 });
