@@ -295,8 +295,9 @@ export class ConnectionPool implements Database {
       else if (verdict.hostDemoted === true) this.#core.hostDemoted(conn);
       throw verdict.error;
     } finally {
-      // A cancel still in flight holds the connection back from reuse (core.release).
-      conn.cancelling = disarm();
+      // A cancel still in flight holds the connection back from reuse (core.release); a later
+      // statement of the same lease (a ROLLBACK after an abandoned one) must not forget it.
+      conn.cancelling = disarm() ?? conn.cancelling;
     }
   }
 }
