@@ -8,7 +8,7 @@
  * that has replayed at least that far: it waits briefly for one, then reads
  * from the primary, so a client never reads older than its own write.
  * A read that fails on a replica is retried once on the primary; only a
- * lost or refused connection (DB_UNAVAILABLE) takes the replica out of
+ * lost or refused connection (isConnectionLevel, as the lag sampler judges) takes the replica out of
  * rotation (a busy replica pool or a statement error says nothing about its
  * health), and a read whose own request is past its deadline or abandoned
  * is not retried at all.
@@ -16,6 +16,7 @@
 import type { QueryResultRow } from 'pg';
 import { backgroundContext, type Context } from '../../context/context.ts';
 import { isAppError } from '../../errors/app-error.ts';
+import { isConnectionLevel } from '../pool/errors.ts';
 import { READ, type Database, type QueryOptions, type Rows, type Statement, type Transaction } from '../types.ts';
 import { parseLsn } from './consistency-token.ts';
 import type { LagSampler, ReplicaState } from './lag-sampler.ts';
@@ -80,7 +81,7 @@ export function createReplicaRouter(options: ReplicaRouterOptions): ReplicaRoute
           const replay = rows[0]?.replay;
           if (replay != null && parseLsn(replay) >= lsn) return state;
         } catch (err) {
-          if (isAppError(err, 'DB_UNAVAILABLE')) sampler.markUnreachable(state.name);
+          if (isConnectionLevel(err)) sampler.markUnreachable(state.name);
         }
       }
       if (Date.now() + POLL_MS > deadline) return undefined;
@@ -119,7 +120,7 @@ export function createReplicaRouter(options: ReplicaRouterOptions): ReplicaRoute
       return rows;
     } catch (err) {
       if (isAppError(err, 'DEADLINE_EXCEEDED')) throw err; // the client is gone or out of time: nothing to retry for
-      if (isAppError(err, 'DB_UNAVAILABLE')) sampler.markUnreachable(chosen.name);
+      if (isConnectionLevel(err)) sampler.markUnreachable(chosen.name);
       return onPrimary<R>(ctx, statement, queryOptions, 'no_replica');
     }
   }
