@@ -27,7 +27,7 @@ import { abandoned } from '../../context/deadline.ts';
 export const cancelled = { sent: 0, failed: 0 };
 
 /** How long a CancelRequest may take to land; on a healthy server it takes a few ms. */
-export const CANCEL_TIMEOUT_MS = 1000;
+const CANCEL_TIMEOUT_MS = 1000;
 
 interface Backend {
   processID?: number | null;

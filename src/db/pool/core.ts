@@ -43,8 +43,8 @@ import { highReserve, type Codel } from './codel.ts';
 export type { AcquireRequest } from './acquire-bound.ts';
 
 /** PoolOptions with every default filled in. */
-export type ResolvedOptions = Required<Omit<PoolOptions, 'onQuery' | 'limiter' | 'overload' | 'retryBudget' | 'hosts' | 'observer'>> &
-  Pick<PoolOptions, 'onQuery' | 'limiter' | 'overload' | 'retryBudget' | 'hosts' | 'observer'>;
+type Unresolved = 'onQuery' | 'limiter' | 'overload' | 'retryBudget' | 'hosts' | 'observer' | 'cancelTimeoutMs';
+export type ResolvedOptions = Required<Omit<PoolOptions, Unresolved>> & Pick<PoolOptions, Unresolved>;
 
 /** Overload control of the queue: CoDel (absent: FIFO, no shedding by delay), and the share of the limit kept for `high`. */
 export interface OverloadControl {

@@ -29,7 +29,7 @@ import type { HostSelector, HostView } from '../hosts/selector.ts';
 import type { PoolStats } from './counters.ts';
 import { isConnectionLevel, translate } from './errors.ts';
 import { withFreshRetry } from './retry.ts';
-import { armCancel, CANCEL_TIMEOUT_MS } from './cancel.ts';
+import { armCancel } from './cancel.ts';
 import { abortedError, clientGone } from '../../context/deadline.ts';
 import { guardSilence, silenceDeadlineMs } from './silence.ts';
 
@@ -103,7 +103,7 @@ export class ConnectionPool implements Database {
   #leakMs: number;
   #retryBudget: RetryBudget | undefined;
   #silenceMs: number;
-  #cancelTimeoutMs: number;
+  #cancelTimeoutMs: number | undefined;
   #hosts: HostSelector | undefined;
   #observer: PoolObserver | undefined;
 
@@ -115,7 +115,6 @@ export class ConnectionPool implements Database {
       applicationName: 'holdfast',
       connectTimeoutMs: Math.min(5000, Math.max(1000, options.acquireTimeoutMs)),
       recycleJitter: 0.1,
-      cancelTimeoutMs: CANCEL_TIMEOUT_MS,
       ...options,
     });
     this.counters = this.#core.counters;
@@ -124,7 +123,7 @@ export class ConnectionPool implements Database {
     this.#leakMs = options.leakMs;
     this.#retryBudget = options.retryBudget;
     this.#silenceMs = silenceDeadlineMs(options.statementTimeoutMs);
-    this.#cancelTimeoutMs = options.cancelTimeoutMs ?? CANCEL_TIMEOUT_MS;
+    this.#cancelTimeoutMs = options.cancelTimeoutMs; // undefined: sendCancel's default
     this.#hosts = options.hosts;
     this.#observer = options.observer;
   }
