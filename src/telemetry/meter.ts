@@ -36,7 +36,7 @@ import {
   type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
-import { parseHeaders, type TelemetrySettings } from './tracer.ts';
+import { parseHeaders, signalUrl, type TelemetrySettings } from './tracer.ts';
 
 /** Where metrics go when neither metrics endpoint is set: the OpenTelemetry default. */
 export const DEFAULT_METRICS_URL = 'http://localhost:4318/v1/metrics';
@@ -88,9 +88,7 @@ export function startMetrics(settings: TelemetrySettings): Metering | undefined 
  * metricsUrl({ otlpEndpoint: 'http://collector:4318/', metricsEndpoint: undefined }); // 'http://collector:4318/v1/metrics'
  */
 export function metricsUrl(settings: Pick<TelemetrySettings, 'otlpEndpoint' | 'metricsEndpoint'>): string {
-  if (settings.metricsEndpoint !== undefined) return settings.metricsEndpoint;
-  if (settings.otlpEndpoint === undefined) return DEFAULT_METRICS_URL;
-  return `${settings.otlpEndpoint.replace(/\/+$/, '')}/v1/metrics`;
+  return signalUrl(settings.metricsEndpoint, settings.otlpEndpoint, 'metrics') ?? DEFAULT_METRICS_URL;
 }
 
 /** OTLP/HTTP protobuf, cumulative temporality: what `exporter-metrics-otlp-proto` builds, from the same parts. */

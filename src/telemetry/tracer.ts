@@ -108,9 +108,20 @@ export function startTracing(settings: TelemetrySettings, options: { exporter?: 
 
 /** OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as is, else OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces (as the spec says). */
 export function tracesUrl(settings: Pick<TelemetrySettings, 'otlpEndpoint' | 'tracesEndpoint'>): string | undefined {
-  if (settings.tracesEndpoint !== undefined) return settings.tracesEndpoint;
-  if (settings.otlpEndpoint === undefined) return undefined;
-  return `${settings.otlpEndpoint.replace(/\/+$/, '')}/v1/traces`;
+  return signalUrl(settings.tracesEndpoint, settings.otlpEndpoint, 'traces');
+}
+
+/**
+ * One signal's OTLP/HTTP URL, as the spec says: its own endpoint as is, else
+ * the base endpoint + `/v1/<signal>`; undefined when neither is set.
+ *
+ * @example
+ * signalUrl(undefined, 'http://collector:4318/', 'metrics'); // 'http://collector:4318/v1/metrics'
+ */
+export function signalUrl(own: string | undefined, base: string | undefined, signal: 'traces' | 'metrics'): string | undefined {
+  if (own !== undefined) return own;
+  if (base === undefined) return undefined;
+  return `${base.replace(/\/+$/, '')}/v1/${signal}`;
 }
 
 /** `k=v,k2=v2` with URL-encoded values (OTEL_EXPORTER_OTLP_HEADERS). */
