@@ -301,7 +301,7 @@ async function startReplicas(
     sampleMs: settings.sampleMs,
     tokenWaitMs: settings.tokenWaitMs,
     // During a failover (no host selected) replicas are not judged against a primary that is gone.
-    ...(hosts === undefined ? {} : { primaryDown: () => hosts.current() === undefined }),
+    primaryDown: hosts === undefined ? undefined : () => hosts.current() === undefined,
     logger: logger.child({ component: 'replicas' }),
     // Each replica's pool under its own name (its host:port).
     observerFor: poolMeter === undefined ? undefined : (name) => poolMeter.observer(name),

@@ -84,7 +84,7 @@ export function createReplicaSet(options: ReplicaSetOptions): ReplicaSet {
     maxLagMs: options.maxLagMs,
     periodMs: options.sampleMs,
     logger,
-    ...(options.primaryDown === undefined ? {} : { primaryDown: options.primaryDown }),
+    primaryDown: options.primaryDown,
   });
   const reads = new Map<string, { target: ReadTarget; reason: ReadReason; count: number }>();
   const db = createReplicaRouter({
