@@ -52,31 +52,26 @@ export interface PoolMeter {
  * const stop = pools.watch('10.0.0.7:5432', replicaPool.counters);
  */
 export function createPoolMeter(meter: Meter): PoolMeter {
-  const count = meter.createObservableUpDownCounter('db.client.connection.count', {
-    unit: '{connection}',
-    description: 'The number of connections that are currently in state described by the `state` attribute.',
-  });
-  const idleMax = meter.createObservableUpDownCounter('db.client.connection.idle.max', {
-    unit: '{connection}',
-    description: 'The maximum number of idle open connections allowed.',
-  });
-  const idleMin = meter.createObservableUpDownCounter('db.client.connection.idle.min', {
-    unit: '{connection}',
-    description: 'The minimum number of idle open connections allowed.',
-  });
+  const gauge = (name: string, unit: string, description: string) => meter.createObservableUpDownCounter(name, { unit, description });
+  const count = gauge(
+    'db.client.connection.count',
+    '{connection}',
+    'The number of connections that are currently in state described by the `state` attribute.',
+  );
+  const idleMax = gauge('db.client.connection.idle.max', '{connection}', 'The maximum number of idle open connections allowed.');
+  const idleMin = gauge('db.client.connection.idle.min', '{connection}', 'The minimum number of idle open connections allowed.');
   // `.limit` is the current name; `.max` the one it replaced, which dashboards built before the rename still query.
-  const limit = meter.createObservableUpDownCounter('db.client.connection.limit', {
-    unit: '{connection}',
-    description: 'The maximum number of open connections allowed.',
-  });
-  const max = meter.createObservableUpDownCounter('db.client.connection.max', {
-    unit: '{connection}',
-    description: 'The maximum number of open connections allowed (the name before db.client.connection.limit).',
-  });
-  const pending = meter.createObservableUpDownCounter('db.client.connection.pending_requests', {
-    unit: '{request}',
-    description: 'The number of current pending requests for an open connection.',
-  });
+  const limit = gauge('db.client.connection.limit', '{connection}', 'The maximum number of open connections allowed.');
+  const max = gauge(
+    'db.client.connection.max',
+    '{connection}',
+    'The maximum number of open connections allowed (the name before db.client.connection.limit).',
+  );
+  const pending = gauge(
+    'db.client.connection.pending_requests',
+    '{request}',
+    'The number of current pending requests for an open connection.',
+  );
   const timeouts = meter.createObservableCounter('db.client.connection.timeouts', {
     unit: '{timeout}',
     description: 'The number of connection timeouts that have occurred trying to obtain a connection from the pool.',
