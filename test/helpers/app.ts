@@ -18,6 +18,7 @@ import { createLogger } from '../../src/log/logger.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 import { captureLogs, type CapturedLogs } from './logs.ts';
 import { assertNoNPlusOne } from './n-plus-one.ts';
+import { BUSY_MACHINE_PRESSURE } from './pressure-env.ts';
 import type { QueryProfiler } from '../../src/profiler/profiler.ts';
 
 export interface TestApp {
@@ -137,10 +138,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     // turns them on.
     POOL_CODEL_ENABLED: 'false',
     POOL_HIGH_RESERVE: '0',
-    // A busy CI machine stalls the event loop now and then; only the suites
-    // about pressure should see the service degrade or shed because of it.
-    EVENT_LOOP_DELAY_WARN_MS: '5000',
-    EVENT_LOOP_DELAY_MAX_MS: '10000',
+    ...BUSY_MACHINE_PRESSURE,
     ...options.env,
   });
   let app: Holdfast;
