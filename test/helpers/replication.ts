@@ -102,7 +102,12 @@ export async function startReplicatedPostgres(): Promise<ReplicatedPostgres> {
     const s = servers[which];
     if (s.running) return;
     // -w waits until the server accepts connections (or fails, with its log).
-    const options = `-p ${s.port} -c listen_addresses=127.0.0.1 -k ${s.dataDir} -c max_connections=200 -c fsync=off -c wal_keep_size=256MB`;
+    // max_standby_*_delay=-1: after a long pause, replay would otherwise cancel at once any standby
+    // statement whose snapshot conflicts with a replayed cleanup (40001), the helper's own
+    // pg_wal_replay_resume() and replay polls included; replay waits for them instead (they are short).
+    const options =
+      `-p ${s.port} -c listen_addresses=127.0.0.1 -k ${s.dataDir} -c max_connections=200 -c fsync=off -c wal_keep_size=256MB` +
+      ' -c max_standby_streaming_delay=-1 -c max_standby_archive_delay=-1';
     await tool('pg_ctl', ['-D', s.dataDir, '-l', join(s.dataDir, 'server.log'), '-o', options, '-w', '-t', '60', 'start']);
     s.running = true;
   };
