@@ -94,7 +94,10 @@ async function startProcess(env: Record<string, string>): Promise<Running> {
         done(String(parsed.url));
       }
     });
-    void exited.then(({ code }) => fail(new Error(`exited with ${code} before listening; stderr: ${stderr}`)));
+    // The service logs its fatal error to stdout (pino): the last lines say why it stopped.
+    void exited.then(({ code }) =>
+      fail(new Error(`exited with ${code} before listening; stderr: ${stderr}; last lines: ${JSON.stringify(lines.slice(-5))}`)),
+    );
   });
   return { url, lines, exited };
 }
