@@ -26,6 +26,12 @@ export interface QueryOptions {
    * Inside a transaction it is ignored: the transaction as a whole failed.
    */
   idempotent?: boolean;
+  /**
+   * performance.now() ms when the caller began waiting for this statement's
+   * connection, when that was before the call (a batched read waits for its
+   * batch's turn first): DB_POOL_TIMEOUT then counts from there.
+   */
+  waitingSince?: number;
 }
 
 /** Passed with every read, so a read survives one broken connection. */

@@ -7,7 +7,7 @@
  */
 import { createBatchLoader, type BatchLoader } from './batch/loader.ts';
 import { batchContext, type Context } from '../context/context.ts';
-import { READ, type Queryable } from '../db/types.ts';
+import { READ, type Queryable, type QueryOptions } from '../db/types.ts';
 import { KEYSET_START, containsPattern, isoTimestamp } from './sql.ts';
 
 export interface Product {
@@ -119,20 +119,22 @@ function toProduct(row: ProductRow): Product {
  * const second = await products.list(ctx, { category: 'tools', limit: 20, after: first.next ?? undefined });
  */
 export function createProductStore(db: Queryable, options: { batching?: ProductBatching | undefined } = {}): ProductStore {
-  async function getOne(ctx: Context, id: number): Promise<Product | undefined> {
-    const { rows } = await db.query<ProductRow>(ctx, { ...GET, values: [id] }, READ);
+  async function getOne(ctx: Context, id: number, options: QueryOptions = READ): Promise<Product | undefined> {
+    const { rows } = await db.query<ProductRow>(ctx, { ...GET, values: [id] }, options);
     return rows[0] === undefined ? undefined : toProduct(rows[0]);
   }
 
-  async function getMany(ctxs: readonly Context[], ids: readonly number[]): Promise<ReadonlyMap<number, Product>> {
+  async function getMany(ctxs: readonly Context[], ids: readonly number[], waitingSince: number): Promise<ReadonlyMap<number, Product>> {
     const found = new Map<number, Product>();
     const ctx = batchContext(ctxs);
+    // Its wait for the batch's turn counts against DB_POOL_TIMEOUT too.
+    const options: QueryOptions = { ...READ, waitingSince };
     if (ids.length === 1) {
-      const product = await getOne(ctx, ids[0]!);
+      const product = await getOne(ctx, ids[0]!, options);
       if (product !== undefined) found.set(product.id, product);
       return found;
     }
-    const { rows } = await db.query<ProductRow>(ctx, { ...GET_MANY, values: [ids] }, READ);
+    const { rows } = await db.query<ProductRow>(ctx, { ...GET_MANY, values: [ids] }, options);
     for (const row of rows) found.set(Number(row.id), toProduct(row));
     return found;
   }

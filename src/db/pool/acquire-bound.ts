@@ -22,6 +22,18 @@ export interface AcquireRequest {
   signal?: AbortSignal;
   /** Orders and sheds the wait (codel.ts); unset is `normal`. */
   priority?: Priority;
+  /**
+   * performance.now() ms when the caller began waiting for a connection, if
+   * before this acquire (a batched read waits for its batch's turn first; an
+   * acquire whose idle connection failed validation goes on): the pool's
+   * timeout counts from then, so one wait never adds up to more than it.
+   */
+  since?: number;
+}
+
+/** What is left of the pool's timeout for `request` (the whole of it when it has no `since`). */
+export function poolWaitLeftMs(request: AcquireRequest, acquireTimeoutMs: number): number {
+  return request.since === undefined ? acquireTimeoutMs : acquireTimeoutMs - (performance.now() - request.since);
 }
 
 /**
@@ -66,7 +78,8 @@ export function createWaitEstimate(): { observe(waitedMs: number, stillQueued: n
 /**
  * The waiter's resolve/reject, wrapped so that an abort withdraws it
  * (`withdraw`) and rejects it, and settling removes the abort listener; with
- * `waitMs`, the smaller of the pool's timeout and the remaining budget.
+ * `waitMs`, the smaller of what is left of the pool's timeout and of the
+ * request's budget.
  */
 export function boundWait<T>(
   request: AcquireRequest,
@@ -76,6 +89,7 @@ export function boundWait<T>(
   withdraw: () => void,
 ): { resolve(value: T): void; reject(err: Error): void; waitMs: number; byDeadline: boolean } {
   const remaining = request.deadline === undefined ? Infinity : Math.max(remainingMs({ deadline: request.deadline }), 0);
+  const poolLeft = Math.max(poolWaitLeftMs(request, acquireTimeoutMs), 0);
   const signal = request.signal;
   let onAbort: (() => void) | undefined;
   const settle = (): void => {
@@ -90,8 +104,8 @@ export function boundWait<T>(
       settle();
       reject(err);
     },
-    waitMs: Math.min(acquireTimeoutMs, remaining),
-    byDeadline: remaining < acquireTimeoutMs,
+    waitMs: Math.min(poolLeft, remaining),
+    byDeadline: remaining < poolLeft,
   };
   if (signal !== undefined) {
     onAbort = (): void => {

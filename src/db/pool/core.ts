@@ -32,9 +32,9 @@ import {
 import { startHousekeeping } from './housekeeping.ts';
 import { Opener } from './opener.ts';
 import type { PoolOptions } from './pool.ts';
-import { needsValidation, suspectAll, validate } from './validation.ts';
+import { needsValidation, suspectAll, validatedOrNext } from './validation.ts';
 import { PriorityWaitQueue, type Waiter } from './wait-queue.ts';
-import { boundWait, createWaitEstimate, refuseLate, type AcquireRequest } from './acquire-bound.ts';
+import { boundWait, createWaitEstimate, poolWaitLeftMs, refuseLate, type AcquireRequest } from './acquire-bound.ts';
 import { deadlineExceeded } from '../../context/deadline.ts';
 import { rank, type Priority } from '../../context/priority.ts';
 import { isAppError } from '../../errors/app-error.ts';
@@ -134,8 +134,10 @@ export class PoolCore {
     // An urgent request only yields to urgent waiters: the rest wait outside the reserve it may use.
     const ahead = rank(priority) >= rank('high') ? this.waiters.urgent : this.waiters.length;
     const idle = this.active < limit && ahead === 0 ? this.#takeIdle() : undefined;
-    if (idle !== undefined)
-      return needsValidation(idle, this.#opts.validateAfterIdleMs) ? this.#validated(idle, request) : Promise.resolve(idle);
+    if (idle !== undefined) {
+      if (!needsValidation(idle, this.#opts.validateAfterIdleMs)) return Promise.resolve(idle);
+      return validatedOrNext(this, idle, { ...request, since: request.since ?? performance.now() }, this.#opts.acquireTimeoutMs);
+    }
     const canGrow = this.all.size + this.pending < this.max && this.active + this.pending < limit;
     if (this.#opts.getMode === 'nowait' && !canGrow) {
       this.counters.exhausted++;
@@ -150,6 +152,11 @@ export class PoolCore {
     if (this.waiters.length >= this.#opts.queueMax) {
       this.counters.queueFull++;
       return Promise.reject(queueFull(this.waiters.length));
+    }
+    // Waited its whole timeout already (for a batch's turn, or validating): no queue place, no connect for it.
+    if (poolWaitLeftMs(request, this.#opts.acquireTimeoutMs) <= 0) {
+      this.counters.timeouts++;
+      return Promise.reject(poolTimeout(this.#opts.acquireTimeoutMs));
     }
     return new Promise<PooledConnection>((resolveRaw, rejectRaw) => {
       const { resolve, reject } = this.#holdAccounting(resolveRaw, (err) => rejectRaw(this.#counted(err, priority)));
@@ -304,16 +311,6 @@ export class PoolCore {
       void this.destroy(conn);
     }
     return undefined;
-  }
-
-  /** Falls back to a normal acquire if the connection proves dead. */
-  async #validated(conn: PooledConnection, request: AcquireRequest): Promise<PooledConnection> {
-    if (await validate(conn, this.counters)) return conn;
-    // Silent or dead: its idle siblings to the same server may be too.
-    suspectAll(this.idle);
-    void this.destroy(conn);
-    this.counters.acquires--; // the acquire below counts it again
-    return this.acquire(request);
   }
 
   /** After the limit rose: serve waiters from idle connections, or grow for them. */

@@ -171,7 +171,7 @@ export class ConnectionPool implements Database {
   }
 
   async query<R extends QueryResultRow = QueryResultRow>(ctx: Context, statement: Statement, options?: QueryOptions): Promise<Rows<R>> {
-    const request = { deadline: ctx.deadline, signal: ctx.signal, priority: ctx.priority };
+    const request = { deadline: ctx.deadline, signal: ctx.signal, priority: ctx.priority, since: options?.waitingSince };
     return withFreshRetry(
       this.#core,
       options?.idempotent,

@@ -57,7 +57,8 @@ export async function withFreshRetry<T>(
     }
     if (budget !== undefined) pool.counters.retriesSpent++;
     const failedAt = performance.now();
-    return attempt(() => acquireFresh(pool, failedAt, request));
+    // A new wait, as before: the first one's start (`since`) does not shorten it.
+    return attempt(() => acquireFresh(pool, failedAt, { ...request, since: undefined }));
   }
 }
 

@@ -9,10 +9,20 @@
  * before their own error has been read off the socket. Until each proves
  * alive, none is handed out as it is: the next requests, writes among them,
  * would fail on a corpse instead.
+ *
+ * A validation is part of the acquire's wait for a connection, so it runs
+ * within the acquire's bound (what is left of DB_POOL_TIMEOUT, or the
+ * request's deadline if sooner), and so does the acquire that goes on after
+ * a dead one: on a silent server a string of suspects would otherwise cost a
+ * validation each. A validation still running when that bound passes goes
+ * on deciding its connection; only the caller stops waiting for it.
  */
 import { withDeadline } from '../../async/deadline.ts';
+import { deadlineExceeded, remainingMs } from '../../context/deadline.ts';
+import { poolWaitLeftMs, type AcquireRequest } from './acquire-bound.ts';
 import type { PooledConnection } from './connection.ts';
 import type { PoolCounters } from './counters.ts';
+import { poolTimeout } from './errors.ts';
 import { severSocket } from './silence.ts';
 
 const VALIDATE_TIMEOUT_MS = 1000;
@@ -40,4 +50,52 @@ export async function validate(conn: PooledConnection, counters: PoolCounters): 
     severSocket(conn.client);
     return false;
   }
+}
+
+/** The parts of the pool an acquire that validates works with. */
+export interface ValidatingPool {
+  readonly idle: PooledConnection[];
+  readonly counters: PoolCounters;
+  acquire(request: AcquireRequest): Promise<PooledConnection>;
+  /** Gives back a connection that proved alive after its acquire stopped waiting. */
+  release(conn: PooledConnection): void;
+  destroy(conn: PooledConnection): Promise<void>;
+}
+
+/**
+ * `conn` once it answers; if it is dead, its idle siblings become suspect
+ * and the acquire goes on for another, both within `request`'s bound.
+ *
+ * @example
+ * return needsValidation(idle, validateAfterIdleMs) ? validatedOrNext(pool, idle, { ...request, since }, acquireTimeoutMs) : idle;
+ */
+export async function validatedOrNext(
+  pool: ValidatingPool,
+  conn: PooledConnection,
+  request: AcquireRequest & { since: number },
+  acquireTimeoutMs: number,
+): Promise<PooledConnection> {
+  const validation = validate(conn, pool.counters).then((alive) => {
+    // Silent or dead: its idle siblings to the same server may be too.
+    if (!alive) {
+      suspectAll(pool.idle);
+      void pool.destroy(conn);
+    }
+    return alive;
+  });
+  const poolLeft = poolWaitLeftMs(request, acquireTimeoutMs);
+  const budgetLeft = request.deadline === undefined ? Infinity : remainingMs({ deadline: request.deadline });
+  let alive: boolean;
+  try {
+    alive = await withDeadline(validation, Math.max(Math.min(poolLeft, budgetLeft), 0), 'connection validation');
+  } catch {
+    // The acquire's bound passed first: the validation still decides the connection.
+    void validation.then((ok) => ok && pool.release(conn));
+    if (budgetLeft < poolLeft) throw deadlineExceeded('waiting for a connection');
+    pool.counters.timeouts++;
+    throw poolTimeout(acquireTimeoutMs);
+  }
+  if (alive) return conn;
+  pool.counters.acquires--; // the acquire below counts it again
+  return pool.acquire(request);
 }

@@ -21,8 +21,11 @@
  *    was handled) when fewer than `maxInFlight` batches are out; otherwise
  *    it keeps filling until one comes back. Batches grow with load, and at
  *    low load a get is a batch of one with no timer delay. The wait for a
- *    slot is bounded by the batches ahead, each bounded by the pool's
- *    acquire timeout and the statement timeout.
+ *    slot is part of the wait for a connection: `loadMany` is told when the
+ *    batch's oldest load was asked for, and the pool's timeout counts from
+ *    then, so a load never waits longer than DB_POOL_TIMEOUT for its
+ *    connection, its turn included (without this, a turn held by batches
+ *    waiting out their own timeout doubled it).
  *
  * Each load names the context it is for (src/context/context.ts);
  * `loadMany` gets the contexts of every load in the batch and runs its one
@@ -41,8 +44,10 @@ export interface BatchLoaderOptions<K, V> {
   /**
    * Reads every key in one statement, run under `batchContext(ctxs)`; a key
    * missing from the map has no value. `ctxs` holds each load's context once.
+   * `waitingSince` (performance.now() ms) is when the batch's oldest load was
+   * asked for: its wait for a turn is part of its wait for a connection.
    */
-  loadMany(ctxs: readonly Context[], keys: readonly K[]): Promise<ReadonlyMap<K, V>>;
+  loadMany(ctxs: readonly Context[], keys: readonly K[], waitingSince: number): Promise<ReadonlyMap<K, V>>;
   /** Most keys in one statement; more loads in one turn make several batches. */
   maxBatch: number;
   /**
@@ -65,6 +70,8 @@ export interface BatchLoader<K, V> {
 interface Entry<K> {
   ctx: Context;
   key: K;
+  /** performance.now() when it was asked for. */
+  askedAt: number;
 }
 
 /**
@@ -92,7 +99,9 @@ export function createBatchLoader<K, V>(options: BatchLoaderOptions<K, V>): Batc
     try {
       const keys = [...new Set(live.map((e) => e.key))];
       const ctxs = [...new Set(live.map((e) => e.ctx))];
-      const found = await loadMany(ctxs, keys);
+      let waitingSince = Infinity;
+      for (const e of live) waitingSince = Math.min(waitingSince, e.askedAt);
+      const found = await loadMany(ctxs, keys, waitingSince);
       return entries.map((e) => (live.includes(e) ? found.get(e.key) : abortedError(e.ctx.signal, 'waiting for a batched read')));
     } finally {
       inFlight--;
@@ -116,7 +125,7 @@ export function createBatchLoader<K, V>(options: BatchLoaderOptions<K, V>): Batc
   return {
     load: function load(ctx: Context, key: K): Promise<V | undefined> {
       loads++;
-      return loader.load({ ctx, key });
+      return loader.load({ ctx, key, askedAt: performance.now() });
     },
     get loads() {
       return loads;

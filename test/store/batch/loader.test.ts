@@ -110,4 +110,32 @@ describe('createBatchLoader', () => {
     await loader.load(b, 9);
     expect(handed).toEqual([[a, b], [b]]);
   });
+
+  it('tells each batch when its oldest load was asked for, so its wait for a turn counts against the pool timeout', async () => {
+    const since: number[] = [];
+    let release: (() => void) | undefined;
+    const loader = createBatchLoader<number, number>({
+      loadMany: async (_ctxs, keys, waitingSince) => {
+        since.push(waitingSince);
+        if (since.length === 1) await new Promise<void>((r) => (release = r));
+        return new Map(keys.map((k) => [k, k]));
+      },
+      maxBatch: 64,
+      maxInFlight: 1,
+    });
+    const first = loader.load(TEST, 1);
+    await nextTurn(); // the first batch is out, and holds the only turn
+    const beforeSecond = performance.now();
+    const later = [loader.load(TEST, 2)];
+    const afterSecond = performance.now();
+    await nextTurn();
+    later.push(loader.load(TEST, 3)); // a later turn, same waiting batch
+    await nextTurn();
+    release!();
+    expect(await Promise.all([first, ...later])).toEqual([1, 2, 3]);
+    expect(since).toHaveLength(2);
+    // The waiting batch counts from its oldest load (2), not from when it got its turn.
+    expect(since[1]).toBeGreaterThanOrEqual(beforeSecond);
+    expect(since[1]).toBeLessThanOrEqual(afterSecond);
+  });
 });
