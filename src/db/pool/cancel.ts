@@ -90,12 +90,15 @@ export function sendCancel(client: pg.Client, timeoutMs = CANCEL_TIMEOUT_MS): Pr
  * arrives while the backend is idle, so waiting for the cancel socket to
  * close (the postmaster has signalled the backend) is enough; a cancel
  * whose fate is unknown costs the connection instead (sendCancel).
+ * `cancelled` is told once a cancel is sent (the silence guard then waits
+ * less for the answer: silence.ts).
  */
 export function armCancel(
   client: pg.Client,
   signal: AbortSignal,
   gone: (signal: AbortSignal) => boolean,
   timeoutMs?: number,
+  cancelled?: () => void,
 ): () => Promise<boolean> | undefined {
   // Already abandoned: a statement sent now is the caller's choice (a ROLLBACK must run); don't cancel it.
   if (signal.aborted) return () => undefined;
@@ -105,6 +108,7 @@ export function armCancel(
     if (!running) return;
     if (gone(signal)) abandoned.statement++;
     inFlight = sendCancel(client, timeoutMs);
+    cancelled?.();
   };
   signal.addEventListener('abort', onAbort, { once: true });
   return () => {

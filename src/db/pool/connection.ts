@@ -14,7 +14,7 @@
 import pg from 'pg';
 import type { HostSelector } from '../hosts/selector.ts';
 import type { HostConfig } from '../hosts/url.ts';
-import { withDeadline } from '../../async/deadline.ts';
+import { DeadlineError, withDeadline } from '../../async/deadline.ts';
 import { severSocket } from './silence.ts';
 
 const CONNECT_MARGIN_MS = 500;
@@ -43,6 +43,8 @@ export class PooledConnection {
   leaseSite: { stack?: string } | undefined;
   leakReported = false;
   broken = false;
+  /** A statement whose caller stopped waiting for it is still unanswered (silence.ts): nothing else may be sent. */
+  unanswered = false;
   /** Another connection broke while this one sat idle: validate it before handing it out. */
   suspect = false;
   /** When its connect began (`performance.now()`), to tell a connection opened after a failure from one that might share its fate. */
@@ -96,6 +98,8 @@ export async function openClient(options: ConnectOptions): Promise<pg.Client> {
   } catch (err) {
     severSocket(client);
     client.end().catch(() => {});
+    // pg's own timer says 'timeout expired': either way a bound of ours ran out, which is silence (errors.ts isSilence).
+    if (err instanceof Error && err.message === 'timeout expired') throw new DeadlineError('connect', options.connectTimeoutMs);
     throw err;
   }
   return client;

@@ -5,6 +5,7 @@
  * `translate` is pure: it says whether the connection was lost and leaves
  * marking the connection to its caller, so the rule can be tested alone.
  */
+import { DeadlineError } from '../../async/deadline.ts';
 import { AppError, isAppError } from '../../errors/app-error.ts';
 import { isConnectionError } from './connection.ts';
 
@@ -16,6 +17,23 @@ export function poolClosed(): AppError {
 
 export function databaseUnreachable(cause: unknown): AppError {
   return new AppError('DB_UNAVAILABLE', 'the database is unreachable', RETRY, { cause });
+}
+
+/** The database has not answered a statement within our bound (silence.ts); `what` says which. */
+export function databaseSilent(what: string): AppError {
+  return new AppError('DB_UNAVAILABLE', `the database did not answer ${what}`, RETRY, { cause: SILENT });
+}
+
+const SILENT = Symbol('the database did not answer');
+
+/**
+ * True when the database was unavailable because a bound of ours ran out
+ * (a statement or a connect not answered), not because the server or the
+ * kernel said so: the path to the server is silent, and a fresh connection
+ * would only wait out the same silence.
+ */
+export function isSilence(err: unknown): boolean {
+  return isAppError(err, 'DB_UNAVAILABLE') && (err.cause === SILENT || err.cause instanceof DeadlineError);
 }
 
 /** Several hosts and none selected (the primary was lost, no other found yet) within the acquire's bound. */

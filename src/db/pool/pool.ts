@@ -27,11 +27,11 @@ import { PoolCore, type OverloadControl } from './core.ts';
 import type { RetryBudget } from './retry-budget.ts';
 import type { HostSelector, HostView } from '../hosts/selector.ts';
 import type { PoolStats } from './counters.ts';
-import { isConnectionLevel, translate } from './errors.ts';
+import { databaseSilent, isConnectionLevel, translate } from './errors.ts';
 import { withFreshRetry } from './retry.ts';
 import { armCancel } from './cancel.ts';
 import { abortedError, clientGone } from '../../context/deadline.ts';
-import { guardSilence, silenceDeadlineMs } from './silence.ts';
+import { guardSilence } from './silence.ts';
 
 /** The pool's own settings; the adaptive limiter, if any, is built by the caller and passed as `limiter`. */
 export interface PoolOptions extends Omit<PoolSettings, 'adaptive' | 'adaptiveMin'> {
@@ -102,7 +102,7 @@ export class ConnectionPool implements Database {
   #preparedStatements: boolean;
   #leakMs: number;
   #retryBudget: RetryBudget | undefined;
-  #silenceMs: number;
+  #statementTimeoutMs: number;
   #cancelTimeoutMs: number | undefined;
   #hosts: HostSelector | undefined;
   #observer: PoolObserver | undefined;
@@ -122,7 +122,7 @@ export class ConnectionPool implements Database {
     this.#preparedStatements = options.preparedStatements ?? true;
     this.#leakMs = options.leakMs;
     this.#retryBudget = options.retryBudget;
-    this.#silenceMs = silenceDeadlineMs(options.statementTimeoutMs);
+    this.#statementTimeoutMs = options.statementTimeoutMs;
     this.#cancelTimeoutMs = options.cancelTimeoutMs; // undefined: sendCancel's default
     this.#hosts = options.hosts;
     this.#observer = options.observer;
@@ -269,17 +269,21 @@ export class ConnectionPool implements Database {
   }
 
   async #run<R extends QueryResultRow>(conn: PooledConnection, statement: Statement, waitMs: number, ctx: Context): Promise<Rows<R>> {
+    // Sent behind a statement the server has not answered (silence.ts), it would only wait for that one.
+    if (conn.unanswered) throw databaseSilent('an earlier statement on this connection');
     const started = performance.now();
     const values = statement.values as unknown[] | undefined;
     const config =
       statement.name !== undefined && this.#preparedStatements
         ? { name: statement.name, text: statement.text, values }
         : { text: statement.text, values };
-    // Cancelled on the server at the request's deadline or when its client leaves (cancel.ts).
-    const disarm = armCancel(conn.client, ctx.signal, clientGone, this.#cancelTimeoutMs);
+    // Silence: the caller stops waiting past statement_timeout + a margin; the connection is severed later (silence.ts).
+    const guard = guardSilence(conn, conn.client.query<R>(config), this.#statementTimeoutMs, () => this.#core.connectionLost(conn));
+    // Cancelled on the server at the request's deadline or when its client leaves (cancel.ts); the same
+    // abort shortens the guard's wait (one listener per statement: an AbortSignal's are not cheap).
+    const disarm = armCancel(conn.client, ctx.signal, clientGone, this.#cancelTimeoutMs, guard.abandoned);
     try {
-      // Silence: past statement_timeout + margin the connection is severed (silence.ts).
-      const result = await guardSilence(conn, conn.client.query<R>(config), this.#silenceMs, () => this.#core.connectionLost(conn));
+      const result = await guard.answer;
       const durationMs = performance.now() - started;
       this.#onQuery?.({ statement, waitMs, durationMs, rowCount: result.rowCount ?? 0, ctx });
       this.#core.sample(durationMs);
@@ -294,11 +298,23 @@ export class ConnectionPool implements Database {
       else if (verdict.hostDemoted === true) this.#core.hostDemoted(conn);
       throw verdict.error;
     } finally {
-      // A cancel still in flight holds the connection back from reuse (core.release); a later
-      // statement of the same lease (a ROLLBACK after an abandoned one) must not forget it.
-      conn.cancelling = disarm() ?? conn.cancelling;
+      // Not reused while a cancel is on its way (core.release), nor while the statement is unanswered;
+      // a later statement of the same lease (a ROLLBACK after an abandoned one) must not forget either.
+      conn.cancelling = allReusable(disarm(), guard.unanswered(), conn.cancelling);
     }
   }
+}
+
+/** One promise for the waits that keep a connection from reuse: true once all allow it; undefined for none. */
+function allReusable(
+  cancel: Promise<boolean> | undefined,
+  unanswered: Promise<boolean> | undefined,
+  earlier: Promise<boolean> | undefined,
+): Promise<boolean> | undefined {
+  // Every statement passes here: the usual case (nothing pending) allocates nothing.
+  if (cancel === undefined && unanswered === undefined) return earlier;
+  const pending = [cancel, unanswered, earlier].filter((w) => w !== undefined);
+  return pending.length === 1 ? pending[0] : Promise.all(pending).then((reusable) => reusable.every(Boolean));
 }
 
 /** Builds a pool; call `start()` before use. */

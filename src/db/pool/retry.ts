@@ -7,13 +7,15 @@
  * opened included; a sibling can even answer a validation query and die
  * right after. Only a backend started after the failure is safe from the
  * same event. Writes are never retried: the statement may have committed.
+ * Nor is a read that met silence (a statement or connect we stopped waiting
+ * for): that is the path to the server, which a fresh connection shares.
  */
 import type { AcquireRequest } from './acquire-bound.ts';
 import { isAppError } from '../../errors/app-error.ts';
 import type { PooledConnection } from './connection.ts';
 import type { PoolCounters } from './counters.ts';
 import type { RetryBudget } from './retry-budget.ts';
-import { databaseUnreachable, isNoHostYet, poolClosed } from './errors.ts';
+import { databaseUnreachable, isNoHostYet, isSilence, poolClosed } from './errors.ts';
 
 /** The parts of the pool a retry works with. */
 export interface RetryablePool {
@@ -50,6 +52,8 @@ export async function withFreshRetry<T>(
     if (idempotent !== true || !isAppError(err, 'DB_UNAVAILABLE') || pool.closed) throw err;
     // Already held for a primary up to its bound: a retry would only hold it as long again.
     if (isNoHostYet(err)) throw err;
+    // Silence, not a reset: a fresh connection to the same server would only wait out a connect timeout.
+    if (isSilence(err)) throw err;
     // A failover fails every in-flight read at once: retries may not double the load.
     if (budget !== undefined && !budget.tryRetry()) {
       pool.counters.retriesRefused++;

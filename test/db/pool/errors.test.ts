@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { isAppError } from '../../../src/errors/app-error.ts';
-import { describe as describeError, isConnectionLevel, translate } from '../../../src/db/pool/errors.ts';
+import { DeadlineError } from '../../../src/async/deadline.ts';
+import {
+  databaseSilent,
+  databaseUnreachable,
+  describe as describeError,
+  isConnectionLevel,
+  isSilence,
+  translate,
+} from '../../../src/db/pool/errors.ts';
 
 function pgError(code: string, message = 'boom'): Error {
   return Object.assign(new Error(message), { code });
@@ -47,5 +55,15 @@ describe('isConnectionLevel', () => {
 describe('describe', () => {
   it('never carries a connection string', () => {
     expect(describeError(new Error('cannot reach postgres://app:secret@db:5432/app now'))).toBe('cannot reach <url> now');
+  });
+});
+
+describe('isSilence', () => {
+  it('is true when a bound of ours ran out (a statement or a connect unanswered), false for a reset or a refusal', () => {
+    expect(isSilence(databaseSilent('a statement within 750 ms'))).toBe(true);
+    expect(isSilence(databaseUnreachable(new DeadlineError('connect', 1000)))).toBe(true);
+    expect(isSilence(databaseUnreachable(pgError('ECONNRESET')))).toBe(false);
+    expect(isSilence(databaseUnreachable(pgError('ECONNREFUSED')))).toBe(false);
+    expect(isSilence(pgError('57014'))).toBe(false);
   });
 });
