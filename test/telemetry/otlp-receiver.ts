@@ -250,3 +250,18 @@ function spansOf(decoded: Decoded): ReceivedSpan[] {
 function hex(base64: string): string {
   return Buffer.from(base64, 'base64').toString('hex');
 }
+
+/** A new random trace id, for a request to send in its own `traceparent` and find among the received spans. */
+export function freshTraceId(): string {
+  return crypto.randomUUID().replaceAll('-', '');
+}
+
+/** A W3C `traceparent` for `traceId` with a fixed parent span id, sampled or not. */
+export function traceparent(traceId: string, sampled = true): string {
+  return `00-${traceId}-00f067aa0ba902b7-${sampled ? '01' : '00'}`;
+}
+
+/** The spans whose parent is `parent`, in its trace. */
+export function childrenOf(spans: ReceivedSpan[], parent: ReceivedSpan): ReceivedSpan[] {
+  return spans.filter((s) => s.parentSpanId === parent.spanId && s.traceId === parent.traceId);
+}

@@ -8,17 +8,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { productEntry } from '../../src/cache/catalog-keys.ts';
 import { redisServerAttributes } from '../../src/telemetry/redis-spans.ts';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
+import type { TestApp } from '../helpers/app.ts';
 import { postJson, request } from '../helpers/http.ts';
 import { sharedRedisUrl } from '../helpers/redis-server.ts';
 import { insertCustomer, insertProduct } from '../helpers/store-fixtures.ts';
-import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './otlp-receiver.ts';
+import { childrenOf, type OtlpReceiver, type ReceivedSpan } from './otlp-receiver.ts';
+import { startTracedApp, type TracedApp } from './traced-app.ts';
 
 const redisUrl = await sharedRedisUrl('the Redis span tests');
-
-function childrenOf(spans: ReceivedSpan[], parent: ReceivedSpan): ReceivedSpan[] {
-  return spans.filter((s) => s.parentSpanId === parent.spanId && s.traceId === parent.traceId);
-}
 
 describe('redisServerAttributes', () => {
   it('names host, port and database index, never the credentials', () => {
@@ -34,19 +31,16 @@ describe.skipIf(redisUrl === undefined)('redis spans through the service', () =>
   let app: TestApp;
   const port = Number(new URL(redisUrl ?? 'redis://x').port || 6379);
 
+  let traced: TracedApp | undefined;
+
   beforeAll(async () => {
-    receiver = await startOtlpReceiver();
-    app = await startTestApp({
-      env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, CACHE_ENABLED: 'true', REDIS_URL: redisUrl!, REDIS_COMMAND_TIMEOUT_MS: '2000' },
-    });
+    traced = await startTracedApp({ CACHE_ENABLED: 'true', REDIS_URL: redisUrl!, REDIS_COMMAND_TIMEOUT_MS: '2000' });
+    ({ app, receiver } = traced);
     const deadline = Date.now() + 5_000;
     while (app.cache.stats.mode !== 'redis' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect(app.cache.stats.mode).toBe('redis');
   });
-  afterAll(async () => {
-    await app?.close();
-    await receiver?.close();
-  });
+  afterAll(() => traced?.close());
 
   function expectRedisSpan(span: ReceivedSpan | undefined, script: string): void {
     expect(span).toBeDefined();

@@ -16,34 +16,22 @@ import { refOf, startTracing, type Tracing } from '../../src/telemetry/tracer.ts
 import { startTestApp, startTestPool, type TestApp } from '../helpers/app.ts';
 import { expectProblem, postJson, request } from '../helpers/http.ts';
 import { insertCustomer, insertProduct } from '../helpers/store-fixtures.ts';
-import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './otlp-receiver.ts';
+import { childrenOf, startOtlpReceiver, type OtlpReceiver } from './otlp-receiver.ts';
+import { startTracedApp, type TracedApp } from './traced-app.ts';
 
 const INCOMING_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 const INCOMING_SPAN = '00f067aa0ba902b7';
 
-function childrenOf(spans: ReceivedSpan[], parent: ReceivedSpan): ReceivedSpan[] {
-  return spans.filter((s) => s.parentSpanId === parent.spanId && s.traceId === parent.traceId);
-}
-
 describe('traces through the service', () => {
   let receiver: OtlpReceiver;
   let app: TestApp;
+  let traced: TracedApp | undefined;
 
   beforeAll(async () => {
-    receiver = await startOtlpReceiver();
-    app = await startTestApp({
-      env: {
-        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
-        OTEL_SERVICE_NAME: 'holdfast-test',
-        CACHE_ENABLED: 'true',
-        CACHE_ADMISSION_THRESHOLD: '1',
-      },
-    });
+    traced = await startTracedApp({ OTEL_SERVICE_NAME: 'holdfast-test', CACHE_ENABLED: 'true', CACHE_ADMISSION_THRESHOLD: '1' });
+    ({ app, receiver } = traced);
   });
-  afterAll(async () => {
-    await app?.close();
-    await receiver?.close();
-  });
+  afterAll(() => traced?.close());
 
   it('exports a product read as a server span over its statement, continuing the incoming traceparent', async () => {
     const id = await insertProduct(app.pool, { name: 'Traced widget' });
