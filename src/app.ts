@@ -50,7 +50,7 @@ import { createProductStore } from './store/products.ts';
 import { checkProductSearchIndex } from './store/search-index.ts';
 import { createReportStore } from './store/reports.ts';
 import { cacheSpans } from './telemetry/cache-spans.ts';
-import { dbSpans } from './telemetry/db-spans.ts';
+import { dbSpans, poolLabels } from './telemetry/db-spans.ts';
 import { redisSpans } from './telemetry/redis-spans.ts';
 import { startTracing, type Tracing } from './telemetry/tracer.ts';
 import { startMetrics } from './telemetry/meter.ts';
@@ -106,19 +106,17 @@ export async function startHoldfast(config: Config, logger: Logger, options: Sta
     const metering = startMetrics(config.telemetry);
     if (metering !== undefined) cleanup.push(() => metering.shutdown());
     const poolMeter = metering === undefined ? undefined : createPoolMeter(metering.meter);
-    const spans = tracing === undefined ? undefined : dbSpans(tracing, { comments: config.telemetry.sqlComments });
-    const onQuery = composeOnQuery(spans?.onQuery, options.onQuery);
     const { adaptive, adaptiveMin, ...poolSettings } = config.pool;
     const { overload, retryBudget } = overloadControl(config);
-    const everyQuery =
-      onQuery === undefined
-        ? profiler.onQuery
-        : (event: QueryEvent) => {
-            profiler.onQuery(event);
-            onQuery(event);
-          };
     const hosts = createHostsFromUrl(databaseUrl, logger.child({ component: 'hosts' }));
     if (hosts !== undefined) cleanup.push(async () => hosts.stop());
+    // The primary's host on its spans only when fixed: with several, the selected one changes at failover.
+    const primaryLabels = poolLabels(PRIMARY_POOL_NAME, hosts === undefined ? databaseUrl : undefined);
+    const spans = tracing === undefined ? undefined : dbSpans(tracing, { comments: config.telemetry.sqlComments, primary: primaryLabels });
+    const everyQuery = composeOnQuery(profiler.onQuery, spans?.onQuery, options.onQuery);
+    // A replica pool's statements: the same hooks, its spans labelled with the replica.
+    const replicaQuery = (name: string, url: string) =>
+      composeOnQuery(profiler.onQuery, spans?.onQueryOf(poolLabels(name, url)), options.onQuery);
     const pool = createPool({
       hosts,
       ...poolSettings,
@@ -149,10 +147,12 @@ export async function startHoldfast(config: Config, logger: Logger, options: Sta
     profiler.attachDatabase(pool); // plans are EXPLAINed through the pool, off the request path
     cleanup.push(async () => profiler.close());
 
+    // The cache's and the rate limiter's Redis commands, as spans of sampled requests.
+    const redisCommands = tracing !== undefined && config.redis.url !== undefined ? redisSpans(tracing, config.redis.url) : undefined;
     const localCache = createQueryCache(config.cache, {
       logger: logger.child({ component: 'cache' }),
       redis: config.redis,
-      redisSpans: tracing !== undefined && config.redis.url !== undefined ? redisSpans(tracing, config.redis.url) : undefined,
+      redisSpans: redisCommands,
     });
     cleanup.push(() => localCache.close());
     const cache = options.decorateCache?.(localCache) ?? localCache;
@@ -163,7 +163,7 @@ export async function startHoldfast(config: Config, logger: Logger, options: Sta
           onLoader: (loader: Parameters<typeof batchMetrics>[1]) => batchReporters.push(...batchMetrics('product', loader)),
         }
       : undefined;
-    const replicas = await startReplicas(config, pool, everyQuery, logger, cleanup, poolMeter, hosts);
+    const replicas = await startReplicas(config, pool, replicaQuery, logger, cleanup, poolMeter, hosts);
     // Reads to a replica in rotation, writes and transactions to the primary; no replicas: the pool itself.
     const routed = replicas?.db ?? pool;
     // With tracing on, the stores see the pool through transaction and failed-acquire spans.
@@ -179,7 +179,7 @@ export async function startHoldfast(config: Config, logger: Logger, options: Sta
     const pressure = createPressureMonitor(config.pressure, { logger: logger.child({ component: 'pressure' }) });
     pressure.start();
     cleanup.push(async () => pressure.stop());
-    const rateLimiter = createRateLimiter(config, { logger: logger.child({ component: 'rate-limit' }) });
+    const rateLimiter = createRateLimiter(config, { logger: logger.child({ component: 'rate-limit' }), redisSpans: redisCommands });
     cleanup.push(() => rateLimiter.close());
     const metrics = createMetricsRegistry({
       registry: options.metricsRegistry,
@@ -277,7 +277,7 @@ function overloadControl(config: Config): { overload: OverloadControl; retryBudg
 async function startReplicas(
   config: Config,
   primary: ConnectionPool,
-  onQuery: (event: QueryEvent) => void,
+  onQueryOf: (name: string, url: string) => (event: QueryEvent) => void,
   logger: Logger,
   cleanup: (() => Promise<void>)[],
   poolMeter: PoolMeter | undefined,
@@ -295,8 +295,8 @@ async function startReplicas(
       statementTimeoutMs: config.database.statementTimeoutMs,
       preparedStatements: config.database.preparedStatements,
       logger: logger.child({ component: 'replica-pool' }),
-      onQuery,
     },
+    onQueryOf,
     maxLagMs: settings.maxLagMs,
     sampleMs: settings.sampleMs,
     tokenWaitMs: settings.tokenWaitMs,
@@ -312,10 +312,13 @@ async function startReplicas(
   return replicas;
 }
 
-/** The hooks told of every statement after the profiler, as one (none: undefined, so the profiler's runs alone). */
-function composeOnQuery(...hooks: (((event: QueryEvent) => void) | undefined)[]): ((event: QueryEvent) => void) | undefined {
-  const present = hooks.filter((hook) => hook !== undefined);
-  if (present.length <= 1) return present[0];
+/** The profiler's hook and those told of every statement after it, as one (the profiler's alone when there are none). */
+function composeOnQuery(
+  profiler: (event: QueryEvent) => void,
+  ...hooks: (((event: QueryEvent) => void) | undefined)[]
+): (event: QueryEvent) => void {
+  const present = [profiler, ...hooks.filter((hook) => hook !== undefined)];
+  if (present.length === 1) return profiler;
   return (event) => {
     for (const hook of present) hook(event);
   };

@@ -17,14 +17,24 @@
  *   `batch wait` span linked to the statement.
  * - `transaction`: the parent of BEGIN … COMMIT, with its acquire.
  *
+ * Acquire and statement spans name the pool that served them
+ * (`db.client.connection.pool.name`, as its metrics do) and, when it
+ * connects to one fixed host, that host (`server.address`, `server.port`);
+ * a statement of a multi-host primary is labelled with the host it ran on
+ * (the pool reports it), which moves on a failover.
+ * Every pool shares the profiler's hook, so each gets its own `onQuery`
+ * carrying its labels: the primary's is `onQuery`, a replica's
+ * `onQueryOf(poolLabels(name, url))`; a read routed to a replica is then
+ * labelled with the replica, not with the primary.
+ *
  * From the database back to the trace (`comments`, DB_TRACE_COMMENTS): a
  * statement of a sampled trace is sent with a sqlcommenter comment,
  * `/*traceparent='00-<trace>-<span>-01'*\/`, so pg_stat_activity, the
  * slow-query log and auto_explain show which trace it belongs to. A comment
  * that changes per request cannot be part of a named prepared statement
  * (one text per name), so such a statement goes unnamed: parsed and
- * planned once more. Only sampled traces pay it (1% of statements at 1%
- * sampling); docs/OBSERVABILITY.md has the trade-off.
+ * planned once more. Only statements of sampled traces pay it (a batch
+ * when any member is sampled); docs/OBSERVABILITY.md has the trade-off.
  *
  * Only sampled traces cost anything beyond one branch.
  *
@@ -32,8 +42,9 @@
  * const spans = dbSpans(tracing);
  * const pool = createPool({ …, onQuery: (e) => { profiler.onQuery(e); spans.onQuery(e); } });
  * const db = spans.database(pool); // hand this to the stores
+ * const replica = createPool({ …, onQuery: spans.onQueryOf(poolLabels('10.0.0.7:5432', replicaUrl)) });
  */
-import { SpanKind, SpanStatusCode, TraceFlags, type Link, type Span, type SpanContext } from '@opentelemetry/api';
+import { SpanKind, SpanStatusCode, TraceFlags, type Attributes, type Link, type Span, type SpanContext } from '@opentelemetry/api';
 import type { QueryResultRow } from 'pg';
 import { tracedMembersOf, type Context, type TraceRef } from '../context/context.ts';
 import type { QueryEvent } from '../db/pool/pool.ts';
@@ -47,11 +58,49 @@ import { PRIMARY_POOL_NAME } from './pool-meter.ts';
 /** Codes the pool refuses an acquire with: the outcome of a failed `pool acquire` span. */
 const ACQUIRE_FAILURES = ['POOL_TIMEOUT', 'POOL_QUEUE_FULL', 'POOL_EXHAUSTED', 'POOL_CLOSED'] as const;
 
+/** A pool as its spans name it. */
+export interface PoolLabels {
+  /** `db.client.connection.pool.name`: PRIMARY_POOL_NAME, or a replica's name (replicaName, src/db/replicas/replica-set.ts). */
+  readonly name: string;
+  /** `server.address` and `server.port`, when the pool connects to one fixed host. */
+  readonly server?: { readonly address: string; readonly port: number } | undefined;
+}
+
 export interface DbSpans {
-  /** Pass to the pool's `onQuery` (after the profiler). Never throws. */
+  /** Pass to the primary pool's `onQuery` (after the profiler). Never throws. */
   onQuery(event: QueryEvent): void;
-  /** `db` with transaction spans and failed-acquire spans. */
+  /** The `onQuery` of another pool (a replica's), whose spans carry its labels. Never throws. */
+  onQueryOf(pool: PoolLabels): (event: QueryEvent) => void;
+  /** `db` with transaction spans and failed-acquire spans (the primary's: replica reads that fail are retried there). */
   database(db: Database): Database;
+}
+
+/**
+ * The labels of a pool named `name` on `url`: its host and port only when
+ * the URL names one host (several hosts, a socket directory or an
+ * unparsable URL leave them out). Never the user or password.
+ *
+ * @example
+ * poolLabels('holdfast', 'postgres://app:secret@db.internal/holdfast'); // { name: 'holdfast', server: { address: 'db.internal', port: 5432 } }
+ */
+export function poolLabels(name: string, url: string | undefined): PoolLabels {
+  try {
+    const parsed = new URL(url ?? '');
+    // `?host=` overrides the authority in pg's parser: a socket directory or another host, so no fixed one here.
+    if (parsed.hostname === '' || parsed.hostname.includes(',') || parsed.searchParams.has('host')) return { name };
+    return { name, server: { address: parsed.hostname.replace(/^\[|\]$/g, ''), port: parsed.port === '' ? 5432 : Number(parsed.port) } };
+  } catch {
+    return { name };
+  }
+}
+
+function attributesOf(pool: PoolLabels): Attributes {
+  const attributes: Attributes = { 'db.client.connection.pool.name': pool.name };
+  if (pool.server !== undefined) {
+    attributes['server.address'] = pool.server.address;
+    attributes['server.port'] = pool.server.port;
+  }
+  return attributes;
 }
 
 interface Anchor {
@@ -73,14 +122,15 @@ function anchorOf(ctx: Context): Anchor | undefined {
  * @example
  * const spans = dbSpans(tracing);
  */
-export function dbSpans(tracing: Tracing, options: { comments?: boolean } = {}): DbSpans {
+export function dbSpans(tracing: Tracing, options: { comments?: boolean; primary?: PoolLabels } = {}): DbSpans {
   const comments = options.comments ?? true;
+  const primary = attributesOf(options.primary ?? { name: PRIMARY_POOL_NAME });
   const { tracer } = tracing;
   const fingerprints = createFingerprinter({ maxEntries: 1000 });
   /** Transactions whose acquire span waits for their first statement (its start ends the wait). */
   const acquiring = new WeakMap<Context, number>();
 
-  function acquireSpan(parent: TraceRef, startMs: number, endMs: number, outcome: string): void {
+  function acquireSpan(parent: TraceRef, pool: Attributes, startMs: number, endMs: number, outcome: string): void {
     const span = tracer.startSpan(
       'pool acquire',
       {
@@ -88,7 +138,7 @@ export function dbSpans(tracing: Tracing, options: { comments?: boolean } = {}):
         startTime: epochMs(startMs),
         attributes: {
           'db.system.name': 'postgresql',
-          'db.client.connection.pool.name': PRIMARY_POOL_NAME,
+          ...pool,
           'holdfast.pool.wait_ms': endMs - startMs,
           'holdfast.pool.outcome': outcome,
         },
@@ -99,18 +149,19 @@ export function dbSpans(tracing: Tracing, options: { comments?: boolean } = {}):
     span.end(epochMs(endMs));
   }
 
-  function onQuery(event: QueryEvent): void {
+  function report(event: QueryEvent, labelsOf: (event: QueryEvent) => Attributes): void {
     try {
       const anchor = anchorOf(event.ctx);
       if (anchor === undefined) return;
+      const pool = labelsOf(event);
       const end = performance.now();
       const start = end - event.durationMs;
       const txStart = acquiring.get(event.ctx);
       if (txStart !== undefined) {
         acquiring.delete(event.ctx);
-        acquireSpan(anchor.parent, txStart, start, 'acquired');
+        acquireSpan(anchor.parent, pool, txStart, start, 'acquired');
       } else if (event.waitMs > 0) {
-        acquireSpan(anchor.parent, start - event.waitMs, start, 'acquired');
+        acquireSpan(anchor.parent, pool, start - event.waitMs, start, 'acquired');
       }
       const fp = fingerprints.of(event.statement.text);
       const links: Link[] | undefined = anchor.members?.map((m) => ({ context: spanContextOf(m) }));
@@ -125,6 +176,7 @@ export function dbSpans(tracing: Tracing, options: { comments?: boolean } = {}):
             'db.operation.name': fp.command.toUpperCase(),
             'db.query.text': fp.text,
             'db.response.returned_rows': event.rowCount,
+            ...pool,
             'holdfast.db.fingerprint': fp.id,
             ...(anchor.members === undefined ? {} : { 'holdfast.batch.size': anchor.members.length }),
           },
@@ -158,7 +210,7 @@ export function dbSpans(tracing: Tracing, options: { comments?: boolean } = {}):
         const started = performance.now();
         const sent = comments ? commented(statement, anchor.parent) : statement;
         return db.query<R>(ctx, sent, options).catch((err: unknown) => {
-          if (isAppError(err, ...ACQUIRE_FAILURES)) acquireSpan(anchor.parent, started, performance.now(), err.code);
+          if (isAppError(err, ...ACQUIRE_FAILURES)) acquireSpan(anchor.parent, primary, started, performance.now(), err.code);
           throw err;
         });
       },
@@ -173,7 +225,9 @@ export function dbSpans(tracing: Tracing, options: { comments?: boolean } = {}):
           const ref = refOf(span);
           return await db.transaction(txCtx, comments ? (tx) => fn(commentingTransaction(tx, ref)) : fn);
         } catch (err) {
-          if (isAppError(err, ...ACQUIRE_FAILURES) && acquiring.has(txCtx)) acquireSpan(refOf(span), started, performance.now(), err.code);
+          if (isAppError(err, ...ACQUIRE_FAILURES) && acquiring.has(txCtx)) {
+            acquireSpan(refOf(span), primary, started, performance.now(), err.code);
+          }
           failed(span, err);
           throw err;
         } finally {
@@ -184,7 +238,28 @@ export function dbSpans(tracing: Tracing, options: { comments?: boolean } = {}):
     };
   }
 
-  return { onQuery, database };
+  // The primary with several hosts: each host's labels, made once.
+  const byHost = new Map<string, Attributes>();
+  function primaryLabels(event: QueryEvent): Attributes {
+    const host = event.host;
+    if (host === undefined) return primary;
+    let labels = byHost.get(host.label);
+    if (labels === undefined) {
+      labels = attributesOf({ name: options.primary?.name ?? PRIMARY_POOL_NAME, server: { address: host.address, port: host.port } });
+      byHost.set(host.label, labels);
+    }
+    return labels;
+  }
+
+  return {
+    onQuery: (event) => report(event, primaryLabels),
+    onQueryOf(pool) {
+      const labels = attributesOf(pool);
+      const labelsOf = () => labels;
+      return (event) => report(event, labelsOf);
+    },
+    database,
+  };
 }
 
 /**

@@ -1,18 +1,22 @@
 /**
  * One CLIENT span per Redis command of the shared cache, a child of the
  * request's `cache lookup` span (reads and writes) or of the request's span
- * (invalidations after a write). Emitted at the store boundary
- * (src/cache/redis-store.ts) rather than by @opentelemetry/instrumentation-
- * ioredis: that patches ioredis at load time and finds its parent through
- * the global context manager (AsyncLocalStorage), which Holdfast does not
- * run (src/context/context.ts says why); our store knows its parent from the
- * Context's `trace`, passed down with the command.
+ * (invalidations after a write), and per rate-limit decision taken in Redis,
+ * a child of the request's span. Emitted at the store boundaries
+ * (src/cache/redis-store.ts, src/guards/rate-limit/redis-store.ts) rather
+ * than by @opentelemetry/instrumentation-ioredis: that patches ioredis at
+ * load time and finds its parent through the global context manager
+ * (AsyncLocalStorage), which Holdfast does not run (src/context/context.ts
+ * says why); our stores know their parent from the request's trace
+ * (`ctx.trace`, or the rate limiter's `requestTraceOf`), passed down with
+ * the command.
  *
  * Attributes follow the database semantic conventions: `db.system.name`
- * `redis`, `db.operation.name` (the command: the cache's scripts run as
- * EVALSHA), `db.stored_procedure.name` (which script), `db.namespace` (the
- * database index), `server.address`/`server.port`. Never keys, arguments or
- * values, and never the URL's credentials; only the number of keys.
+ * `redis`, `db.operation.name` (the command: the scripts run as EVALSHA),
+ * `db.stored_procedure.name` (which script), `db.namespace` (the database
+ * index), `server.address`/`server.port`, plus the caller's own (the rate
+ * limiter names its policy). Never keys, arguments or values, and never the
+ * URL's credentials; only the number of keys.
  *
  * With tracing off, or a trace not sampled, the store makes no call here.
  *
@@ -25,8 +29,18 @@ import type { TraceRef } from '../context/context.ts';
 import { parentOf, type Tracing } from './tracer.ts';
 
 export interface RedisSpans {
-  /** Runs `run` under a span named `<operation> <procedure>`, a child of `parent` when sampled; else just runs it. */
-  command<T>(parent: TraceRef | undefined, operation: string, procedure: string, keys: number, run: () => Promise<T>): Promise<T>;
+  /**
+   * Runs `run` under a span named `<operation> <procedure>`, a child of `parent` when sampled; else just runs it.
+   * `attributes` are the caller's own, added to the span (never keys or values).
+   */
+  command<T>(
+    parent: TraceRef | undefined,
+    operation: string,
+    procedure: string,
+    keys: number,
+    run: () => Promise<T>,
+    attributes?: Attributes,
+  ): Promise<T>;
 }
 
 /** Where the client connects, as span attributes; never the password or user. */
@@ -50,7 +64,7 @@ export function redisServerAttributes(url: string): Attributes {
 export function redisSpans(tracing: Tracing, url: string): RedisSpans {
   const server = redisServerAttributes(url);
   return {
-    async command(parent, operation, procedure, keys, run) {
+    async command(parent, operation, procedure, keys, run, attributes) {
       if (parent?.sampled !== true) return run();
       const span = tracing.tracer.startSpan(
         `${operation} ${procedure}`,
@@ -62,6 +76,7 @@ export function redisSpans(tracing: Tracing, url: string): RedisSpans {
             'db.stored_procedure.name': procedure,
             'holdfast.redis.keys': keys,
             ...server,
+            ...attributes,
           },
         },
         parentOf(parent),

@@ -19,6 +19,9 @@ import { isTargetSessionAttrs, type TargetSessionAttrs } from './target.ts';
 export interface HostConfig {
   /** `host:port`, safe to log and to use as a metrics label. */
   label: string;
+  /** The host alone (an IPv6 address without its brackets) and the port: a span's `server.address` and `server.port`. */
+  address: string;
+  port: number;
   /** A single-host URL pg can parse; holds the password, never log it. */
   connectionString: string;
 }
@@ -49,22 +52,26 @@ export function parseHostsUrl(url: string): ParsedHostsUrl {
   const target = explicit ?? (multi ? 'read-write' : 'any');
   if (!multi && explicit === undefined) {
     // The single-host form is passed on exactly as given.
-    return { hosts: [{ label: labelOf(parts[0]!), connectionString: url }], target };
+    return { hosts: [{ ...hostOf(parts[0]!), connectionString: url }], target };
   }
   const hosts = parts.map((part) => ({
-    label: labelOf(part),
+    ...hostOf(part),
     connectionString: `${scheme[1]}://${userinfo}${part}${cleanTail}`,
   }));
   return { hosts, target };
 }
 
-/** `host:port` of one authority part, with the default port filled in. */
-function labelOf(part: string): string {
-  const ipv6 = /^(\[[^\]]+\])(?::(\d+))?$/.exec(part);
-  if (ipv6 !== null) return `${ipv6[1]}:${ipv6[2] ?? DEFAULT_PORT}`;
+/** One authority part as `host:port` (the default port filled in), and its host and port apart. */
+function hostOf(part: string): { label: string; address: string; port: number } {
+  const ipv6 = /^\[([^\]]+)\](?::(\d+))?$/.exec(part);
+  if (ipv6 !== null) {
+    const port = ipv6[2] ?? DEFAULT_PORT;
+    return { label: `[${ipv6[1]}]:${port}`, address: ipv6[1]!, port: Number(port) };
+  }
   const m = /^([^:]*)(?::(\d*))?$/.exec(part);
   if (m === null || m[1] === '') throw new Error('database URL has a malformed host');
-  return `${m[1]}:${m[2] === undefined || m[2] === '' ? DEFAULT_PORT : m[2]}`;
+  const port = m[2] === undefined || m[2] === '' ? DEFAULT_PORT : m[2];
+  return { label: `${m[1]}:${port}`, address: m[1]!, port: Number(port) };
 }
 
 /** Removes target_session_attrs from the query (pg does not know it) and returns its value. */

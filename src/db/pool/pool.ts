@@ -26,6 +26,7 @@ import type { PooledConnection } from './connection.ts';
 import { PoolCore, type OverloadControl } from './core.ts';
 import type { RetryBudget } from './retry-budget.ts';
 import type { HostSelector, HostView } from '../hosts/selector.ts';
+import type { HostConfig } from '../hosts/url.ts';
 import type { PoolStats } from './counters.ts';
 import { databaseSilent, isConnectionLevel, translate } from './errors.ts';
 import { withFreshRetry } from './retry.ts';
@@ -83,6 +84,8 @@ export interface QueryEvent {
   error?: unknown;
   /** The context the statement ran under, untouched (the profiler charges its accounts). */
   ctx: Context;
+  /** The host the statement ran on, when the pool has several (DATABASE_URL's multi-host form). */
+  host?: HostConfig | undefined;
 }
 
 /** A leased connection, bound to the context it was acquired for; call `release` exactly once. */
@@ -285,11 +288,11 @@ export class ConnectionPool implements Database {
     try {
       const result = await guard.answer;
       const durationMs = performance.now() - started;
-      this.#onQuery?.({ statement, waitMs, durationMs, rowCount: result.rowCount ?? 0, ctx });
+      this.#onQuery?.({ statement, waitMs, durationMs, rowCount: result.rowCount ?? 0, ctx, host: conn.host });
       this.#core.sample(durationMs);
       return { rows: result.rows, rowCount: result.rowCount ?? 0 };
     } catch (err) {
-      this.#onQuery?.({ statement, waitMs, durationMs: performance.now() - started, rowCount: 0, error: err, ctx });
+      this.#onQuery?.({ statement, waitMs, durationMs: performance.now() - started, rowCount: 0, error: err, ctx, host: conn.host });
       const verdict =
         ctx.signal.aborted && !conn.broken
           ? { error: abortedError(ctx.signal, 'running a statement'), connectionLost: false }

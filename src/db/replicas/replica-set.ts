@@ -19,9 +19,11 @@ export interface ReplicaSetOptions {
   urls: readonly string[];
   primary: Database;
   /** Options every replica pool shares (its connection string is added per replica). */
-  pool: Omit<PoolOptions, 'connectionString' | 'hosts' | 'limiter' | 'observer'>;
+  pool: Omit<PoolOptions, 'connectionString' | 'hosts' | 'limiter' | 'observer' | 'onQuery'>;
   /** The observer of each replica's pool, by its name (src/telemetry/pool-meter.ts); absent: none. */
   observerFor?: (name: string) => PoolObserver;
+  /** Each replica pool's statement hook, by its name and URL (its spans name the replica: src/telemetry/db-spans.ts); absent: none. */
+  onQueryOf?: (name: string, url: string) => PoolOptions['onQuery'];
   maxLagMs: number;
   sampleMs: number;
   tokenWaitMs: number;
@@ -74,6 +76,7 @@ export function createReplicaSet(options: ReplicaSetOptions): ReplicaSet {
       connectionString: url,
       logger: logger.child({ replica: name }),
       observer: options.observerFor?.(name),
+      onQuery: options.onQueryOf?.(name, url),
     });
     return { name, pool };
   });

@@ -22,6 +22,8 @@ import { createRedisStore } from './redis-store.ts';
 import { createResilientStore, type ResilientStore } from './resilient-store.ts';
 import type { RateLimitLogger, RateLimitStore, StoreMode } from './store.ts';
 import { openedContext } from '../../http/context.ts';
+import { requestTraceOf } from '../../telemetry/http-spans.ts';
+import type { RedisSpans } from '../../telemetry/redis-spans.ts';
 
 export type { StoreMode, RateLimitLogger };
 
@@ -41,6 +43,8 @@ export interface RateLimiterDeps {
   maxKeys?: number;
   /** Pause between Redis probes while degraded. Default 1000 ms. */
   probeIntervalMs?: number;
+  /** Spans for the Redis store's calls of sampled requests (tracing on, src/telemetry/redis-spans.ts); absent: none. */
+  redisSpans?: RedisSpans | undefined;
 }
 
 /** Live counters, read at scrape time. */
@@ -104,7 +108,12 @@ export function createRateLimiter(config: Pick<Config, 'rateLimit' | 'redis' | '
   let resilient: ResilientStore | undefined;
   if (redis !== undefined) {
     resilient = createResilientStore({
-      primary: createRedisStore({ redis, prefix: deps.keyPrefix ?? 'holdfast:rl:', timeoutMs: config.redis.commandTimeoutMs }),
+      primary: createRedisStore({
+        redis,
+        prefix: deps.keyPrefix ?? 'holdfast:rl:',
+        timeoutMs: config.redis.commandTimeoutMs,
+        spans: deps.redisSpans,
+      }),
       fallback: createMemoryStore({ now: deps.now, maxKeys: deps.maxKeys }),
       logger: deps.logger,
       probeIntervalMs: deps.probeIntervalMs,
@@ -154,6 +163,8 @@ export function createRateLimiter(config: Pick<Config, 'rateLimit' | 'redis' | '
             costOf: (request) => openedContext(request)?.accounts[0]?.dbMs ?? 0,
           }
         : undefined,
+    // The server span's position (its onRequest hook runs first in the /api scope); only Redis calls need it.
+    traceOf: resilient !== undefined && deps.redisSpans !== undefined ? requestTraceOf : undefined,
   });
   const plugin: FastifyPluginAsync = settings.enabled
     ? enabledPlugin

@@ -16,6 +16,7 @@
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import type { TraceRef } from '../../context/context.ts';
 import { AppError } from '../../errors/app-error.ts';
 import type { Decision, Policy } from './gcra.ts';
 import { policyField, rateLimitField } from './headers.ts';
@@ -40,6 +41,12 @@ export interface RateLimitPluginOptions {
   exempt?: readonly string[];
   /** A second budget, charged by cost after the response; its limit is in cost units per window. */
   db?: { policy: Policy; costOf(request: FastifyRequest): number } | undefined;
+  /**
+   * The request's trace position, handed to the store with each call so a
+   * Redis call of a sampled request is a span of its trace. Absent (tracing
+   * off, or no store that makes spans): the store gets no trace.
+   */
+  traceOf?: ((request: FastifyRequest) => TraceRef | undefined) | undefined;
 }
 
 /**
@@ -47,7 +54,7 @@ export interface RateLimitPluginOptions {
  * await app.register(rateLimitPlugin({ policies, store, keyOf, onDecision: count })); // usually via createRateLimiter().plugin
  */
 export function rateLimitPlugin(options: RateLimitPluginOptions): FastifyPluginAsync {
-  const { policies, store, keyOf, onDecision, db } = options;
+  const { policies, store, keyOf, onDecision, db, traceOf } = options;
   const exempt = new Set(options.exempt ?? DEFAULT_EXEMPT_PATHS);
   const dbField = db === undefined ? '' : `, ${policyField(db.policy)}`;
   const policyFields = new Map([policies.read, policies.write].map((p) => [p, policyField(p) + dbField]));
@@ -87,9 +94,16 @@ export function rateLimitPlugin(options: RateLimitPluginOptions): FastifyPluginA
   }
 
   /** Adds the database-time check to an admitted request. */
-  function withBudget(reply: FastifyReply, key: string, policy: Policy, decision: Decision, done: (err?: Error) => void): void {
+  function withBudget(
+    reply: FastifyReply,
+    key: string,
+    policy: Policy,
+    decision: Decision,
+    trace: TraceRef | undefined,
+    done: (err?: Error) => void,
+  ): void {
     if (db === undefined || !decision.allowed) return done(answer(reply, policy, decision));
-    const spent = store.take(`${db.policy.name}:${key}`, db.policy, 0);
+    const spent = store.take(`${db.policy.name}:${key}`, db.policy, 0, trace);
     if (spent instanceof Promise) {
       spent.then(
         (budget) => done(answer(reply, policy, decision, budget)),
@@ -108,14 +122,15 @@ export function rateLimitPlugin(options: RateLimitPluginOptions): FastifyPluginA
         const key = keyOf(request);
         if (key === undefined) return done();
         const policy = WRITE_METHODS.has(request.method) ? policies.write : policies.read;
-        const outcome = store.take(`${policy.name}:${key}`, policy);
+        const trace = traceOf?.(request);
+        const outcome = store.take(`${policy.name}:${key}`, policy, 1, trace);
         if (outcome instanceof Promise) {
           outcome.then(
-            (decision) => withBudget(reply, key, policy, decision, done),
+            (decision) => withBudget(reply, key, policy, decision, trace, done),
             (err: Error) => done(err),
           );
         } else {
-          withBudget(reply, key, policy, outcome, done);
+          withBudget(reply, key, policy, outcome, trace, done);
         }
       });
       if (db !== undefined) {
@@ -123,7 +138,11 @@ export function rateLimitPlugin(options: RateLimitPluginOptions): FastifyPluginA
         app.addHook('onResponse', function chargeDatabaseTime(request, _reply, done) {
           const cost = Math.ceil(db.costOf(request));
           const key = cost > 0 && !isExempt(request) ? keyOf(request) : undefined;
-          if (key !== undefined) void Promise.resolve(store.charge(`${db.policy.name}:${key}`, db.policy, cost)).catch(() => undefined);
+          if (key !== undefined) {
+            // The server span has ended by now: this span follows it, still in the request's trace.
+            const charged = store.charge(`${db.policy.name}:${key}`, db.policy, cost, traceOf?.(request));
+            void Promise.resolve(charged).catch(() => undefined);
+          }
           done();
         });
       }

@@ -7,9 +7,16 @@
  * once as EVAL, which also caches the script again. The whole exchange is
  * bounded by the command timeout; any failure is thrown for the resilient
  * store to turn into a fallback decision.
+ *
+ * With `spans` (tracing on), a decision or charge for a sampled request is
+ * one client span under the request's span (src/telemetry/redis-spans.ts),
+ * covering the whole bounded exchange: a timeout ends it as an error. Any
+ * other call, and every call with tracing off, takes the plain path.
  */
 import type { Redis } from 'ioredis';
 import { withDeadline } from '../../async/deadline.ts';
+import type { TraceRef } from '../../context/context.ts';
+import type { RedisSpans } from '../../telemetry/redis-spans.ts';
 import { GCRA_LUA, GCRA_LUA_SHA1 } from './gcra-script.ts';
 import { describeStep, type Decision, type Policy } from './gcra.ts';
 
@@ -19,7 +26,13 @@ export interface RedisStoreOptions {
   prefix: string;
   /** Upper bound on one decision, in ms. */
   timeoutMs: number;
+  /** Spans of sampled requests' calls (tracing on); absent: none. */
+  spans?: RedisSpans | undefined;
 }
+
+/** The script's name on its spans (`db.stored_procedure.name`), as the cache names its own. */
+export const GCRA_SCRIPT_NAME = 'holdfastRateLimit';
+const WHAT = 'redis rate-limit script';
 
 /** The script's policy for probes: generous enough never to refuse, cheap to run. */
 const PROBE_POLICY: Policy = { name: 'probe', limit: 1_000_000, windowMs: 1000 };
@@ -30,7 +43,7 @@ const PROBE_POLICY: Policy = { name: 'probe', limit: 1_000_000, windowMs: 1000 }
  * const decision = await store.take('default:ip:203.0.113.7', policy); // rejects on error or timeout
  */
 export function createRedisStore(options: RedisStoreOptions) {
-  const { redis, prefix, timeoutMs } = options;
+  const { redis, prefix, timeoutMs, spans } = options;
 
   async function run(key: string, policy: Policy, cost: number, force: boolean): Promise<unknown> {
     const args = [prefix + key, policy.limit, policy.windowMs, cost, force ? 1 : 0] as const;
@@ -42,12 +55,21 @@ export function createRedisStore(options: RedisStoreOptions) {
     }
   }
 
-  async function take(key: string, policy: Policy, cost = 1): Promise<Decision> {
-    return decide(await withDeadline(run(key, policy, cost, false), timeoutMs, 'redis rate-limit script'), policy, cost);
+  /** The script call within the deadline; a span of it only for a sampled trace (no closure otherwise). */
+  function bounded(key: string, policy: Policy, cost: number, force: boolean, trace: TraceRef | undefined): Promise<unknown> {
+    if (spans === undefined || trace?.sampled !== true) return withDeadline(run(key, policy, cost, force), timeoutMs, WHAT);
+    // Named EVALSHA even when a NOSCRIPT made it EVAL too, as the cache's spans are.
+    return spans.command(trace, 'EVALSHA', GCRA_SCRIPT_NAME, 1, () => withDeadline(run(key, policy, cost, force), timeoutMs, WHAT), {
+      'holdfast.rate_limit.policy': policy.name,
+    });
   }
 
-  async function charge(key: string, policy: Policy, cost: number): Promise<void> {
-    await withDeadline(run(key, policy, cost, true), timeoutMs, 'redis rate-limit script');
+  async function take(key: string, policy: Policy, cost = 1, trace?: TraceRef): Promise<Decision> {
+    return decide(await bounded(key, policy, cost, false, trace), policy, cost);
+  }
+
+  async function charge(key: string, policy: Policy, cost: number, trace?: TraceRef): Promise<void> {
+    await bounded(key, policy, cost, true, trace);
   }
 
   function decide(reply: unknown, policy: Policy, cost: number): Decision {
@@ -60,7 +82,7 @@ export function createRedisStore(options: RedisStoreOptions) {
 
   /** Gives back one request of `key`'s quota (see gcraRefund). */
   async function refund(key: string, policy: Policy): Promise<void> {
-    await withDeadline(run(key, policy, -1, false), timeoutMs, 'redis rate-limit script');
+    await withDeadline(run(key, policy, -1, false), timeoutMs, WHAT);
   }
 
   /**

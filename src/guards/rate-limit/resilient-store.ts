@@ -13,14 +13,15 @@
  * instance limits on its own, so N instances admit up to N times the limit:
  * a softer limit for a while, never an outage of the API.
  */
+import type { TraceRef } from '../../context/context.ts';
 import { createRedisFallback } from '../../redis/fallback.ts';
 import type { Decision, Policy } from './gcra.ts';
 import type { RateLimitLogger } from './store.ts';
 
 export interface ResilientStoreOptions {
   primary: {
-    take(key: string, policy: Policy, cost?: number): Promise<Decision>;
-    charge(key: string, policy: Policy, cost: number): Promise<void>;
+    take(key: string, policy: Policy, cost?: number, trace?: TraceRef): Promise<Decision>;
+    charge(key: string, policy: Policy, cost: number, trace?: TraceRef): Promise<void>;
     refund(key: string, policy: Policy): Promise<void>;
     probe(): Promise<void>;
   };
@@ -64,9 +65,10 @@ export function createResilientStore(options: ResilientStoreOptions) {
     return fallback.take(key, policy, cost);
   }
 
-  function take(key: string, policy: Policy, cost?: number): Decision | Promise<Decision> {
+  /** `trace` goes to Redis only: a fallback decision is no Redis call, so it has no span (the failed call's span says why). */
+  function take(key: string, policy: Policy, cost?: number, trace?: TraceRef): Decision | Promise<Decision> {
     return breaker.run(
-      () => primary.take(key, policy, cost),
+      () => primary.take(key, policy, cost, trace),
       () => decideInMemory(key, policy, cost),
       'take',
     );
@@ -81,9 +83,9 @@ export function createResilientStore(options: ResilientStoreOptions) {
     );
   }
 
-  function charge(key: string, policy: Policy, cost: number): void | Promise<void> {
+  function charge(key: string, policy: Policy, cost: number, trace?: TraceRef): void | Promise<void> {
     return breaker.run(
-      () => primary.charge(key, policy, cost),
+      () => primary.charge(key, policy, cost, trace),
       () => fallback.charge(key, policy, cost),
       'charge',
     );

@@ -4,7 +4,12 @@
  *
  * `take` may answer synchronously: the in-memory store does, and the hook
  * then spends no promise on the request.
+ *
+ * `trace` is the request's position in its trace (src/telemetry/), passed
+ * explicitly as the cache's stores get `ctx.trace`: the Redis store makes a
+ * span of a sampled request's call under it; the memory store ignores it.
  */
+import type { TraceRef } from '../../context/context.ts';
 import type { Decision, Policy } from './gcra.ts';
 
 export type { Decision, Policy };
@@ -19,9 +24,9 @@ export type StoreMode = 'memory' | 'redis' | 'fallback';
  */
 export interface RateLimitStore {
   /** Counts one request (or `cost` units; 0 only checks) for `key` under `policy` and says whether it is admitted. */
-  take(key: string, policy: Policy, cost?: number): Decision | Promise<Decision>;
+  take(key: string, policy: Policy, cost?: number, trace?: TraceRef): Decision | Promise<Decision>;
   /** Spends `cost` units for `key` even past the limit (a cost known after the work). */
-  charge(key: string, policy: Policy, cost: number): void | Promise<void>;
+  charge(key: string, policy: Policy, cost: number, trace?: TraceRef): void | Promise<void>;
   /** Gives back one request of `key`'s quota, e.g. an attempt that turned out not to count. */
   refund(key: string, policy: Policy): void | Promise<void>;
 }

@@ -11,6 +11,8 @@ describe('pg probe (real server)', () => {
 
   it('rejects (does not hang) when the host refuses connections', async () => {
     const probe = createPgProbe({ connectTimeoutMs: 2000, applicationName: 'holdfast-probe-test' });
-    await expect(probe({ label: '127.0.0.1:1', connectionString: 'postgres://u@127.0.0.1:1/db' })).rejects.toThrow();
+    await expect(
+      probe({ label: '127.0.0.1:1', address: '127.0.0.1', port: 1, connectionString: 'postgres://u@127.0.0.1:1/db' }),
+    ).rejects.toThrow();
   });
 });

@@ -3,8 +3,8 @@ import { createHostSelector, HostUnavailableError, type Probe } from '../../../s
 import type { HostState } from '../../../src/db/hosts/target.ts';
 import type { HostConfig } from '../../../src/db/hosts/url.ts';
 
-const h1: HostConfig = { label: 'h1:5432', connectionString: 'postgres://u:pw@h1/db' };
-const h2: HostConfig = { label: 'h2:5432', connectionString: 'postgres://u:pw@h2/db' };
+const h1: HostConfig = { label: 'h1:5432', address: 'h1', port: 5432, connectionString: 'postgres://u:pw@h1/db' };
+const h2: HostConfig = { label: 'h2:5432', address: 'h2', port: 5432, connectionString: 'postgres://u:pw@h2/db' };
 const PRIMARY: HostState = { inRecovery: false, readOnly: false };
 const STANDBY: HostState = { inRecovery: true, readOnly: true };
 

@@ -7,7 +7,7 @@ describe('parseHostsUrl', () => {
     const url = 'postgres://app:s3cret@db.internal:5432/shop?sslmode=disable&application_name=x';
     const parsed = parseHostsUrl(url);
     expect(parsed.target).toBe('any');
-    expect(parsed.hosts).toEqual([{ label: 'db.internal:5432', connectionString: url }]);
+    expect(parsed.hosts).toEqual([{ label: 'db.internal:5432', address: 'db.internal', port: 5432, connectionString: url }]);
     expect(parseHostsUrl('postgresql://db/shop').hosts[0]!.label).toBe('db:5432');
   });
 
@@ -15,9 +15,9 @@ describe('parseHostsUrl', () => {
     const parsed = parseHostsUrl('postgres://app:p%40ss@h1:5432,h2:5433,h3/shop?sslmode=disable');
     expect(parsed.target).toBe('read-write');
     expect(parsed.hosts).toEqual([
-      { label: 'h1:5432', connectionString: 'postgres://app:p%40ss@h1:5432/shop?sslmode=disable' },
-      { label: 'h2:5433', connectionString: 'postgres://app:p%40ss@h2:5433/shop?sslmode=disable' },
-      { label: 'h3:5432', connectionString: 'postgres://app:p%40ss@h3/shop?sslmode=disable' },
+      { label: 'h1:5432', address: 'h1', port: 5432, connectionString: 'postgres://app:p%40ss@h1:5432/shop?sslmode=disable' },
+      { label: 'h2:5433', address: 'h2', port: 5433, connectionString: 'postgres://app:p%40ss@h2:5433/shop?sslmode=disable' },
+      { label: 'h3:5432', address: 'h3', port: 5432, connectionString: 'postgres://app:p%40ss@h3/shop?sslmode=disable' },
     ]);
   });
 
@@ -28,12 +28,19 @@ describe('parseHostsUrl', () => {
       expect(parsed.hosts.map((h) => h.connectionString)).toEqual(['postgres://u@h1/db?a=1&b=2', 'postgres://u@h2:6000/db?a=1&b=2']);
     }
     const single = parseHostsUrl('postgres://u@h1/db?target_session_attrs=primary');
-    expect(single).toEqual({ target: 'primary', hosts: [{ label: 'h1:5432', connectionString: 'postgres://u@h1/db' }] });
+    expect(single).toEqual({
+      target: 'primary',
+      hosts: [{ label: 'h1:5432', address: 'h1', port: 5432, connectionString: 'postgres://u@h1/db' }],
+    });
   });
 
   it('handles IPv6 hosts and URLs without user or database', () => {
     const parsed = parseHostsUrl('postgres://[::1]:5440,127.0.0.1:5441');
     expect(parsed.hosts.map((h) => h.label)).toEqual(['[::1]:5440', '127.0.0.1:5441']);
+    expect(parsed.hosts.map((h) => [h.address, h.port])).toEqual([
+      ['::1', 5440],
+      ['127.0.0.1', 5441],
+    ]);
     expect(parsed.hosts[1]!.connectionString).toBe('postgres://127.0.0.1:5441');
   });
 
