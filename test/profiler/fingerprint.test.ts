@@ -71,6 +71,20 @@ describe('createFingerprinter', () => {
     expect(f.size).toBeLessThanOrEqual(50);
   });
 
+  it("keys a sampled statement's sqlcommenter text by the text before its comment", () => {
+    const f = createFingerprinter({ maxEntries: 50 });
+    const text = 'select * from products where id = any($1::bigint[])';
+    const plain = f.of(text);
+    for (let i = 0; i < 200; i++) {
+      const traceId = i.toString(16).padStart(32, '0');
+      expect(f.of(`${text} /*traceparent='00-${traceId}-00f067aa0ba902b7-01'*/`)).toBe(plain);
+    }
+    expect(f.size).toBe(1);
+    // Any other trailing comment is part of the text, as before.
+    expect(f.of(`${text} /*other*/`).id).toBe(plain.id);
+    expect(f.size).toBe(2);
+  });
+
   it('classifies statements for plan capture and the N+1 detector', () => {
     const f = createFingerprinter();
     expect(f.of('SELECT 1').explainable).toBe(true);
