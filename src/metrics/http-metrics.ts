@@ -1,7 +1,7 @@
 /**
  * Request duration by route pattern and status, for Prometheus, and what
- * happens to connections below the requests: open, refused at the cap,
- * timed out, abandoned by the client.
+ * happens to connections below the requests: waiting to be accepted, open,
+ * refused at the cap, timed out, abandoned by the client.
  *
  * The label is the route pattern (`/api/products/:id`), never the raw URL:
  * raw URLs would mint one time series per product id and exhaust memory.
@@ -16,6 +16,7 @@ import type { Server } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { openedContext } from '../http/context.ts';
+import { acceptQueue } from '../net/accept-queue.ts';
 
 const BUCKETS_S = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
@@ -84,6 +85,19 @@ export function createConnectionMetrics(registry: Registry): ConnectionMetrics {
       const open = server;
       if (open === undefined) return;
       this.set(await new Promise<number>((resolve) => open.getConnections((err, count) => resolve(err ? 0 : count))));
+    },
+  });
+  new Gauge({
+    name: 'holdfast_http_accept_queue',
+    help: "Connections the kernel has established and this server has not accepted yet (its listening socket's accept queue; Linux only): time no request histogram sees",
+    registers: [registry],
+    // Every cluster worker reads the same kernel queue.
+    aggregator: 'max',
+    async collect() {
+      const address = server?.address();
+      if (address === null || address === undefined || typeof address === 'string') return;
+      const waiting = await acceptQueue(address.port);
+      if (waiting !== undefined) this.set(waiting);
     },
   });
   return {
