@@ -111,12 +111,12 @@ export async function startHoldfast(config: Config, logger: Logger, options: Sta
     const hosts = createHostsFromUrl(databaseUrl, logger.child({ component: 'hosts' }));
     if (hosts !== undefined) cleanup.push(async () => hosts.stop());
     // The primary's host on its spans only when fixed: with several, the selected one changes at failover.
-    const primaryLabels = poolLabels(PRIMARY_POOL_NAME, hosts === undefined ? databaseUrl : undefined);
+    const primaryLabels = poolLabels(PRIMARY_POOL_NAME, hosts === undefined ? databaseUrl : undefined, 'primary');
     const spans = tracing === undefined ? undefined : dbSpans(tracing, { comments: config.telemetry.sqlComments, primary: primaryLabels });
     const everyQuery = composeOnQuery(profiler.onQuery, spans?.onQuery, options.onQuery);
     // A replica pool's statements: the same hooks, its spans labelled with the replica.
     const replicaQuery = (name: string, url: string) =>
-      composeOnQuery(profiler.onQuery, spans?.onQueryOf(poolLabels(name, url)), options.onQuery);
+      composeOnQuery(profiler.onQuery, spans?.onQueryOf(poolLabels(name, url, 'replica')), options.onQuery);
     const pool = createPool({
       hosts,
       ...poolSettings,

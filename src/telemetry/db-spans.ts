@@ -18,13 +18,14 @@
  * - `transaction`: the parent of BEGIN … COMMIT, with its acquire.
  *
  * Acquire and statement spans name the pool that served them
- * (`db.client.connection.pool.name`, as its metrics do) and, when it
+ * (`db.client.connection.pool.name`, as its metrics do), its role
+ * (`holdfast.db.role`: primary or replica) and, when it
  * connects to one fixed host, that host (`server.address`, `server.port`);
  * a statement of a multi-host primary is labelled with the host it ran on
  * (the pool reports it), which moves on a failover.
  * Every pool shares the profiler's hook, so each gets its own `onQuery`
  * carrying its labels: the primary's is `onQuery`, a replica's
- * `onQueryOf(poolLabels(name, url))`; a read routed to a replica is then
+ * `onQueryOf(poolLabels(name, url, 'replica'))`; a read routed to a replica is then
  * labelled with the replica, not with the primary.
  *
  * From the database back to the trace (`comments`, DB_TRACE_COMMENTS): a
@@ -42,11 +43,12 @@
  * const spans = dbSpans(tracing);
  * const pool = createPool({ …, onQuery: (e) => { profiler.onQuery(e); spans.onQuery(e); } });
  * const db = spans.database(pool); // hand this to the stores
- * const replica = createPool({ …, onQuery: spans.onQueryOf(poolLabels('10.0.0.7:5432', replicaUrl)) });
+ * const replica = createPool({ …, onQuery: spans.onQueryOf(poolLabels('10.0.0.7:5432', replicaUrl, 'replica')) });
  */
 import { SpanKind, SpanStatusCode, TraceFlags, type Attributes, type Link, type Span, type SpanContext } from '@opentelemetry/api';
 import type { QueryResultRow } from 'pg';
 import { tracedMembersOf, type Context, type TraceRef } from '../context/context.ts';
+import type { Priority } from '../context/priority.ts';
 import type { QueryEvent } from '../db/pool/pool.ts';
 import type { Database, QueryOptions, Rows, Statement, Transaction } from '../db/types.ts';
 import { isAppError } from '../errors/app-error.ts';
@@ -56,12 +58,14 @@ import { epochMs, parentOf, refOf, type Tracing } from './tracer.ts';
 import { PRIMARY_POOL_NAME } from './pool-meter.ts';
 
 /** Codes the pool refuses an acquire with: the outcome of a failed `pool acquire` span. */
-const ACQUIRE_FAILURES = ['POOL_TIMEOUT', 'POOL_QUEUE_FULL', 'POOL_EXHAUSTED', 'POOL_CLOSED'] as const;
+const ACQUIRE_FAILURES = ['POOL_TIMEOUT', 'POOL_QUEUE_FULL', 'POOL_EXHAUSTED', 'POOL_OVERLOADED', 'POOL_CLOSED'] as const;
 
 /** A pool as its spans name it. */
 export interface PoolLabels {
   /** `db.client.connection.pool.name`: PRIMARY_POOL_NAME, or a replica's name (replicaName, src/db/replicas/replica-set.ts). */
   readonly name: string;
+  /** `holdfast.db.role`: the pool of DATABASE_URL (writes, and reads with no replica) or a read replica's. */
+  readonly role: 'primary' | 'replica';
   /** `server.address` and `server.port`, when the pool connects to one fixed host. */
   readonly server?: { readonly address: string; readonly port: number } | undefined;
 }
@@ -81,21 +85,22 @@ export interface DbSpans {
  * unparsable URL leave them out). Never the user or password.
  *
  * @example
- * poolLabels('holdfast', 'postgres://app:secret@db.internal/holdfast'); // { name: 'holdfast', server: { address: 'db.internal', port: 5432 } }
+ * poolLabels('holdfast', 'postgres://app:secret@db.internal/holdfast', 'primary'); // { name: 'holdfast', role: 'primary', server: { address: 'db.internal', port: 5432 } }
  */
-export function poolLabels(name: string, url: string | undefined): PoolLabels {
+export function poolLabels(name: string, url: string | undefined, role: PoolLabels['role']): PoolLabels {
   try {
     const parsed = new URL(url ?? '');
     // `?host=` overrides the authority in pg's parser: a socket directory or another host, so no fixed one here.
-    if (parsed.hostname === '' || parsed.hostname.includes(',') || parsed.searchParams.has('host')) return { name };
-    return { name, server: { address: parsed.hostname.replace(/^\[|\]$/g, ''), port: parsed.port === '' ? 5432 : Number(parsed.port) } };
+    if (parsed.hostname === '' || parsed.hostname.includes(',') || parsed.searchParams.has('host')) return { name, role };
+    const server = { address: parsed.hostname.replace(/^\[|\]$/g, ''), port: parsed.port === '' ? 5432 : Number(parsed.port) };
+    return { name, role, server };
   } catch {
-    return { name };
+    return { name, role };
   }
 }
 
 function attributesOf(pool: PoolLabels): Attributes {
-  const attributes: Attributes = { 'db.client.connection.pool.name': pool.name };
+  const attributes: Attributes = { 'db.client.connection.pool.name': pool.name, 'holdfast.db.role': pool.role };
   if (pool.server !== undefined) {
     attributes['server.address'] = pool.server.address;
     attributes['server.port'] = pool.server.port;
@@ -124,13 +129,14 @@ function anchorOf(ctx: Context): Anchor | undefined {
  */
 export function dbSpans(tracing: Tracing, options: { comments?: boolean; primary?: PoolLabels } = {}): DbSpans {
   const comments = options.comments ?? true;
-  const primary = attributesOf(options.primary ?? { name: PRIMARY_POOL_NAME });
+  const primaryPool = options.primary ?? { name: PRIMARY_POOL_NAME, role: 'primary' };
+  const primary = attributesOf(primaryPool);
   const { tracer } = tracing;
   const fingerprints = createFingerprinter({ maxEntries: 1000 });
   /** Transactions whose acquire span waits for their first statement (its start ends the wait). */
   const acquiring = new WeakMap<Context, number>();
 
-  function acquireSpan(parent: TraceRef, pool: Attributes, startMs: number, endMs: number, outcome: string): void {
+  function acquireSpan(parent: TraceRef, pool: Attributes, priority: Priority, startMs: number, endMs: number, outcome: string): void {
     const span = tracer.startSpan(
       'pool acquire',
       {
@@ -139,6 +145,7 @@ export function dbSpans(tracing: Tracing, options: { comments?: boolean; primary
         attributes: {
           'db.system.name': 'postgresql',
           ...pool,
+          'holdfast.pool.priority': priority,
           'holdfast.pool.wait_ms': endMs - startMs,
           'holdfast.pool.outcome': outcome,
         },
@@ -159,9 +166,9 @@ export function dbSpans(tracing: Tracing, options: { comments?: boolean; primary
       const txStart = acquiring.get(event.ctx);
       if (txStart !== undefined) {
         acquiring.delete(event.ctx);
-        acquireSpan(anchor.parent, pool, txStart, start, 'acquired');
+        acquireSpan(anchor.parent, pool, event.ctx.priority, txStart, start, 'acquired');
       } else if (event.waitMs > 0) {
-        acquireSpan(anchor.parent, pool, start - event.waitMs, start, 'acquired');
+        acquireSpan(anchor.parent, pool, event.ctx.priority, start - event.waitMs, start, 'acquired');
       }
       const fp = fingerprints.of(event.statement.text);
       const links: Link[] | undefined = anchor.members?.map((m) => ({ context: spanContextOf(m) }));
@@ -210,7 +217,7 @@ export function dbSpans(tracing: Tracing, options: { comments?: boolean; primary
         const started = performance.now();
         const sent = comments ? commented(statement, anchor.parent) : statement;
         return db.query<R>(ctx, sent, options).catch((err: unknown) => {
-          if (isAppError(err, ...ACQUIRE_FAILURES)) acquireSpan(anchor.parent, primary, started, performance.now(), err.code);
+          if (isAppError(err, ...ACQUIRE_FAILURES)) acquireSpan(anchor.parent, primary, ctx.priority, started, performance.now(), err.code);
           throw err;
         });
       },
@@ -226,7 +233,7 @@ export function dbSpans(tracing: Tracing, options: { comments?: boolean; primary
           return await db.transaction(txCtx, comments ? (tx) => fn(commentingTransaction(tx, ref)) : fn);
         } catch (err) {
           if (isAppError(err, ...ACQUIRE_FAILURES) && acquiring.has(txCtx)) {
-            acquireSpan(refOf(span), primary, started, performance.now(), err.code);
+            acquireSpan(refOf(span), primary, txCtx.priority, started, performance.now(), err.code);
           }
           failed(span, err);
           throw err;
@@ -245,7 +252,7 @@ export function dbSpans(tracing: Tracing, options: { comments?: boolean; primary
     if (host === undefined) return primary;
     let labels = byHost.get(host.label);
     if (labels === undefined) {
-      labels = attributesOf({ name: options.primary?.name ?? PRIMARY_POOL_NAME, server: { address: host.address, port: host.port } });
+      labels = attributesOf({ ...primaryPool, server: { address: host.address, port: host.port } });
       byHost.set(host.label, labels);
     }
     return labels;

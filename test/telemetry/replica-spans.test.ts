@@ -31,11 +31,14 @@ function descendantsOf(spans: ReceivedSpan[], root: ReceivedSpan): ReceivedSpan[
 
 describe('poolLabels', () => {
   it('names one fixed host and port, never the credentials', () => {
-    const labels = poolLabels('10.0.0.7:5433', 'postgres://app:s3cret@10.0.0.7:5433/holdfast');
-    expect(labels).toEqual({ name: '10.0.0.7:5433', server: { address: '10.0.0.7', port: 5433 } });
+    const labels = poolLabels('10.0.0.7:5433', 'postgres://app:s3cret@10.0.0.7:5433/holdfast', 'replica');
+    expect(labels).toEqual({ name: '10.0.0.7:5433', role: 'replica', server: { address: '10.0.0.7', port: 5433 } });
     expect(JSON.stringify(labels)).not.toContain('s3cret');
-    expect(poolLabels(PRIMARY_POOL_NAME, 'postgres://db.internal/holdfast').server).toEqual({ address: 'db.internal', port: 5432 });
-    expect(poolLabels('r', 'postgres://[::1]:5433/holdfast').server).toEqual({ address: '::1', port: 5433 });
+    expect(poolLabels(PRIMARY_POOL_NAME, 'postgres://db.internal/holdfast', 'primary').server).toEqual({
+      address: 'db.internal',
+      port: 5432,
+    });
+    expect(poolLabels('r', 'postgres://[::1]:5433/holdfast', 'replica').server).toEqual({ address: '::1', port: 5433 });
   });
 
   it('leaves the host out when it is not one fixed host', () => {
@@ -46,7 +49,7 @@ describe('poolLabels', () => {
       'postgres://localhost/holdfast?host=/tmp',
       undefined,
     ]) {
-      expect(poolLabels(PRIMARY_POOL_NAME, url)).toEqual({ name: PRIMARY_POOL_NAME });
+      expect(poolLabels(PRIMARY_POOL_NAME, url, 'primary')).toEqual({ name: PRIMARY_POOL_NAME, role: 'primary' });
     }
   });
 });
@@ -85,6 +88,7 @@ describe('database spans of a primary named with several hosts', () => {
       expect(span.attributes).toMatchObject({
         'db.system.name': 'postgresql',
         'db.client.connection.pool.name': PRIMARY_POOL_NAME,
+        'holdfast.db.role': 'primary',
         'server.address': new URL(database.url).hostname,
         'server.port': port,
       });
@@ -151,10 +155,13 @@ describe.skipIf(binaries === undefined)('database spans of a primary and its rep
     for (const span of spans) {
       expect(span.attributes).toMatchObject({
         'db.client.connection.pool.name': `127.0.0.1:${pair.standby.port}`,
+        'holdfast.db.role': 'replica',
         'server.address': '127.0.0.1',
         'server.port': pair.standby.port,
       });
     }
+    // A point read is `normal` (src/context/priority.ts): its acquire says so.
+    expect(spans.find((s) => s.name === 'pool acquire')!.attributes['holdfast.pool.priority']).toBe('normal');
   });
 
   it("labels an order's statements, on the primary, with the primary's pool, host and port", async () => {
@@ -172,9 +179,14 @@ describe.skipIf(binaries === undefined)('database spans of a primary and its rep
     for (const span of spans) {
       expect(span.attributes).toMatchObject({
         'db.client.connection.pool.name': PRIMARY_POOL_NAME,
+        'holdfast.db.role': 'primary',
         'server.address': '127.0.0.1',
         'server.port': pair.primary.port,
       });
     }
+    // A write is `high` (it may use the connections kept for it, docs/OVERLOAD.md): every acquire of the order says so.
+    const priorities = spans.filter((s) => s.name === 'pool acquire').map((s) => s.attributes['holdfast.pool.priority']);
+    expect(priorities.length).toBeGreaterThan(0);
+    expect(new Set(priorities)).toEqual(new Set(['high']));
   });
 });

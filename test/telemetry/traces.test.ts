@@ -10,6 +10,9 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.ts';
 import { requestContext, type Context } from '../../src/context/context.ts';
+import type { Priority } from '../../src/context/priority.ts';
+import { poolOverloaded } from '../../src/db/pool/errors.ts';
+import type { Database } from '../../src/db/types.ts';
 import { createProductStore } from '../../src/store/products.ts';
 import { dbSpans } from '../../src/telemetry/db-spans.ts';
 import { refOf, startTracing, type Tracing } from '../../src/telemetry/tracer.ts';
@@ -138,10 +141,10 @@ describe('database spans', () => {
     await receiver?.close();
   });
 
-  function traced(name: string): { ctx: Context; end(): void; spanId: string; traceId: string } {
+  function traced(name: string, priority?: Priority): { ctx: Context; end(): void; spanId: string; traceId: string } {
     const span = tracing.tracer.startSpan(name);
     const ref = refOf(span);
-    return { ctx: requestContext(name, `GET /${name}`, { trace: ref }), end: () => span.end(), ...ref };
+    return { ctx: requestContext(name, `GET /${name}`, { trace: ref, priority }), end: () => span.end(), ...ref };
   }
 
   it('exports a batched read as one statement linked to every request, and a batch wait in each', async () => {
@@ -224,5 +227,24 @@ describe('database spans', () => {
     } finally {
       await locker.end();
     }
+  });
+
+  it("exports CoDel's refusal as a failed acquire span naming the request's priority", async () => {
+    // The pool's own refusal (CoDel dropping, tested in test/db/pool/overload.test.ts): here only its span.
+    const refusing: Database = {
+      query: () => Promise.reject(poolOverloaded('low')),
+      transaction: () => Promise.reject(poolOverloaded('low')),
+    };
+    const shedDb = dbSpans(tracing).database(refusing);
+    const report = traced('report', 'low');
+    await expect(shedDb.query(report.ctx, { text: 'SELECT 1' })).rejects.toMatchObject({ code: 'POOL_OVERLOADED' });
+    report.end();
+    await tracing.flush();
+
+    const acquire = receiver.spans.find((s) => s.name === 'pool acquire' && s.parentSpanId === report.spanId);
+    expect(acquire).toMatchObject({
+      status: 'STATUS_CODE_ERROR',
+      attributes: { 'holdfast.pool.outcome': 'POOL_OVERLOADED', 'holdfast.pool.priority': 'low', 'holdfast.db.role': 'primary' },
+    });
   });
 });
