@@ -37,6 +37,20 @@ export function poolWaitLeftMs(request: AcquireRequest, acquireTimeoutMs: number
 }
 
 /**
+ * How long `request` may still wait for a connection: the smaller of what is
+ * left of the pool's timeout and of its budget (never negative), and whether
+ * the budget is the one that ends first (DEADLINE_EXCEEDED, not POOL_TIMEOUT).
+ *
+ * @example
+ * const { waitMs, byDeadline } = waitBound(request, acquireTimeoutMs);
+ */
+export function waitBound(request: AcquireRequest, acquireTimeoutMs: number): { waitMs: number; byDeadline: boolean } {
+  const budgetLeft = request.deadline === undefined ? Infinity : remainingMs({ deadline: request.deadline });
+  const poolLeft = poolWaitLeftMs(request, acquireTimeoutMs);
+  return { waitMs: Math.max(Math.min(poolLeft, budgetLeft), 0), byDeadline: budgetLeft < poolLeft };
+}
+
+/**
  * The error to refuse `request` with before it waits at all, or undefined:
  * already abandoned, or its remaining budget is below `expectedWaitMs` (the
  * wait the queue ahead of it is likely to cost; 0 when nobody is queued),
@@ -88,8 +102,7 @@ export function boundWait<T>(
   reject: (err: Error) => void,
   withdraw: () => void,
 ): { resolve(value: T): void; reject(err: Error): void; waitMs: number; byDeadline: boolean } {
-  const remaining = request.deadline === undefined ? Infinity : Math.max(remainingMs({ deadline: request.deadline }), 0);
-  const poolLeft = Math.max(poolWaitLeftMs(request, acquireTimeoutMs), 0);
+  const { waitMs, byDeadline } = waitBound(request, acquireTimeoutMs);
   const signal = request.signal;
   let onAbort: (() => void) | undefined;
   const settle = (): void => {
@@ -104,8 +117,8 @@ export function boundWait<T>(
       settle();
       reject(err);
     },
-    waitMs: Math.min(poolLeft, remaining),
-    byDeadline: remaining < poolLeft,
+    waitMs,
+    byDeadline,
   };
   if (signal !== undefined) {
     onAbort = (): void => {

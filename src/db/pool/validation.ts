@@ -18,8 +18,8 @@
  * on deciding its connection; only the caller stops waiting for it.
  */
 import { withDeadline } from '../../async/deadline.ts';
-import { deadlineExceeded, remainingMs } from '../../context/deadline.ts';
-import { poolWaitLeftMs, type AcquireRequest } from './acquire-bound.ts';
+import { deadlineExceeded } from '../../context/deadline.ts';
+import { waitBound, type AcquireRequest } from './acquire-bound.ts';
 import type { PooledConnection } from './connection.ts';
 import type { PoolCounters } from './counters.ts';
 import { poolTimeout } from './errors.ts';
@@ -83,15 +83,14 @@ export async function validatedOrNext(
     }
     return alive;
   });
-  const poolLeft = poolWaitLeftMs(request, acquireTimeoutMs);
-  const budgetLeft = request.deadline === undefined ? Infinity : remainingMs({ deadline: request.deadline });
+  const { waitMs, byDeadline } = waitBound(request, acquireTimeoutMs);
   let alive: boolean;
   try {
-    alive = await withDeadline(validation, Math.max(Math.min(poolLeft, budgetLeft), 0), 'connection validation');
+    alive = await withDeadline(validation, waitMs, 'connection validation');
   } catch {
     // The acquire's bound passed first: the validation still decides the connection.
     void validation.then((ok) => ok && pool.release(conn));
-    if (budgetLeft < poolLeft) throw deadlineExceeded('waiting for a connection');
+    if (byDeadline) throw deadlineExceeded('waiting for a connection');
     pool.counters.timeouts++;
     throw poolTimeout(acquireTimeoutMs);
   }
