@@ -50,6 +50,7 @@ import type { QueryResultRow } from 'pg';
 import { tracedMembersOf, type Context, type TraceRef } from '../context/context.ts';
 import type { Priority } from '../context/priority.ts';
 import type { QueryEvent } from '../db/pool/pool.ts';
+import { parseHostsUrl } from '../db/hosts/url.ts';
 import type { Database, QueryOptions, Rows, Statement, Transaction } from '../db/types.ts';
 import { isAppError } from '../errors/app-error.ts';
 import { createFingerprinter } from '../profiler/fingerprint.ts';
@@ -89,11 +90,12 @@ export interface DbSpans {
  */
 export function poolLabels(name: string, url: string | undefined, role: PoolLabels['role']): PoolLabels {
   try {
-    const parsed = new URL(url ?? '');
+    // The pool's own parser (it labels hosts the same way); it throws on what it cannot use.
+    const { hosts } = parseHostsUrl(url ?? '');
     // `?host=` overrides the authority in pg's parser: a socket directory or another host, so no fixed one here.
-    if (parsed.hostname === '' || parsed.hostname.includes(',') || parsed.searchParams.has('host')) return { name, role };
-    const server = { address: parsed.hostname.replace(/^\[|\]$/g, ''), port: parsed.port === '' ? 5432 : Number(parsed.port) };
-    return { name, role, server };
+    if (hosts.length !== 1 || /[?&]host=/.test(url ?? '')) return { name, role };
+    const { address, port } = hosts[0]!;
+    return { name, role, server: { address, port } };
   } catch {
     return { name, role };
   }
