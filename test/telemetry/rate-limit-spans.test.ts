@@ -10,6 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { GCRA_SCRIPT_NAME } from '../../src/guards/rate-limit/redis-store.ts';
 import type { TestApp } from '../helpers/app.ts';
+import { eventually } from '../helpers/frozen-pool.ts';
 import { request } from '../helpers/http.ts';
 import { sharedRedisUrl, startThrowawayRedis, type ThrowawayRedis } from '../helpers/redis-server.ts';
 import { insertProduct } from '../helpers/store-fixtures.ts';
@@ -27,13 +28,11 @@ function limiterSpansOf(spans: ReceivedSpan[], server: ReceivedSpan): ReceivedSp
 
 /** Flushes until `condition` holds: the charge after the response ends after the client has its answer. */
 async function flushUntil(app: TestApp, receiver: OtlpReceiver, condition: () => boolean): Promise<void> {
-  const giveUp = Date.now() + 5_000;
-  for (;;) {
+  const exported = await eventually(async () => {
     await app.tracing!.flush();
-    if (condition()) return;
-    if (Date.now() > giveUp) throw new Error(`not exported: ${JSON.stringify(receiver.spans.map((s) => s.name))}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+    return condition();
+  }, 5_000);
+  if (!exported) throw new Error(`not exported: ${JSON.stringify(receiver.spans.map((s) => s.name))}`);
 }
 
 async function metric(app: TestApp, name: string): Promise<number> {
