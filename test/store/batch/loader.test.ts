@@ -18,6 +18,21 @@ function recordingLoad() {
   };
 }
 
+/** Like recordingLoad, but each batch returns only when the test calls `release()`: no timer decides the order. */
+function gatedLoad() {
+  const batches: number[][] = [];
+  const gates: (() => void)[] = [];
+  return {
+    batches,
+    release: () => gates.shift()?.(),
+    async loadMany(_ctxs: readonly Context[], keys: readonly number[]): Promise<ReadonlyMap<number, number>> {
+      batches.push([...keys]);
+      await new Promise<void>((r) => gates.push(r));
+      return new Map(keys.map((k) => [k, k * 10]));
+    },
+  };
+}
+
 const nextTurn = () => new Promise((r) => setImmediate(r));
 
 describe('createBatchLoader', () => {
@@ -63,7 +78,8 @@ describe('createBatchLoader', () => {
   });
 
   it('holds a ready batch while maxInFlight batches are out, and it keeps filling until one returns', async () => {
-    const load = recordingLoad();
+    // The first batch stays out until released (a 5 ms timer here once let it return mid-test on a loaded machine).
+    const load = gatedLoad();
     const loader = createBatchLoader({ loadMany: load.loadMany, maxBatch: 64, maxInFlight: 1 });
     const first = loader.load(TEST, 1);
     await nextTurn();
@@ -73,8 +89,12 @@ describe('createBatchLoader', () => {
       await nextTurn();
     }
     expect(load.batches).toEqual([[1]]); // the others wait for the one out
-    expect(await Promise.all([first, ...later])).toEqual([10, 100, 200, 110, 210, 120, 220]);
+    load.release();
+    expect(await first).toBe(10);
+    for (let turn = 0; turn < 10 && load.batches.length < 2; turn++) await nextTurn();
     expect(load.batches).toEqual([[1], [10, 20, 11, 21, 12, 22]]);
+    load.release();
+    expect(await Promise.all(later)).toEqual([100, 200, 110, 210, 120, 220]);
   });
 
   it('rejects every load of a failed batch with its error, and serves the next batch', async () => {
