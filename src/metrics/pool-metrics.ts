@@ -37,6 +37,18 @@ export function poolMetrics(pool: PoolStats): ObservedMetric[] {
     ),
     observed('counter', `${p}_connections_recycled_total`, 'Connections replaced after DB_POOL_RECYCLE', () => pool.recycled),
     observed('counter', `${p}_connect_errors_total`, 'Failed attempts to open a connection', () => pool.connectErrors),
+    observed(
+      'counter',
+      `${p}_host_probes_total`,
+      'Probes of the database host (SELECT 1 on a connection of its own) because a statement went unanswered 250 ms',
+      () => pool.hostProbes,
+    ),
+    observed(
+      'counter',
+      `${p}_host_silent_total`,
+      'Probes the host did not answer within 1 s: its statements in flight failed at once (503 DB_UNAVAILABLE)',
+      () => pool.hostSilences,
+    ),
     observed('counter', `${p}_leaks_total`, 'Connections held longer than DB_POOL_LEAK_MS', () => pool.leaks),
   ];
 }

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHoldfast, type Holdfast } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/index.ts';
 import { SILENCE_MARGIN_MS } from '../../src/db/pool/silence.ts';
+import { PROBE_AFTER_MS, PROBE_DEADLINE_MS } from '../../src/db/pool/host-probe.ts';
 import { startFreezeProxy, type FreezeProxy } from '../helpers/freeze-proxy.ts';
 import { captureLogs } from '../helpers/logs.ts';
 import { acknowledgedOrders, expectStoreConsistent } from './helpers/invariants.ts';
@@ -20,14 +21,18 @@ import { durationOf, fire, startLoad, stopAllLoads, tally, waitFor } from './hel
 import { APP_CONNECTION_NAME, startRestartablePostgres, type RestartablePostgres } from './helpers/postgres.ts';
 import { baseEnvironment, orderShot, READ_HEADERS, seedStore, type Store } from './helpers/stack.ts';
 
-const STATEMENT_TIMEOUT_MS = 500;
+/** The service's default (10 s): the host probe, not the statement timeout, must end the wait. */
+const STATEMENT_TIMEOUT_MS = Number(process.env.SILENCE_STATEMENT_TIMEOUT_MS ?? 10_000);
 const POOL_TIMEOUT_S = 1;
 /**
  * A request waits for a connection (the pool timeout) and meets the silence in
- * a statement (answered at statement_timeout + 250 ms, its connection judged
- * at + 1 s), doubled twice for a loaded machine: a bound for hangs, not a target.
+ * a statement, which the host probe ends (unanswered 250 ms, then 1 s for the
+ * probe) unless statement_timeout + 1 s comes first, doubled twice for a
+ * loaded machine: a bound for hangs, not a target. Below the 10 s statement
+ * timeout, so a request that waited for it fails the bound.
  */
-const REQUEST_BOUND_MS = 2 * 2 * (STATEMENT_TIMEOUT_MS + SILENCE_MARGIN_MS + POOL_TIMEOUT_S * 1000);
+const REQUEST_BOUND_MS =
+  2 * 2 * (Math.min(STATEMENT_TIMEOUT_MS + SILENCE_MARGIN_MS, PROBE_AFTER_MS + PROBE_DEADLINE_MS) + POOL_TIMEOUT_S * 1000);
 /** Longer than the bound, so a request that waited the silence out would fail the bound. */
 const FREEZE_MS = Number(process.env.SILENCE_FREEZE_MS ?? REQUEST_BOUND_MS + 1000);
 const CONCURRENCY = Number(process.env.SILENCE_CLIENTS ?? 20);

@@ -15,7 +15,7 @@ import pg from 'pg';
 import type { HostSelector } from '../hosts/selector.ts';
 import type { HostConfig } from '../hosts/url.ts';
 import { DeadlineError, withDeadline } from '../../async/deadline.ts';
-import { severSocket } from './silence.ts';
+import { severSocket, type SilenceGuard } from './silence.ts';
 
 const CONNECT_MARGIN_MS = 500;
 
@@ -45,6 +45,8 @@ export class PooledConnection {
   broken = false;
   /** A statement whose caller stopped waiting for it is still unanswered (silence.ts): nothing else may be sent. */
   unanswered = false;
+  /** The statement in flight, until it settles or the connection is severed (silence.ts): the host probe's verdict reaches it here. */
+  inFlight: SilenceGuard<unknown> | undefined;
   /** Another connection broke while this one sat idle: validate it before handing it out. */
   suspect = false;
   /** When its connect began (`performance.now()`), to tell a connection opened after a failure from one that might share its fate. */

@@ -50,6 +50,9 @@ export class PoolCounters {
   leaks = 0;
   validations = 0;
   validationFailures = 0;
+  /** Probes of a host made because a statement to it went unanswered (host-probe.ts), and those it did not answer. */
+  hostProbes = 0;
+  hostSilences = 0;
 
   readonly #live: LiveState;
 

@@ -33,6 +33,7 @@ import { withFreshRetry } from './retry.ts';
 import { armCancel } from './cancel.ts';
 import { abortedError, clientGone } from '../../context/deadline.ts';
 import { guardSilence } from './silence.ts';
+import { poolHostProbe, type HostProbe } from './host-probe.ts';
 
 /** The pool's own settings; the adaptive limiter, if any, is built by the caller and passed as `limiter`. */
 export interface PoolOptions extends Omit<PoolSettings, 'adaptive' | 'adaptiveMin'> {
@@ -109,17 +110,20 @@ export class ConnectionPool implements Database {
   #cancelTimeoutMs: number | undefined;
   #hosts: HostSelector | undefined;
   #observer: PoolObserver | undefined;
+  #probe: HostProbe;
 
   constructor(options: PoolOptions) {
     this.min = options.min;
     this.max = options.max;
-    this.#core = new PoolCore({
+    const resolved = {
       preparedStatements: true,
       applicationName: 'holdfast',
       connectTimeoutMs: Math.min(5000, Math.max(1000, options.acquireTimeoutMs)),
       recycleJitter: 0.1,
       ...options,
-    });
+    };
+    this.#core = new PoolCore(resolved);
+    this.#probe = poolHostProbe(this.#core.all, resolved, options.logger, this.#core.counters);
     this.counters = this.#core.counters;
     this.#onQuery = options.onQuery;
     this.#preparedStatements = options.preparedStatements ?? true;
@@ -214,6 +218,7 @@ export class ConnectionPool implements Database {
    * come back, then closes everything. Waiting requests get POOL_CLOSED.
    */
   end(timeoutMs = 5000): Promise<void> {
+    this.#probe.stop();
     return this.#core.close(timeoutMs);
   }
 
@@ -280,8 +285,15 @@ export class ConnectionPool implements Database {
       statement.name !== undefined && this.#preparedStatements
         ? { name: statement.name, text: statement.text, values }
         : { text: statement.text, values };
-    // Silence: the caller stops waiting past statement_timeout + a margin; the connection is severed later (silence.ts).
-    const guard = guardSilence(conn, conn.client.query<R>(config), this.#statementTimeoutMs, () => this.#core.connectionLost(conn));
+    // Silence: the caller stops waiting past statement_timeout + a margin, the connection is severed later (silence.ts),
+    // and both at once when the host does not answer the probe a slow statement starts (host-probe.ts).
+    const guard = guardSilence(
+      conn,
+      conn.client.query<R>(config),
+      this.#statementTimeoutMs,
+      () => this.#core.connectionLost(conn),
+      () => this.#probe.slowStatement(conn.host),
+    );
     // Cancelled on the server at the request's deadline or when its client leaves (cancel.ts); the same
     // abort shortens the guard's wait (one listener per statement: an AbortSignal's are not cheap).
     const disarm = armCancel(conn.client, ctx.signal, clientGone, this.#cancelTimeoutMs, guard.abandoned);

@@ -19,6 +19,11 @@
  *   keeps the wider margin; until it falls the connection stays out of the
  *   pool, and comes back if the server answers after all.
  *
+ * Both bounds come sooner when the host is found silent: a statement
+ * unanswered for SLOW_AFTER_MS tells the pool (`onSlow`), which asks the
+ * host on a connection of its own (host-probe.ts); when it does not answer,
+ * every statement in flight to it is `silent()` at once.
+ *
  * Each bound, when its timer fires, waits one more turn of the event loop
  * (setImmediate) before acting: timers run before sockets are read, so after
  * a stall of the loop (GC, a burst of work) an answer that arrived in time
@@ -38,6 +43,8 @@ import { databaseSilent } from './errors.ts';
 export const ANSWER_MARGIN_MS = 250;
 /** Time after statement_timeout the server gets to answer, before its connection is called silent. */
 export const SILENCE_MARGIN_MS = 1000;
+/** A statement unanswered this long is slow: the pool asks its host whether it is there (host-probe.ts). */
+export const SLOW_AFTER_MS = 250;
 /** Deadline when statement_timeout is off: silence must still end somewhere. */
 export const UNBOUNDED_STATEMENT_DEADLINE_MS = 60_000;
 
@@ -58,6 +65,8 @@ export function severSocket(client: pg.Client): void {
 }
 
 export interface SilenceGuard<T> {
+  /** When the statement was sent (`performance.now()`). */
+  readonly sentAt: number;
   /** Settles like the statement, or rejects with 503 DB_UNAVAILABLE once the caller has waited its bound. */
   readonly answer: Promise<T>;
   /**
@@ -74,22 +83,28 @@ export interface SilenceGuard<T> {
    * full bound.
    */
   abandoned(): void;
+  /** The host did not answer a probe (host-probe.ts): unless settled, the caller gets `err` and the connection is severed now. */
+  silent(err: Error): void;
 }
 
 /**
  * Watches `work`, a statement just sent on `conn`, with both bounds (see
  * the module comment), given the server's statement_timeout; `onSilent` (the pool
- * suspects the siblings) runs when the connection is severed.
+ * suspects the siblings) runs when the connection is severed, `onSlow` once
+ * the statement has been unanswered SLOW_AFTER_MS. While it is unsettled,
+ * `conn.inFlight` is the guard.
  */
 export function guardSilence<T>(
   conn: PooledConnection,
   work: Promise<T>,
   statementTimeoutMs: number,
   onSilent: () => void,
+  onSlow?: () => void,
 ): SilenceGuard<T> {
   const sentAt = performance.now();
   const silentAt = sentAt + silenceDeadlineMs(statementTimeoutMs);
   let answerAt = Math.min(sentAt + answerDeadlineMs(statementTimeoutMs), silentAt);
+  let slowAt = onSlow === undefined ? Infinity : sentAt + SLOW_AFTER_MS;
   let settled = false;
   let timer: NodeJS.Timeout | undefined;
   let fate: ((reusable: boolean) => void) | undefined;
@@ -114,6 +129,7 @@ export function guardSilence<T>(
 
   function finish(): void {
     settled = true;
+    if (conn.inFlight === guard) conn.inFlight = undefined;
     conn.unanswered = false;
     clearTimeout(timer);
     fate?.(true);
@@ -142,14 +158,28 @@ export function guardSilence<T>(
     });
   }
 
+  /** The next bound: the slow mark if it comes first, else the caller's answer. */
+  function armNext(): void {
+    if (slowAt < answerAt) {
+      arm(slowAt, () => {
+        slowAt = Infinity;
+        onSlow?.();
+        if (!settled && unanswered === undefined && conn.inFlight === guard) armNext();
+      });
+    } else {
+      arm(answerAt, stopWaiting);
+    }
+  }
+
   function sever(): void {
+    conn.inFlight = undefined;
     conn.broken = true;
     onSilent();
     severSocket(conn.client);
   }
 
-  arm(answerAt, stopWaiting);
-  return {
+  const guard: SilenceGuard<T> = {
+    sentAt,
     answer,
     unanswered: () => unanswered,
     abandoned() {
@@ -157,7 +187,17 @@ export function guardSilence<T>(
       if (settled || unanswered !== undefined) return;
       // A live server confirms the cancel within the margin.
       answerAt = Math.min(answerAt, performance.now() + ANSWER_MARGIN_MS);
-      arm(answerAt, stopWaiting);
+      armNext();
+    },
+    silent(err) {
+      if (settled || conn.inFlight !== guard) return;
+      clearTimeout(timer);
+      sever();
+      rejectAnswer(err);
+      fate?.(false);
     },
   };
+  conn.inFlight = guard;
+  armNext();
+  return guard;
 }

@@ -25,7 +25,8 @@ import type { PoolCounters } from './counters.ts';
 import { poolTimeout } from './errors.ts';
 import { severSocket } from './silence.ts';
 
-const VALIDATE_TIMEOUT_MS = 1000;
+/** The bound of one `SELECT 1` on a connection that may be silent. */
+export const VALIDATE_TIMEOUT_MS = 1000;
 
 export function needsValidation(conn: PooledConnection, validateAfterIdleMs: number, now = Date.now()): boolean {
   return conn.suspect || now - conn.lastReleasedAt > validateAfterIdleMs;
