@@ -123,6 +123,7 @@ export async function startHoldfast(config: Config, logger: Logger, options: Sta
       connectionString: databaseUrl,
       statementTimeoutMs: config.database.statementTimeoutMs,
       preparedStatements: config.database.preparedStatements,
+      hostProbe: config.database.hostProbe,
       logger: logger.child({ component: 'pool' }),
       // Start low and let the limiter find the level; max stays the hard cap.
       limiter: adaptive
@@ -294,6 +295,7 @@ async function startReplicas(
       max: settings.poolMax,
       statementTimeoutMs: config.database.statementTimeoutMs,
       preparedStatements: config.database.preparedStatements,
+      hostProbe: config.database.hostProbe,
       logger: logger.child({ component: 'replica-pool' }),
     },
     onQueryOf,

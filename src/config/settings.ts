@@ -214,6 +214,14 @@ export const SETTINGS = [
     help: 'Server-side statement_timeout for every statement (ms); 0 turns it off. A runaway query is cancelled and answered 503 QUERY_TIMEOUT.',
   },
   {
+    env: 'DB_HOST_PROBE',
+    path: 'database.hostProbe',
+    kind: bool(),
+    default: 'true',
+    group: 'database',
+    help: 'When a statement goes unanswered 250 ms, ask its host SELECT 1 on a connection of its own (1 s bound), so a silent network fails the statements in flight at once instead of at statement_timeout + 1 s. false behind a pooler (PgBouncer): when its server connections are all busy it queues the probe, which would look like silence.',
+  },
+  {
     env: 'DATABASE_REPLICA_URLS',
     path: 'database.replicas.urls',
     kind: urlList({ schemes: ['postgres', 'postgresql'], message: 'must be comma-separated postgres:// or postgresql:// URLs' }),

@@ -106,6 +106,8 @@ const ADDED_DEFAULTS: Record<string, string | undefined> = {
   OTEL_METRICS_EXPORTER: 'none',
   OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: undefined,
   OTEL_METRIC_EXPORT_INTERVAL: '60000',
+  // issue 14: the host probe of slow statements
+  DB_HOST_PROBE: 'true',
 };
 
 /** Whole-number bounds of the previous schema: [variable, min, max (undefined: 2^31 - 1)]. */
@@ -235,6 +237,7 @@ describe('the settings table', () => {
         dataDir: './data',
         embeddedPort: 54329,
         statementTimeoutMs: 10_000,
+        hostProbe: true,
         preparedStatements: true,
         connectionHeadroom: 10,
         batchReads: { enabled: true, max: 64 },

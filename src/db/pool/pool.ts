@@ -44,6 +44,8 @@ export interface PoolOptions extends Omit<PoolSettings, 'adaptive' | 'adaptiveMi
   hosts?: HostSelector;
   /** Off for a transaction pooler such as PgBouncer 1.18: names are stripped. */
   preparedStatements?: boolean;
+  /** Ask a slow statement's host whether it is there (host-probe.ts; default true). Off behind a pooler, which may queue the probe. */
+  hostProbe?: boolean;
   applicationName?: string;
   /** Upper bound on one connection attempt. */
   connectTimeoutMs?: number;
@@ -110,7 +112,7 @@ export class ConnectionPool implements Database {
   #cancelTimeoutMs: number | undefined;
   #hosts: HostSelector | undefined;
   #observer: PoolObserver | undefined;
-  #probe: HostProbe;
+  #probe: HostProbe | undefined;
 
   constructor(options: PoolOptions) {
     this.min = options.min;
@@ -120,10 +122,11 @@ export class ConnectionPool implements Database {
       applicationName: 'holdfast',
       connectTimeoutMs: Math.min(5000, Math.max(1000, options.acquireTimeoutMs)),
       recycleJitter: 0.1,
+      hostProbe: true,
       ...options,
     };
     this.#core = new PoolCore(resolved);
-    this.#probe = poolHostProbe(this.#core.all, resolved, options.logger, this.#core.counters);
+    this.#probe = options.hostProbe === false ? undefined : poolHostProbe(this.#core.all, resolved, options.logger, this.#core.counters);
     this.counters = this.#core.counters;
     this.#onQuery = options.onQuery;
     this.#preparedStatements = options.preparedStatements ?? true;
@@ -218,7 +221,7 @@ export class ConnectionPool implements Database {
    * come back, then closes everything. Waiting requests get POOL_CLOSED.
    */
   end(timeoutMs = 5000): Promise<void> {
-    this.#probe.stop();
+    this.#probe?.stop();
     return this.#core.close(timeoutMs);
   }
 
@@ -292,7 +295,7 @@ export class ConnectionPool implements Database {
       conn.client.query<R>(config),
       this.#statementTimeoutMs,
       () => this.#core.connectionLost(conn),
-      () => this.#probe.slowStatement(conn.host),
+      this.#probe === undefined ? undefined : () => this.#probe?.slowStatement(conn.host),
     );
     // Cancelled on the server at the request's deadline or when its client leaves (cancel.ts); the same
     // abort shortens the guard's wait (one listener per statement: an AbortSignal's are not cheap).

@@ -72,6 +72,16 @@ describe('the host probe, against real servers', () => {
     expect(pool.counters.destroyed).toBe(destroyed);
     expect(pool.counters.created).toBe(created);
   });
+
+  it('asks nothing with hostProbe off (behind a pooler): silence is then found at statement_timeout + the margin', async () => {
+    const { pool, proxy } = await setup({ statementTimeoutMs: 300, min: 1, max: 1, hostProbe: false });
+    await pool.query(TEST, { text: 'select 1' });
+    proxy.freeze();
+    const run = await timed(pool.query(TEST, { text: 'select 1' }));
+    expect(isAppError(run.error, 'DB_UNAVAILABLE'), String(run.error)).toBe(true);
+    expect(pool.counters.hostProbes).toBe(0);
+    proxy.thaw();
+  });
 });
 
 describe('hostProbe', () => {
