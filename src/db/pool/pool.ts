@@ -1,7 +1,7 @@
 /**
  * Holdfast's connection pool, over `pg.Client`: the public face. The rules
- * live in core.ts; opening, validation, housekeeping, the retry, errors and
- * counters each have their own module beside it.
+ * live in core.ts; opening, validation, housekeeping, the retry, silence, the
+ * host probe, errors and counters each have their own module beside it.
  *
  * Ours on purpose: pg-pool 3.x has an acquire timeout, `min` and a max
  * lifetime (`maxLifetimeSeconds`), but it does not prewarm to `min`, queues
