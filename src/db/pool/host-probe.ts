@@ -57,7 +57,7 @@ export interface HostProbeOptions {
 export interface HostProbe {
   /** A statement to `host` has been unanswered PROBE_AFTER_MS. */
   slowStatement(host: HostConfig | undefined): void;
-  /** Probes running or due: how many hosts are being asked now (tests). */
+  /** How many hosts are being asked now (tests). */
   readonly running: number;
   stop(): void;
 }
