@@ -12,8 +12,8 @@ import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHoldfast, type Holdfast } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/index.ts';
-import { SILENCE_MARGIN_MS } from '../../src/db/pool/silence.ts';
-import { PROBE_AFTER_MS, PROBE_DEADLINE_MS } from '../../src/db/pool/host-probe.ts';
+import { SILENCE_MARGIN_MS, SLOW_AFTER_MS } from '../../src/db/pool/silence.ts';
+import { PROBE_DEADLINE_MS } from '../../src/db/pool/host-probe.ts';
 import { startFreezeProxy, type FreezeProxy } from '../helpers/freeze-proxy.ts';
 import { captureLogs } from '../helpers/logs.ts';
 import { acknowledgedOrders, expectStoreConsistent } from './helpers/invariants.ts';
@@ -32,7 +32,7 @@ const POOL_TIMEOUT_S = 1;
  * timeout, so a request that waited for it fails the bound.
  */
 const REQUEST_BOUND_MS =
-  2 * 2 * (Math.min(STATEMENT_TIMEOUT_MS + SILENCE_MARGIN_MS, PROBE_AFTER_MS + PROBE_DEADLINE_MS) + POOL_TIMEOUT_S * 1000);
+  2 * 2 * (Math.min(STATEMENT_TIMEOUT_MS + SILENCE_MARGIN_MS, SLOW_AFTER_MS + PROBE_DEADLINE_MS) + POOL_TIMEOUT_S * 1000);
 /** Longer than the bound, so a request that waited the silence out would fail the bound. */
 const FREEZE_MS = Number(process.env.SILENCE_FREEZE_MS ?? REQUEST_BOUND_MS + 1000);
 const CONCURRENCY = Number(process.env.SILENCE_CLIENTS ?? 20);

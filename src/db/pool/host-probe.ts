@@ -1,7 +1,7 @@
 /**
  * Telling a slow statement from a silent server before statement_timeout.
  *
- * A statement unanswered for PROBE_AFTER_MS makes the pool ask its host one
+ * A statement unanswered for SLOW_AFTER_MS makes the pool ask its host one
  * question on a connection of its own: `SELECT 1` within PROBE_DEADLINE_MS
  * (validation's bound). A live server answers it however long its other
  * statements run; a silent network does not, and then every statement in
@@ -12,7 +12,7 @@
  *
  * One probe per host at a time: a statement turning slow while one runs
  * waits for its verdict. After an answer, the host is asked again every
- * PROBE_EVERY_MS while statements to it stay unanswered past PROBE_AFTER_MS,
+ * PROBE_EVERY_MS while statements to it stay unanswered past SLOW_AFTER_MS,
  * so a silence that begins under long statements is found too. A probe
  * that fails in any other way (refused, reset, too many connections) is no
  * verdict: statements on a dead server get their own errors.
@@ -21,11 +21,11 @@
  * slow statements (a connection runs one at a time), and an idle one handed
  * to the probe would be taken from a waiting request. The price is one
  * backend start per probe, at most one a second per host, and only while
- * statements run longer than PROBE_AFTER_MS.
+ * statements run longer than SLOW_AFTER_MS.
  *
  * @example
  * const probe = hostProbe({ ask: (host) => askHost(options, host), slow: (host) => …, silent: (host) => … });
- * probe.slowStatement(conn.host); // from the statement's silence guard, PROBE_AFTER_MS after it was sent
+ * probe.slowStatement(conn.host); // from the statement's silence guard, SLOW_AFTER_MS after it was sent
  * probe.stop();                   // on pool close
  */
 import pg from 'pg';
@@ -38,8 +38,6 @@ import { databaseSilent } from './errors.ts';
 import { SLOW_AFTER_MS, severSocket } from './silence.ts';
 import { VALIDATE_TIMEOUT_MS } from './validation.ts';
 
-/** A statement unanswered this long makes the pool ask its host whether it is there (the statement side: silence.ts). */
-export const PROBE_AFTER_MS = SLOW_AFTER_MS;
 /** The host's bound to answer: validation's, since a live server's `SELECT 1` is the same question. */
 export const PROBE_DEADLINE_MS = VALIDATE_TIMEOUT_MS;
 /** Time between two probes of a host that keeps answering while statements to it stay slow. */
@@ -48,14 +46,14 @@ export const PROBE_EVERY_MS = 1000;
 export interface HostProbeOptions {
   /** Asks `host` (undefined: the pool's one host) one question; rejects with DeadlineError when it stays silent. */
   ask(host: HostConfig | undefined): Promise<void>;
-  /** Whether a statement to `host` is still unanswered past PROBE_AFTER_MS. */
+  /** Whether a statement to `host` is still unanswered past SLOW_AFTER_MS. */
   slow(host: HostConfig | undefined): boolean;
   /** `host` did not answer: its statements in flight are silent. */
   silent(host: HostConfig | undefined, err: DeadlineError): void;
 }
 
 export interface HostProbe {
-  /** A statement to `host` has been unanswered PROBE_AFTER_MS. */
+  /** A statement to `host` has been unanswered SLOW_AFTER_MS. */
   slowStatement(host: HostConfig | undefined): void;
   /** How many hosts are being asked now (tests). */
   readonly running: number;
@@ -116,25 +114,22 @@ export function hostProbe(options: HostProbeOptions): HostProbe {
  *
  * @example
  * const probe = poolHostProbe(core.all, connectOptions, logger, core.counters);
- * guardSilence(conn, work, statementTimeoutMs, onSilent, () => probe.slowStatement(conn.host));
+ * guardSilence(conn, work, statementTimeoutMs, onSilent, probe);
  */
 export function poolHostProbe(all: Iterable<PooledConnection>, connect: ConnectOptions, log: Logger, counters: PoolCounters): HostProbe {
-  const on = (host: HostConfig | undefined) => (conn: PooledConnection) => host === undefined || conn.host?.label === host.label;
   return hostProbe({
     ask(host) {
       counters.hostProbes++;
       return askHost(connect, host);
     },
     slow(host) {
-      const since = performance.now() - PROBE_AFTER_MS;
-      const mine = on(host);
-      for (const conn of all) if (conn.inFlight !== undefined && conn.inFlight.sentAt <= since && mine(conn)) return true;
+      const since = performance.now() - SLOW_AFTER_MS;
+      for (const conn of all) if (conn.inFlight !== undefined && conn.inFlight.sentAt <= since && isOn(conn, host)) return true;
       return false;
     },
     silent(host, err) {
       counters.hostSilences++;
-      const mine = on(host);
-      const silenced = [...all].filter((conn) => conn.inFlight !== undefined && mine(conn));
+      const silenced = [...all].filter((conn) => conn.inFlight !== undefined && isOn(conn, host));
       log.warn(
         { host: host?.label, statements: silenced.length, probeMs: err.ms },
         'database host silent: it did not answer a probe, so its statements in flight are failed and their connections closed',
@@ -142,6 +137,11 @@ export function poolHostProbe(all: Iterable<PooledConnection>, connect: ConnectO
       for (const conn of silenced) conn.inFlight?.silent(databaseSilent(`a probe of its host within ${err.ms} ms`));
     },
   });
+}
+
+/** Whether `conn` goes to `host` (undefined: the pool's one host, which every connection goes to). */
+function isOn(conn: PooledConnection, host: HostConfig | undefined): boolean {
+  return host === undefined || conn.host?.label === host.label;
 }
 
 /**

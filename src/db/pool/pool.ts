@@ -295,7 +295,7 @@ export class ConnectionPool implements Database {
       conn.client.query<R>(config),
       this.#statementTimeoutMs,
       () => this.#core.connectionLost(conn),
-      this.#probe === undefined ? undefined : () => this.#probe?.slowStatement(conn.host),
+      this.#probe,
     );
     // Cancelled on the server at the request's deadline or when its client leaves (cancel.ts); the same
     // abort shortens the guard's wait (one listener per statement: an AbortSignal's are not cheap).

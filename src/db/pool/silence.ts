@@ -20,7 +20,7 @@
  *   pool, and comes back if the server answers after all.
  *
  * Both bounds come sooner when the host is found silent: a statement
- * unanswered for SLOW_AFTER_MS tells the pool (`onSlow`), which asks the
+ * unanswered for SLOW_AFTER_MS tells the pool's probe, which asks the
  * host on a connection of its own (host-probe.ts); when it does not answer,
  * every statement in flight to it is `silent()` at once.
  *
@@ -36,6 +36,7 @@
  * conn.cancelling = guard.unanswered();          // the pool reuses conn only once this resolves true
  */
 import type pg from 'pg';
+import type { HostConfig } from '../hosts/url.ts';
 import type { PooledConnection } from './connection.ts';
 import { databaseSilent } from './errors.ts';
 
@@ -90,8 +91,9 @@ export interface SilenceGuard<T> {
 /**
  * Watches `work`, a statement just sent on `conn`, with both bounds (see
  * the module comment), given the server's statement_timeout; `onSilent` (the pool
- * suspects the siblings) runs when the connection is severed, `onSlow` once
- * the statement has been unanswered SLOW_AFTER_MS. While it is unsettled,
+ * suspects the siblings) runs when the connection is severed; `probe` (the
+ * pool's host probe, if on) hears of the statement once it has been
+ * unanswered SLOW_AFTER_MS. While it is unsettled,
  * `conn.inFlight` is the guard.
  */
 export function guardSilence<T>(
@@ -99,12 +101,12 @@ export function guardSilence<T>(
   work: Promise<T>,
   statementTimeoutMs: number,
   onSilent: () => void,
-  onSlow?: () => void,
+  probe?: { slowStatement(host: HostConfig | undefined): void },
 ): SilenceGuard<T> {
   const sentAt = performance.now();
   const silentAt = sentAt + silenceDeadlineMs(statementTimeoutMs);
   let answerAt = Math.min(sentAt + answerDeadlineMs(statementTimeoutMs), silentAt);
-  let slowAt = onSlow === undefined ? Infinity : sentAt + SLOW_AFTER_MS;
+  let slowAt = probe === undefined ? Infinity : sentAt + SLOW_AFTER_MS;
   let settled = false;
   let timer: NodeJS.Timeout | undefined;
   let fate: ((reusable: boolean) => void) | undefined;
@@ -163,8 +165,9 @@ export function guardSilence<T>(
     if (slowAt < answerAt) {
       arm(slowAt, () => {
         slowAt = Infinity;
-        onSlow?.();
-        if (!settled && unanswered === undefined && conn.inFlight === guard) armNext();
+        // The probe answers later (never in this turn), so the caller's bound is armed next as before.
+        probe?.slowStatement(conn.host);
+        armNext();
       });
     } else {
       arm(answerAt, stopWaiting);
