@@ -69,6 +69,8 @@ describe.skipIf(binaries === undefined)('primary lost, standby promoted, under l
   it('serves every read from the standby while no primary is known, follows the promotion, and loses no order', async () => {
     const { app, logs, standbyLabel } = stack;
     const replicas = async () => ((await (await fetch(`${app.url}/api/health`)).json()) as { replicas: ReplicaView[] }).replicas;
+    // The stack's seeding was just written: the standby may still be replaying it when first sampled (seen: 4 ms behind).
+    await waitFor('the standby replayed the seeding', async () => (await replicas())[0]?.lagSeconds === 0, 5000, 20);
     expect(await replicas()).toEqual([{ host: standbyLabel, inRotation: true, reachable: true, lagSeconds: 0 }]);
 
     const run = await runFailover(stack, {
