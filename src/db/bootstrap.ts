@@ -16,7 +16,8 @@ import { join } from 'node:path';
 import pg from 'pg';
 import type { Config } from '../config/index.ts';
 import type { Logger } from '../log/logger.ts';
-import { freePort } from '../net/free-port.ts';
+import { onFreePort } from '../net/free-port.ts';
+import { isPortInUse } from './embedded/error.ts';
 import { startEmbeddedPostgres } from './embedded/postgres.ts';
 import { runMigrations } from './migrations/migrate.ts';
 import { resolveTargetUrl } from './hosts/resolve.ts';
@@ -110,7 +111,7 @@ async function openServer(source: DatabaseSource, logger: Logger): Promise<Ready
     case 'temporary': {
       const dataDir = await mkdtemp(join(tmpdir(), 'holdfast-pg-'));
       try {
-        const running = await startEmbeddedPostgres({ dataDir, port: await freePort(), logger });
+        const running = await onFreePort((port) => startEmbeddedPostgres({ dataDir, port, logger }), isPortInUse);
         let stopping: Promise<void> | undefined;
         const stop = () => (stopping ??= running.stop().finally(() => rm(dataDir, { recursive: true, force: true })));
         return { url: running.url, embedded: true, stop };

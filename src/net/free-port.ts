@@ -5,7 +5,8 @@ import { createServer } from 'node:net';
 
 /**
  * Asks the OS for an unused port on 127.0.0.1. Another process could take it
- * before the caller binds it; on a test machine that race is rare enough.
+ * before the caller binds it: {@link onFreePort} starts a server and tries
+ * another port when that happened.
  *
  * @example
  * const port = await freePort();
@@ -20,4 +21,24 @@ export async function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * Runs `start` on a port from {@link freePort}, and on a new one when `taken`
+ * says the port was taken before `start` could bind it, up to `attempts`
+ * times. The race is real on a busy machine: loopback clients draw their
+ * local ports from the same range freePort's ports come from (seen: a
+ * suite's embedded Postgres refused with PORT_IN_USE in a full test run).
+ *
+ * @example
+ * const pg = await onFreePort((port) => startEmbeddedPostgres({ dataDir, port, logger }), isPortInUse);
+ */
+export async function onFreePort<T>(start: (port: number) => Promise<T>, taken: (err: unknown) => boolean, attempts = 5): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start(await freePort());
+    } catch (err) {
+      if (attempt >= attempts || !taken(err)) throw err;
+    }
+  }
 }

@@ -29,3 +29,8 @@ export class EmbeddedPostgresError extends Error {
     this.reason = reason;
   }
 }
+
+/** True for the error of a port something else listens on (PORT_IN_USE). */
+export function isPortInUse(err: unknown): boolean {
+  return err instanceof EmbeddedPostgresError && err.reason === 'PORT_IN_USE';
+}

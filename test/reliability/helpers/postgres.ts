@@ -16,14 +16,15 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rename, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { Queryable } from '../../../src/db/types.ts';
 import { startEmbeddedPostgres, type RunningPostgres } from '../../../src/db/embedded/postgres.ts';
 import { createLogger } from '../../../src/log/logger.ts';
-import { freePort } from '../../../src/net/free-port.ts';
+import { onFreePort } from '../../../src/net/free-port.ts';
+import { isPortInUse } from '../../../src/db/embedded/error.ts';
 
 /** The application name the pool sets on every connection (src/db/pool/pool.ts). */
 export const APP_CONNECTION_NAME = 'holdfast';
@@ -54,11 +55,17 @@ export interface RestartablePostgres {
  */
 export async function startRestartablePostgres(): Promise<RestartablePostgres> {
   const dataDir = await mkdtemp(join(tmpdir(), 'holdfast-reliability-'));
-  const port = await freePort();
   const logger = createLogger('silent');
   let server: RunningPostgres | undefined;
+  let port = 0;
   try {
-    server = await startCluster(dataDir, port);
+    // A port taken before the cluster could bind it: another port, from an empty data directory again.
+    server = await onFreePort(async (free) => {
+      port = free;
+      await rm(dataDir, { recursive: true, force: true });
+      await mkdir(dataDir, { recursive: true });
+      return await startCluster(dataDir, free);
+    }, isPortInUse);
   } catch (err) {
     await rm(dataDir, { recursive: true, force: true });
     throw err;
@@ -107,7 +114,9 @@ async function startCluster(dataDir: string, port: number): Promise<RunningPostg
     try {
       await copyTree(TEMPLATE_DIR, dataDir);
       return await startEmbeddedPostgres({ dataDir, port, logger });
-    } catch {
+    } catch (err) {
+      // A taken port says nothing about the template: the caller tries another port.
+      if (isPortInUse(err)) throw err;
       // Unusable (another Postgres major version, a partial copy): start afresh and replace it.
       await rm(dataDir, { recursive: true, force: true });
     }
